@@ -1,0 +1,3 @@
+"""Simulation engines. `agent` is the reference: every viewer a SimPy process."""
+
+ENGINES = ("agent",)

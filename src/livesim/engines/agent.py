@@ -1,0 +1,683 @@
+"""The agent engine: every viewer is a SimPy process (the model read as code).
+
+One replication builds its own `simpy.Environment`. Each stream runs an arrival
+process that, minute by minute, reads the platform's feedback (comments and GMV per
+1,000 views of the last minutes), draws that minute's arrivals, and starts one
+`viewer` process per arrival. A viewer draws its dwell, intent and price sensitivity,
+engages, asks questions at the host's Q&A desk (`simpy.Resource`), and meets its
+purchase clock by thinning: candidate times at an upper bound of its hazard, each kept
+with probability hazard / bound, evaluated at that moment against the shared state
+(trust, promotion, stock in a `simpy.Container`). Word of mouth and carry-over start new
+viewer processes in the future. docs/model.md states every equation used here.
+
+Levels (concurrent viewers) are time-weighted from arrival and leave times; tallies
+(orders, GMV) are counted. Nothing here writes files or touches plots.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simpy
+
+from livesim.model import traffic
+from livesim.model.rng import Draws, poisson, stream_draws
+from livesim.scenario import Campaign, HostParams, Product, Stream
+
+SOURCE_NAMES = ("follower", "platform", "ads", "wom", "carryover")
+FOLLOWER, PLATFORM, ADS, WOM, CARRY = range(5)
+TIMESERIES_COLUMNS = (
+    "concurrent",
+    *(f"arrivals_{s}" for s in SOURCE_NAMES),
+    "orders",
+    "gmv",
+)
+
+
+class ProductStock:
+    """A product in one replication: its data and its stock (`simpy.Container`)."""
+
+    __slots__ = ("product", "price", "fit", "extra_units", "initial", "container")
+
+    def __init__(self, env: simpy.Environment, product: Product) -> None:
+        self.product = product
+        self.price = product.price
+        self.fit = product.fit
+        self.extra_units = product.units_mean - 1.0
+        self.initial = product.stock
+        self.container = (
+            None
+            if product.stock is None
+            else simpy.Container(env, capacity=max(product.stock, 1), init=product.stock)
+        )
+
+    def scarce(self, threshold: float) -> bool:
+        """Whether the stock has fallen below `threshold` of its initial level."""
+        if self.container is None or not self.initial:
+            return False
+        return self.container.level < threshold * self.initial
+
+
+@dataclass
+class StreamTally:
+    """What one stream counts during a replication (tallies, not levels)."""
+
+    viewers: int = 0
+    fake_viewers: int = 0
+    unique_viewers: int = 0
+    watch_minutes: float = 0.0
+    likes: int = 0
+    comments: int = 0
+    shares: int = 0
+    engaged: int = 0
+    clicked: int = 0
+    questions_asked: int = 0
+    questions_answered: int = 0
+    questions_abandoned: int = 0
+    qa_wait_minutes: float = 0.0
+    orders: int = 0
+    delayed_orders: int = 0
+    units: int = 0
+    gross_gmv: float = 0.0
+    refunds: float = 0.0
+    returned_orders: int = 0
+    margin_value: float = 0.0
+    lost_sales: int = 0
+    platform_expected: float = 0.0
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+class StreamRun:
+    """One stream in one replication: constants, schedule, state and tallies."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        stream: Stream,
+        host: HostParams,
+        kind: str,
+        campaign: Campaign,
+        stock: dict[str, ProductStock],
+        draws: dict[str, Draws],
+    ) -> None:
+        self.stream = stream
+        self.host = host
+        self.kind = kind
+        self.start = float(stream.start)
+        self.end = float(stream.end)
+        self.minutes = stream.duration
+        self.draws = draws
+        # bound draw functions (the viewer process is the hot path)
+        self.dwell_n = draws["dwell"].n
+        self.dwell_e = draws["dwell"].e
+        self.attr_u = draws["attributes"].u
+        self.attr_n = draws["attributes"].n
+        self.eng_u = draws["engagement"].u
+        self.pur_u = draws["purchase"].u
+        self.pur_e = draws["purchase"].e
+        platform = campaign.platform
+        # dwell: lognormal with mean dwell_mean_minutes, or exponential
+        self.lognormal = host.dwell_distribution == "lognormal"
+        self.dwell_mean = host.dwell_mean_minutes
+        self.dwell_mu = math.log(host.dwell_mean_minutes) - 0.5 * host.dwell_sigma**2
+        self.dwell_sigma = host.dwell_sigma
+        self.fake_share = 1.0 - host.real_follower_share
+        self.intent_half = 0.5 * host.intent_sigma**2
+        eps_sigma = platform.price_sensitivity_sigma
+        self.eps_mu = (
+            math.log(host.price_sensitivity) - 0.5 * eps_sigma**2
+            if host.price_sensitivity > 0
+            else -math.inf
+        )
+        self.eps_sigma = eps_sigma
+        # trust: T(t) = ceiling - gap * exp(-rate * (t - t_ref))
+        self.ceiling = host.trust_ceiling
+        self.gap0 = host.trust_ceiling - host.initial_trust
+        # products, segments and promotions (absolute campaign minutes)
+        self.products = [stock[p] for p in stream.products]
+        self.segment = (
+            float(stream.segment_minutes)
+            if stream.segment_minutes
+            else stream.duration / len(self.products)
+        )
+        self.promos: list[list[tuple[float, float, float, float]]] = [
+            [] for _ in self.products
+        ]
+        for promo in stream.promotions:
+            targets = promo.products or stream.products
+            for i, pid in enumerate(stream.products):
+                if pid in targets:
+                    t0 = self.start + promo.start
+                    self.promos[i].append(
+                        (t0, t0 + promo.duration, promo.discount, promo.urgency)
+                    )
+        self.max_discount = max((p.discount for p in stream.promotions), default=0.0)
+        max_urgency = max((p.urgency for p in stream.promotions), default=0.0)
+        limited = any(p.container is not None for p in self.products)
+        self.scarcity_lift = platform.scarcity_lift
+        self.scarcity_threshold = platform.scarcity_threshold
+        # hazard bound per unit intent, before the viewer's discount response
+        self.hazard_unit = (
+            host.purchase_rate
+            * host.trust_ceiling
+            * max(p.fit for p in self.products)
+            * (1.0 + max_urgency)
+            * (1.0 + (platform.scarcity_lift if limited else 0.0))
+        )
+        # traffic
+        edges = np.arange(stream.duration + 1, dtype=float)
+        cdf = traffic.follower_cdf(host, stream.duration, edges)
+        self.follower_cdf = cdf
+        self.follower_per_minute = traffic.expected_followers(host) * np.diff(cdf)
+        self.ads_per_minute = (
+            traffic.ad_impressions(stream, campaign.costs.cpm)
+            * campaign.costs.ad_enter_rate
+            / stream.duration
+        )
+        self.intent_by_source = (
+            platform.intent_follower,
+            platform.intent_platform,
+            platform.intent_ads,
+            platform.intent_wom,
+            platform.intent_follower * 1.0,
+        )
+        self.later: list[StreamRun] = []
+        # state
+        self.desk = (
+            simpy.Resource(env, capacity=host.qa_capacity) if host.qa_capacity else None
+        )
+        self.arrive_times = array("d")
+        self.leave_times = array("d")
+        self.comment_bins = [0] * (self.minutes + 1)
+        self.arrival_bins = [[0] * self.minutes for _ in SOURCE_NAMES]
+        self.order_bins = [0] * self.minutes
+        self.gmv_bins = [0.0] * self.minutes
+        self.tally = StreamTally()
+        self.next_viewer = 0
+
+    def featured(self, t: float) -> int:
+        """Index of the product on sale at campaign minute t (segments in turn)."""
+        return int((t - self.start) / self.segment) % len(self.products)
+
+    def promotion(self, index: int, t: float) -> tuple[float, float]:
+        """(discount, urgency) of the deepest promotion on product `index` at t."""
+        best = (0.0, 0.0)
+        for t0, t1, discount, urgency in self.promos[index]:
+            if t0 <= t < t1 and discount >= best[0]:
+                best = (discount, urgency)
+        return best
+
+    def carryover_arrival(self, u: float) -> float:
+        """A carried-over viewer's arrival time, drawn from this stream's profile."""
+        x = traffic.follower_inverse(self.host, self.minutes, np.array([u]))[0]
+        return self.start + float(x)
+
+
+class AgentSession:
+    """One replication of one campaign: the environment, its streams and products."""
+
+    def __init__(
+        self,
+        campaign: Campaign,
+        seed: int,
+        replication: int,
+        event_log: bool = False,
+    ) -> None:
+        self.env = simpy.Environment()
+        self.campaign = campaign
+        self.platform = campaign.platform
+        self.stock = {
+            pid: ProductStock(self.env, p) for pid, p in campaign.products.items()
+        }
+        self.runs = [
+            StreamRun(
+                self.env,
+                s,
+                campaign.hosts[s.host],
+                campaign.host_kinds[s.host],
+                campaign,
+                self.stock,
+                stream_draws(seed, replication, s.id),
+            )
+            for s in campaign.streams
+        ]
+        for run in self.runs:
+            run.later = [r for r in self.runs if r.start >= run.end]
+        self.log: list[tuple[str, int, float, str, str]] | None = (
+            [] if event_log else None
+        )
+
+    # ------------------------------------------------------------------ processes
+
+    def arrivals(self, sr: StreamRun) -> Generator[simpy.Event, Any, None]:
+        """Each minute: read the platform's feedback, draw arrivals, start viewers."""
+        env = self.env
+        platform = self.platform
+        host = sr.host
+        gen = sr.draws["arrivals"].generator
+        window = platform.feedback_window_minutes
+        if sr.start > env.now:
+            yield env.timeout(sr.start - env.now)
+        for m in range(sr.minutes):
+            lo = max(0, m - window)
+            comments = sum(sr.comment_bins[lo:m])
+            feedback = min(
+                platform.feedback_max_viewers_per_minute,
+                platform.feedback_viewers_per_comment * comments / window,
+            )
+            views = sum(sum(b[lo:m]) for b in sr.arrival_bins)
+            gpm = 1000.0 * sum(sr.gmv_bins[lo:m]) / views if views else 0.0
+            boost = platform.gpm_boost * min(1.0, gpm / platform.gpm_reference)
+            rate_platform = host.recommendation_rate * (1.0 + boost) + feedback
+            sr.tally.platform_expected += rate_platform
+            n_f, n_p, n_a = gen.poisson(
+                (sr.follower_per_minute[m], rate_platform, sr.ads_per_minute)
+            )
+            t0 = sr.start + m
+            if n_f:
+                u = sr.follower_cdf[m] + gen.random(n_f) * (
+                    sr.follower_cdf[m + 1] - sr.follower_cdf[m]
+                )
+                times = traffic.follower_inverse(host, sr.minutes, u) + sr.start
+                self.start_viewers(sr, times, FOLLOWER)
+            if n_p:
+                self.start_viewers(sr, t0 + gen.random(n_p), PLATFORM)
+            if n_a:
+                self.start_viewers(sr, t0 + gen.random(n_a), ADS)
+            yield env.timeout(t0 + 1.0 - env.now)
+
+    def start_viewers(self, sr: StreamRun, times: np.ndarray, source: int) -> None:
+        """Start one viewer process per arrival time."""
+        process = self.env.process
+        viewer = self.viewer
+        intent = sr.intent_by_source[source]
+        for t in times.tolist():
+            process(viewer(sr, t, source, intent))
+
+    def viewer(
+        self, sr: StreamRun, t: float, source: int, intent_mean: float
+    ) -> Generator[simpy.Event, Any, None]:
+        """One viewer, from entering the room to a (possibly delayed) purchase."""
+        env = self.env
+        if t > env.now:
+            yield env.timeout(t - env.now)
+        host = sr.host
+        tally = sr.tally
+        log = self.log
+        vid = sr.next_viewer
+        sr.next_viewer = vid + 1
+        # dwell, truncated at the stream's end
+        if sr.lognormal:
+            dwell = math.exp(sr.dwell_mu + sr.dwell_sigma * sr.dwell_n())
+        else:
+            dwell = sr.dwell_mean * sr.dwell_e()
+        leave = min(t + dwell, sr.end)
+        stay = leave - t
+        sr.arrive_times.append(t)
+        sr.leave_times.append(leave)
+        tally.viewers += 1
+        sr.arrival_bins[source][int(t - sr.start)] += 1
+        if source == FOLLOWER and sr.attr_u() < sr.fake_share:
+            tally.fake_viewers += 1
+            if log is not None:
+                log.append((sr.stream.id, vid, t, "arrive", "fake_follower"))
+                log.append((sr.stream.id, vid, leave, "leave", ""))
+            return
+        tally.unique_viewers += 1
+        tally.watch_minutes += stay
+        intent = intent_mean * math.exp(host.intent_sigma * sr.attr_n() - sr.intent_half)
+        eps = math.exp(sr.eps_mu + sr.eps_sigma * sr.attr_n())
+        if log is not None:
+            log.append((sr.stream.id, vid, t, "arrive", SOURCE_NAMES[source]))
+        # engagement
+        eng = sr.eng_u
+        likes = poisson(host.like_rate * stay, eng())
+        comments = poisson(host.comment_rate * stay, eng())
+        clicked = eng() < -math.expm1(-host.click_rate * stay)
+        shared = eng() < host.share_prob
+        questions = poisson(host.question_rate * stay, eng())
+        tally.likes += likes
+        tally.comments += comments
+        for _ in range(comments):
+            when = t + eng() * stay
+            sr.comment_bins[int(when - sr.start)] += 1
+            if log is not None:
+                log.append((sr.stream.id, vid, when, "comment", ""))
+        engaged = bool(likes or comments or clicked or shared or questions)
+        if log is not None:
+            self.log_engagement(sr, vid, t, stay, likes, clicked, shared)
+        if shared:
+            tally.shares += 1
+            self.word_of_mouth(sr, t + eng() * stay)
+        if sr.later and sr.draws["carryover"].u() < host.carryover_share:
+            self.carry_over(sr)
+        trust_state = [t, sr.gap0]  # (time, gap to the ceiling) moved by answers
+        for _ in range(questions):
+            env.process(self.question(sr, vid, trust_state, t + eng() * stay, leave))
+        # purchase clock by thinning against an upper bound of the hazard
+        bound = sr.hazard_unit * intent * (1.0 - sr.max_discount) ** (-eps)
+        outcome = None
+        x = t
+        while bound > 0.0:
+            x += sr.pur_e() / bound
+            if x >= leave:
+                break
+            if x > env.now:
+                yield env.timeout(x - env.now)
+            index = sr.featured(x)
+            product = sr.products[index]
+            discount, urgency = sr.promotion(index, x)
+            trust = sr.ceiling - trust_state[1] * math.exp(
+                -host.trust_rate * (x - trust_state[0])
+            )
+            hazard = (
+                host.purchase_rate
+                * intent
+                * trust
+                * product.fit
+                * (1.0 - discount) ** (-eps)
+                * (1.0 + urgency)
+            )
+            if product.scarce(sr.scarcity_threshold):
+                hazard *= 1.0 + sr.scarcity_lift
+            if sr.pur_u() * bound < hazard:
+                outcome = self.order(sr, vid, x, index, discount, delayed=False)
+                break
+        tried = outcome is not None  # ordered, or found the stock empty
+        tally.engaged += engaged or tried
+        tally.clicked += clicked or tried
+        if log is not None:
+            log.append((sr.stream.id, vid, leave, "leave", ""))
+        if tried or host.delayed_purchase_prob <= 0.0:
+            return
+        # the long conversion cycle: a purchase after leaving, within the window
+        if questions and leave > env.now:
+            yield env.timeout(leave - env.now)
+        trust = sr.ceiling - trust_state[1] * math.exp(
+            -host.trust_rate * (leave - trust_state[0])
+        )
+        late = sr.draws["delayed"]
+        if late.u() < min(1.0, host.delayed_purchase_prob * intent * trust):
+            delay = host.delayed_mean_minutes * late.e()
+            if delay <= self.platform.attribution_window_minutes:
+                index = sr.featured(leave - 1e-9)
+                yield env.timeout(leave + delay - env.now)
+                self.order(sr, vid, env.now, index, 0.0, delayed=True)
+
+    def order(
+        self,
+        sr: StreamRun,
+        vid: int,
+        t: float,
+        index: int,
+        discount: float,
+        delayed: bool,
+    ) -> bool:
+        """Place an order for the product at `index`; False if it found no stock."""
+        product = sr.products[index]
+        tally = sr.tally
+        draws = sr.draws["orders"]
+        units = 1 + poisson(product.extra_units, draws.u())
+        container = product.container
+        if container is not None:
+            level = int(container.level)
+            if level < 1:
+                tally.lost_sales += 1
+                if self.log is not None:
+                    self.log.append((sr.stream.id, vid, t, "lost_sale", product.product.id))
+                return False
+            units = min(units, level)
+            container.get(units)
+        value = units * product.price * (1.0 - discount)
+        tally.orders += 1
+        tally.units += units
+        tally.gross_gmv += value
+        if delayed:
+            tally.delayed_orders += 1
+        else:
+            minute = int(t - sr.start)
+            sr.order_bins[minute] += 1
+            sr.gmv_bins[minute] += value
+        returned = draws.u() < product.product.return_rate
+        if returned:
+            tally.refunds += value
+            tally.returned_orders += 1
+        else:
+            tally.margin_value += value * product.product.margin
+        if self.log is not None:
+            kind = "delayed_order" if delayed else "order"
+            detail = f"{product.product.id} x{units} = {value:.2f}"
+            self.log.append((sr.stream.id, vid, t, kind, detail))
+            if returned:
+                self.log.append((sr.stream.id, vid, t, "return", detail))
+        return True
+
+    def question(
+        self,
+        sr: StreamRun,
+        vid: int,
+        trust_state: list[float],
+        t: float,
+        leave: float,
+    ) -> Generator[simpy.Event, Any, None]:
+        """A question at the host's Q&A desk: wait (with patience), get an answer."""
+        env = self.env
+        host = sr.host
+        if t > env.now:
+            yield env.timeout(t - env.now)
+        tally = sr.tally
+        tally.questions_asked += 1
+        qa = sr.draws["qa"]
+        patience = host.qa_patience_minutes * qa.e() if host.reneging else math.inf
+        service = host.qa_service_minutes * qa.e()
+        give_up = min(patience, leave - t)
+        answered = False
+        if sr.desk is not None:
+            with sr.desk.request() as request:
+                result = yield request | env.timeout(give_up)
+                if request in result:
+                    tally.qa_wait_minutes += env.now - t
+                    yield env.timeout(service)
+                    answered = True
+        elif give_up > 0:
+            yield env.timeout(give_up)
+        now = env.now
+        gap = trust_state[1] * math.exp(-host.trust_rate * (now - trust_state[0]))
+        if answered:
+            tally.questions_answered += 1
+            gap *= 1.0 - host.answer_trust_gain
+        else:
+            tally.questions_abandoned += 1
+            gap = min(sr.ceiling, gap + host.abandon_trust_loss)
+        trust_state[0] = now
+        trust_state[1] = gap
+        if self.log is not None:
+            self.log.append((sr.stream.id, vid, t, "question", ""))
+            event = "answered" if answered else "abandoned"
+            self.log.append((sr.stream.id, vid, now, event, ""))
+
+    def word_of_mouth(self, sr: StreamRun, t_share: float) -> None:
+        """A share brings Poisson(k) new viewers, each after an exponential delay."""
+        wom = sr.draws["wom"]
+        platform = self.platform
+        for _ in range(poisson(platform.wom_viewers_per_share, wom.u())):
+            when = t_share + platform.wom_delay_minutes * wom.e()
+            if when < sr.end:
+                self.env.process(self.viewer(sr, when, WOM, platform.intent_wom))
+
+    def carry_over(self, sr: StreamRun) -> None:
+        """This viewer will also come to one later stream, with raised intent."""
+        draws = sr.draws["carryover"]
+        target = sr.later[int(draws.u() * len(sr.later))]
+        when = target.carryover_arrival(draws.u())
+        intent = self.platform.intent_follower * sr.host.carryover_intent_boost
+        self.env.process(self.viewer(target, when, CARRY, intent))
+
+    def log_engagement(
+        self,
+        sr: StreamRun,
+        vid: int,
+        t: float,
+        stay: float,
+        likes: int,
+        clicked: bool,
+        shared: bool,
+    ) -> None:
+        """Times of likes, clicks and shares, for the event log only (own stream)."""
+        assert self.log is not None
+        extra = sr.draws["eventlog"].u
+        for _ in range(likes):
+            self.log.append((sr.stream.id, vid, t + extra() * stay, "like", ""))
+        if clicked:
+            self.log.append((sr.stream.id, vid, t + extra() * stay, "click", ""))
+        if shared:
+            self.log.append((sr.stream.id, vid, t + extra() * stay, "share", ""))
+
+    # ------------------------------------------------------------------ running
+
+    def run(self) -> SessionOutput:
+        """Run the replication to its end (delayed purchases included)."""
+        for sr in self.runs:
+            self.env.process(self.arrivals(sr))
+        self.env.run()
+        return SessionOutput(
+            rows=[self.stream_row(sr) for sr in self.runs],
+            timeseries={sr.stream.id: self.timeseries(sr) for sr in self.runs},
+            events=self.log,
+        )
+
+    def stream_row(self, sr: StreamRun) -> dict[str, Any]:
+        """The stream's replication row (see results.REPLICATION_COLUMNS)."""
+        t = sr.tally
+        host = sr.host
+        platform = self.platform
+        costs = self.campaign.costs
+        gen = sr.draws["arrivals"].generator
+        # reached = entered + those shown the stream who did not enter (independent
+        # Poisson counts by the thinning property of the Poisson process)
+        arrivals = [sum(b) for b in sr.arrival_bins]
+        not_entered = gen.poisson(
+            (
+                traffic.expected_followers(host) * (1.0 - host.enter_rate)
+                / max(host.enter_rate, 1e-12),
+                t.platform_expected
+                * (1.0 - platform.recommend_enter_rate)
+                / platform.recommend_enter_rate,
+            )
+        )
+        impressions = traffic.ad_impressions(sr.stream, costs.cpm)
+        reached = (
+            arrivals[FOLLOWER]
+            + arrivals[PLATFORM]
+            + int(not_entered.sum())
+            + max(int(round(impressions)), arrivals[ADS])
+            + arrivals[WOM]
+            + arrivals[CARRY]
+        )
+        net = t.gross_gmv - t.refunds
+        cost = (
+            host.fee
+            + host.gift_value
+            + sr.stream.ad_spend
+            + host.commission_rate * net
+            + costs.fixed / len(self.runs)
+        )
+        return {
+            "stream": sr.stream.id,
+            "host": sr.stream.host,
+            "host_kind": sr.kind,
+            "reached": reached,
+            "viewers": t.viewers,
+            "unique_viewers": t.unique_viewers,
+            "fake_viewers": t.fake_viewers,
+            "peak_concurrent": peak_concurrent(sr.arrive_times, sr.leave_times),
+            "mean_watch_minutes": t.watch_minutes / t.unique_viewers
+            if t.unique_viewers
+            else 0.0,
+            "likes": t.likes,
+            "comments": t.comments,
+            "shares": t.shares,
+            "engaged": t.engaged,
+            "clicked": t.clicked,
+            "questions_asked": t.questions_asked,
+            "questions_answered": t.questions_answered,
+            "questions_abandoned": t.questions_abandoned,
+            "mean_qa_wait": t.qa_wait_minutes / t.questions_answered
+            if t.questions_answered
+            else 0.0,
+            "orders": t.orders,
+            "delayed_orders": t.delayed_orders,
+            "kept_orders": t.orders - t.returned_orders,
+            "units": t.units,
+            "gross_gmv": t.gross_gmv,
+            "refunds": t.refunds,
+            "net_gmv": net,
+            "conversion_rate": t.orders / t.unique_viewers if t.unique_viewers else 0.0,
+            "lost_sales": t.lost_sales,
+            "margin_value": t.margin_value,
+            "cost": cost,
+            "roi": (t.margin_value - cost) / cost if cost > 0 else math.nan,
+            **{f"arrivals_{s}": arrivals[i] for i, s in enumerate(SOURCE_NAMES)},
+        }
+
+    def timeseries(self, sr: StreamRun) -> np.ndarray:
+        """Per-minute levels and tallies of a stream (rows: minutes)."""
+        concurrent = concurrency_per_minute(
+            sr.arrive_times, sr.leave_times, sr.start, sr.minutes
+        )
+        columns = [concurrent, *(np.asarray(b, dtype=float) for b in sr.arrival_bins)]
+        columns += [np.asarray(sr.order_bins, float), np.asarray(sr.gmv_bins, float)]
+        return np.column_stack(columns)
+
+
+@dataclass
+class SessionOutput:
+    """What one replication of one campaign returns."""
+
+    rows: list[dict[str, Any]]
+    timeseries: dict[str, np.ndarray]
+    events: list[tuple[str, int, float, str, str]] | None
+
+
+def peak_concurrent(arrive: array[float], leave: array[float]) -> int:
+    """The largest number of viewers present at once (leaves before arrivals at ties)."""
+    if not arrive:
+        return 0
+    times = np.concatenate([np.frombuffer(leave), np.frombuffer(arrive)])
+    steps = np.concatenate([-np.ones(len(leave)), np.ones(len(arrive))])
+    order = np.argsort(times, kind="stable")
+    return int(np.cumsum(steps[order]).max())
+
+
+def concurrency_per_minute(
+    arrive: array[float], leave: array[float], start: float, minutes: int
+) -> np.ndarray:
+    """Time-averaged number present in each minute [start + m, start + m + 1).
+
+    Presence time before t is sum_i clip(t - a_i, 0, l_i - a_i)
+    = sum_{a_i < t} (t - a_i) - sum_{l_i < t} (t - l_i); its increments are the means.
+    """
+    edges = start + np.arange(minutes + 1, dtype=float)
+    if not arrive:
+        return np.zeros(minutes)
+
+    def area(points: np.ndarray) -> np.ndarray:
+        points = np.sort(points)
+        csum = np.concatenate([[0.0], np.cumsum(points)])
+        k = np.searchsorted(points, edges, side="left")
+        return k * edges - csum[k]
+
+    present = area(np.frombuffer(arrive)) - area(np.frombuffer(leave))
+    return np.diff(present)
+
+
+def run_replication(
+    campaign: Campaign, seed: int, replication: int, event_log: bool = False
+) -> SessionOutput:
+    """Run one replication of one campaign with the agent engine."""
+    return AgentSession(campaign, seed, replication, event_log).run()

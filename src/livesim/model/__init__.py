@@ -1,0 +1,1 @@
+"""The model's pieces, shared by the engines: random streams, traffic, theory."""

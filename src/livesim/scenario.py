@@ -1,0 +1,370 @@
+"""The scenario schema: pydantic models, TOML loading and validation errors.
+
+A scenario file describes one campaign (products, hosts, streams, platform, costs) and,
+optionally, named strategies that replace parts of it. Loading it gives a frozen
+`Scenario`; `Scenario.campaigns()` resolves every strategy into a `Campaign`, the plain
+data an engine runs. Validation reports *all* problems at once, each as one line with
+the field's path, the value and the rule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from livesim.archetypes import ARCHETYPES, HostKind
+from livesim.errors import ConfigError
+
+# Documented size limits (docs/model.md, "Limits"): past them a config is refused.
+MAX_PRODUCTS = 1000
+MAX_HOSTS = 1000
+MAX_STREAMS = 500
+MAX_PROMOTIONS = 100
+MAX_STRATEGIES = 50
+MAX_STREAM_MINUTES = 1440
+MAX_FOLLOWERS = 2_000_000_000
+
+Prob = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNeg = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+
+
+class Strict(BaseModel):
+    """Base of every config model: unknown keys and NaN/inf are errors; frozen."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+
+class HostParams(Strict):
+    """Every behavioural parameter of a host (units in docs/model.md, section 6)."""
+
+    followers: Annotated[int, Field(ge=0, le=MAX_FOLLOWERS)]
+    real_follower_share: Prob
+    reach_share: Prob
+    enter_rate: Prob
+    arrival_profile: Literal["decay", "uniform"] = "decay"
+    arrival_decay_minutes: Positive
+    recommendation_rate: NonNeg
+    dwell_distribution: Literal["lognormal", "exponential"]
+    dwell_mean_minutes: Positive
+    dwell_sigma: Annotated[float, Field(ge=0.0, le=3.0)]
+    intent_sigma: Annotated[float, Field(ge=0.0, le=3.0)]
+    price_sensitivity: NonNeg
+    initial_trust: Prob
+    trust_ceiling: Prob
+    trust_rate: NonNeg
+    like_rate: NonNeg
+    comment_rate: NonNeg
+    share_prob: Prob
+    click_rate: NonNeg
+    question_rate: NonNeg
+    qa_capacity: Annotated[int, Field(ge=0, le=1000)]
+    qa_service_minutes: Positive
+    qa_patience_minutes: Positive
+    reneging: bool = True
+    answer_trust_gain: Prob
+    abandon_trust_loss: Prob
+    purchase_rate: NonNeg
+    delayed_purchase_prob: Prob
+    delayed_mean_minutes: Positive
+    carryover_share: Prob
+    carryover_intent_boost: Annotated[float, Field(ge=1.0)]
+    fee: NonNeg
+    commission_rate: Prob
+    gift_value: NonNeg
+
+
+def _optional_fields(model: type[BaseModel]) -> dict[str, Any]:
+    """The fields of `model`, each optional (None = take the archetype's default)."""
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        kind: Any = info.annotation
+        if info.metadata:
+            kind = Annotated[(kind, *info.metadata)]  # type: ignore[valid-type]
+        fields[name] = (kind | None, None)
+    return fields
+
+
+_HostOverrides = create_model(  # type: ignore[call-overload]
+    "_HostOverrides", __base__=Strict, **_optional_fields(HostParams)
+)
+
+
+class Host(_HostOverrides):  # type: ignore[misc,valid-type]
+    """A host: an id, a kind whose archetype supplies defaults, and any overrides."""
+
+    id: Ident
+    kind: HostKind
+
+    def params(self) -> HostParams:
+        """The host's parameters: its archetype with this host's overrides on top."""
+        values = dict(ARCHETYPES[self.kind])
+        values.update(self.model_dump(exclude={"id", "kind"}, exclude_none=True))
+        return HostParams.model_validate(values)
+
+
+class Product(Strict):
+    """A product on sale: list price (RMB), stock (units, none = unlimited), margin."""
+
+    id: Ident
+    name: str = ""
+    price: Positive
+    stock: Annotated[int, Field(ge=0)] | None = None
+    margin: Prob = 0.6
+    return_rate: Prob = 0.1
+    fit: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0
+    units_mean: Annotated[float, Field(ge=1.0, le=20.0)] = 1.2
+
+
+class Promotion(Strict):
+    """A discount during part of a stream (minutes from the stream's start)."""
+
+    start: Annotated[int, Field(ge=0)]
+    duration: Annotated[int, Field(gt=0)]
+    discount: Annotated[float, Field(ge=0.0, le=0.95)]
+    urgency: NonNeg = 0.0
+    products: list[Ident] = []
+
+
+class Stream(Strict):
+    """One host selling products over a window of campaign minutes."""
+
+    id: Ident
+    host: Ident
+    start: Annotated[int, Field(ge=0)] = 0
+    duration: Annotated[int, Field(gt=0, le=MAX_STREAM_MINUTES)]
+    products: Annotated[list[Ident], Field(min_length=1)]
+    segment_minutes: Annotated[int, Field(gt=0)] | None = None
+    promotions: Annotated[list[Promotion], Field(max_length=MAX_PROMOTIONS)] = []
+    ad_spend: NonNeg = 0.0
+
+    @property
+    def end(self) -> int:
+        """The campaign minute at which the stream stops."""
+        return self.start + self.duration
+
+
+class Platform(Strict):
+    """The platform: recommendation feedback, word of mouth, attribution, scarcity."""
+
+    feedback_window_minutes: Annotated[int, Field(gt=0, le=120)] = 5
+    feedback_viewers_per_comment: NonNeg = 0.5
+    feedback_max_viewers_per_minute: NonNeg = 300.0
+    gpm_boost: NonNeg = 1.0
+    gpm_reference: Positive = 20_000.0
+    recommend_enter_rate: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1
+    wom_viewers_per_share: NonNeg = 2.0
+    wom_delay_minutes: Positive = 5.0
+    attribution_window_minutes: NonNeg = 10080.0
+    scarcity_threshold: Prob = 0.1
+    scarcity_lift: NonNeg = 0.3
+    intent_follower: NonNeg = 1.0
+    intent_platform: NonNeg = 0.6
+    intent_ads: NonNeg = 0.5
+    intent_wom: NonNeg = 0.9
+    price_sensitivity_sigma: Annotated[float, Field(ge=0.0, le=3.0)] = 0.5
+
+
+class Costs(Strict):
+    """Campaign costs besides the hosts' own (RMB)."""
+
+    fixed: NonNeg = 0.0
+    cpm: NonNeg = 40.0
+    ad_enter_rate: Prob = 0.02
+
+
+class Strategy(Strict):
+    """An alternative campaign: any section given here replaces the scenario's."""
+
+    description: str = ""
+    products: Annotated[list[Product], Field(max_length=MAX_PRODUCTS)] | None = None
+    hosts: Annotated[list[Host], Field(max_length=MAX_HOSTS)] | None = None
+    streams: Annotated[list[Stream], Field(max_length=MAX_STREAMS)] | None = None
+    platform: Platform | None = None
+    costs: Costs | None = None
+
+
+class Scenario(Strict):
+    """A validated scenario file."""
+
+    name: Ident
+    description: str = ""
+    target_gmv: Positive | None = None
+    baseline: Ident = "baseline"
+    products: Annotated[list[Product], Field(min_length=1, max_length=MAX_PRODUCTS)]
+    hosts: Annotated[list[Host], Field(min_length=1, max_length=MAX_HOSTS)]
+    streams: Annotated[list[Stream], Field(min_length=1, max_length=MAX_STREAMS)]
+    platform: Platform = Platform()
+    costs: Costs = Costs()
+    strategies: Annotated[dict[Ident, Strategy], Field(max_length=MAX_STRATEGIES)] = {}
+
+    def digest(self) -> str:
+        """A SHA-256 of the validated scenario (what a manifest and resume check)."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+
+    def campaigns(self) -> dict[str, Campaign]:
+        """Every strategy resolved into a runnable campaign, the baseline first."""
+        out = {self.baseline: _resolve(self, None)}
+        for name, strategy in self.strategies.items():
+            out[name] = _resolve(self, strategy)
+        return out
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A resolved strategy: what an engine runs. Plain data, shared by nothing."""
+
+    name: str
+    products: dict[str, Product]
+    hosts: dict[str, HostParams]
+    host_kinds: dict[str, str]
+    streams: tuple[Stream, ...]
+    platform: Platform
+    costs: Costs
+
+    @property
+    def horizon(self) -> int:
+        """The last minute of the last stream."""
+        return max(s.end for s in self.streams)
+
+
+def _resolve(scenario: Scenario, strategy: Strategy | None) -> Campaign:
+    def pick(field: str) -> Any:
+        value = getattr(strategy, field) if strategy is not None else None
+        return getattr(scenario, field) if value is None else value
+
+    hosts: list[Host] = pick("hosts")
+    name = scenario.baseline if strategy is None else _strategy_name(scenario, strategy)
+    return Campaign(
+        name=name,
+        products={p.id: p for p in pick("products")},
+        hosts={h.id: h.params() for h in hosts},
+        host_kinds={h.id: h.kind for h in hosts},
+        streams=tuple(pick("streams")),
+        platform=pick("platform"),
+        costs=pick("costs"),
+    )
+
+
+def _strategy_name(scenario: Scenario, strategy: Strategy) -> str:
+    return next(k for k, v in scenario.strategies.items() if v is strategy)
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a TOML scenario; raise `ConfigError` listing every problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such scenario file")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file") from None
+    return scenario_from_dict(data)
+
+
+def scenario_from_dict(data: dict[str, Any]) -> Scenario:
+    """Validate a scenario given as a dict (as parsed from TOML)."""
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError([_format_pydantic(e) for e in exc.errors()]) from None
+    problems = _check_campaign(scenario, "", None)
+    for name, strategy in scenario.strategies.items():
+        if name == scenario.baseline:
+            problems.append(f"strategies.{name}: the name is the baseline's; rename it")
+        problems += _check_campaign(scenario, f"strategies.{name}.", strategy)
+    if problems:
+        raise ConfigError(problems)
+    return scenario
+
+
+def _format_pydantic(error: Any) -> str:
+    path = ""
+    for part in error["loc"]:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else part)
+    value = error.get("input")
+    shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
+    rule = error["msg"]
+    if error["type"] == "extra_forbidden":
+        rule = "unknown key (a misspelling?)"
+    return f"{path or 'scenario'}: {rule}{shown}"
+
+
+def _check_campaign(scenario: Scenario, prefix: str, strategy: Strategy | None) -> list[str]:
+    """Cross-references, orderings and the branching condition of one campaign."""
+    problems: list[str] = []
+    campaign = _resolve(scenario, strategy)
+    own = (lambda f: getattr(strategy, f) is not None) if strategy else (lambda f: True)
+    sect = {f: (prefix if own(f) else "") + f for f in ("products", "hosts", "streams")}
+    hosts: list[Host] = getattr(strategy, "hosts", None) or scenario.hosts
+    for field, items in (
+        ("products", list(campaign.products.values())),
+        ("hosts", hosts),
+        ("streams", list(campaign.streams)),
+    ):
+        problems += _duplicates(sect[field], [x.id for x in items])
+    for i, host in enumerate(hosts):
+        params = host.params()
+        if params.initial_trust > params.trust_ceiling:
+            problems.append(
+                f"{sect['hosts']}[{i}].initial_trust: {params.initial_trust} is above "
+                f"trust_ceiling {params.trust_ceiling}: trust can only grow toward it"
+            )
+    for i, stream in enumerate(campaign.streams):
+        where = f"{sect['streams']}[{i}]"
+        if stream.host not in campaign.hosts:
+            problems.append(f"{where}.host: {stream.host!r} is not a defined host")
+        for product in stream.products:
+            if product not in campaign.products:
+                problems.append(f"{where}.products: {product!r} is not a defined product")
+        for j, promo in enumerate(stream.promotions):
+            if promo.start + promo.duration > stream.duration:
+                problems.append(
+                    f"{where}.promotions[{j}]: start {promo.start} + duration "
+                    f"{promo.duration} runs past the stream's {stream.duration} minutes"
+                )
+            for product in promo.products:
+                if product not in stream.products:
+                    problems.append(
+                        f"{where}.promotions[{j}].products: {product!r} is not sold "
+                        "in this stream"
+                    )
+        if stream.host in campaign.hosts:
+            problems += _check_branching(campaign, stream, where)
+    return problems
+
+
+def _duplicates(section: str, ids: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for i, ident in enumerate(ids):
+        if ident in seen:
+            out.append(f"{section}[{i}].id: {ident!r} is used twice; ids must be unique")
+        seen.add(ident)
+    return out
+
+
+def _check_branching(campaign: Campaign, stream: Stream, where: str) -> list[str]:
+    from livesim.model.traffic import branching_factor
+
+    factor = branching_factor(campaign.hosts[stream.host], campaign.platform)
+    if factor < 1.0 and math.isfinite(factor):
+        return []
+    return [
+        f"{where}: word of mouth and platform feedback give a branching factor of "
+        f"{factor:.3g} (must be < 1): each viewer would bring more than one new "
+        "viewer and the audience would explode; lower share_prob, "
+        "platform.wom_viewers_per_share or platform.feedback_viewers_per_comment"
+    ]
