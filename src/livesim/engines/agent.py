@@ -39,6 +39,29 @@ TIMESERIES_COLUMNS = (
 )
 
 
+class Arrival(simpy.Process):
+    """A viewer process that starts at its arrival time.
+
+    `simpy.Process` schedules an `Initialize` event now, and a viewer that arrives
+    later would at once wait on a `Timeout`: two events before it does anything.
+    This process starts its generator from that `Timeout` instead: the same
+    semantics (the generator's first line runs at the arrival time) with one event
+    fewer per viewer, which is a quarter of the engine's event traffic.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        generator: Generator[simpy.Event, Any, None],
+        delay: float,
+    ) -> None:
+        self.env = env
+        self.callbacks = []
+        self._generator = generator
+        self._target = simpy.Timeout(env, max(delay, 0.0))
+        self._target.callbacks.append(self._resume)
+
+
 class ProductStock:
     """A product in one replication: its data and its stock (`simpy.Container`)."""
 
@@ -293,19 +316,18 @@ class AgentSession:
 
     def start_viewers(self, sr: StreamRun, times: np.ndarray, source: int) -> None:
         """Start one viewer process per arrival time."""
-        process = self.env.process
+        env = self.env
+        now = env.now
         viewer = self.viewer
         intent = sr.intent_by_source[source]
         for t in times.tolist():
-            process(viewer(sr, t, source, intent))
+            Arrival(env, viewer(sr, t, source, intent), t - now)
 
     def viewer(
         self, sr: StreamRun, t: float, source: int, intent_mean: float
     ) -> Generator[simpy.Event, Any, None]:
-        """One viewer, from entering the room to a (possibly delayed) purchase."""
+        """One viewer, from entering the room (now, at t) to a possible purchase."""
         env = self.env
-        if t > env.now:
-            yield env.timeout(t - env.now)
         host = sr.host
         tally = sr.tally
         log = self.log
@@ -358,7 +380,8 @@ class AgentSession:
             self.carry_over(sr)
         trust_state = [t, sr.gap0]  # (time, gap to the ceiling) moved by answers
         for _ in range(questions):
-            env.process(self.question(sr, vid, trust_state, t + eng() * stay, leave))
+            asked = t + eng() * stay
+            Arrival(env, self.question(sr, vid, trust_state, asked, leave), asked - t)
         # purchase clock by thinning against an upper bound of the hazard
         bound = sr.hazard_unit * intent * (1.0 - sr.max_discount) ** (-eps)
         outcome = None
@@ -468,8 +491,6 @@ class AgentSession:
         """A question at the host's Q&A desk: wait (with patience), get an answer."""
         env = self.env
         host = sr.host
-        if t > env.now:
-            yield env.timeout(t - env.now)
         tally = sr.tally
         tally.questions_asked += 1
         qa = sr.draws["qa"]
@@ -508,7 +529,8 @@ class AgentSession:
         for _ in range(poisson(platform.wom_viewers_per_share, wom.u())):
             when = t_share + platform.wom_delay_minutes * wom.e()
             if when < sr.end:
-                self.env.process(self.viewer(sr, when, WOM, platform.intent_wom))
+                viewer = self.viewer(sr, when, WOM, platform.intent_wom)
+                Arrival(self.env, viewer, when - self.env.now)
 
     def carry_over(self, sr: StreamRun) -> None:
         """This viewer will also come to one later stream, with raised intent."""
@@ -516,7 +538,7 @@ class AgentSession:
         target = sr.later[int(draws.u() * len(sr.later))]
         when = target.carryover_arrival(draws.u())
         intent = self.platform.intent_follower * sr.host.carryover_intent_boost
-        self.env.process(self.viewer(target, when, CARRY, intent))
+        Arrival(self.env, self.viewer(target, when, CARRY, intent), when - self.env.now)
 
     def log_engagement(
         self,

@@ -1,0 +1,146 @@
+"""The `livesim` command: `livesim run [SCENARIO]` and `livesim check SCENARIO`.
+
+Exit codes: 0 success, 1 runtime failure, 2 usage or config error. Errors are one
+line each, with the field, the value and the rule; a traceback only with --debug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from livesim import __version__
+from livesim.engines import ENGINES
+from livesim.errors import ConfigError
+
+if TYPE_CHECKING:
+    from livesim.results import SimulationResult
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"livesim: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `livesim` command."""
+    parser = _Parser(prog="livesim", description="Simulate live-commerce campaigns.")
+    parser.add_argument("--version", action="version", version=f"livesim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run a scenario and write its results")
+    run.add_argument("scenario", nargs="?", type=Path,
+                     help="scenario TOML (default: the bundled MAC KOS101 night)")
+    run.add_argument("--replications", "-n", type=int, default=20,
+                     help="replications per strategy (default 20)")
+    run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    run.add_argument("--workers", "-w", type=int, default=os.cpu_count() or 1,
+                     help="worker processes (default: number of cores)")
+    run.add_argument("--engine", default="agent", choices=ENGINES,
+                     help="simulation engine (default agent)")
+    run.add_argument("--out", type=Path,
+                     help="output folder (default results/<scenario name>)")
+    run.add_argument("--strategy", action="append",
+                     help="run only this strategy (repeatable)")
+    run.add_argument("--events", action="store_true",
+                     help="also write the per-viewer event log (small runs only)")
+    run.add_argument("--force", action="store_true",
+                     help="run even past the pre-flight work limit")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--debug", action="store_true", help="tracebacks on errors")
+
+    check = sub.add_parser("check", help="validate a scenario without running it")
+    check.add_argument("scenario", type=Path)
+    check.add_argument("--debug", action="store_true", help="tracebacks on errors")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `livesim` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "check":
+            return _check(args)
+        return _run(args)
+    except ConfigError as exc:
+        if args.debug:
+            raise
+        for line in exc.errors:
+            print(f"livesim: error: {line}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("livesim: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a runtime failure: one line unless --debug
+        if args.debug:
+            raise
+        print(f"livesim: failed: {type(exc).__name__}: {exc} (rerun with --debug)",
+              file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _check(args: argparse.Namespace) -> int:
+    from livesim.runner import expected_work
+    from livesim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    campaigns = scenario.campaigns()
+    print(f"{args.scenario}: valid scenario {scenario.name!r}: "
+          f"{len(campaigns)} strateg{'y' if len(campaigns) == 1 else 'ies'} "
+          f"({', '.join(campaigns)}), about {expected_work(scenario):,.0f} "
+          "expected viewers per replication")
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    from livesim.output import write_outputs
+    from livesim.runner import simulate
+    from livesim.scenario import load_scenario
+    from livesim.scenarios import bundled_scenario
+
+    path = args.scenario or bundled_scenario()
+    scenario = load_scenario(path)
+    out = args.out or Path("results") / scenario.name
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out: {str(out)!r} exists and is not a folder")
+    result: SimulationResult = simulate(
+        scenario,
+        replications=args.replications,
+        seed=args.seed,
+        workers=args.workers,
+        engine=args.engine,
+        strategies=args.strategy,
+        event_log=args.events,
+        force=args.force,
+        progress=not args.no_progress,
+    )
+    result.manifest["scenario_path"] = str(path)
+    written = write_outputs(result, scenario, out)
+    _print_headline(result)
+    print(f"\nwrote {written}/ (report.md, replications.csv, summary.csv, "
+          f"timeseries.csv, manifest.json, figures/) in "
+          f"{result.manifest['run_seconds']:.1f} s of simulation")
+    return EXIT_OK
+
+
+def _print_headline(result: SimulationResult) -> None:
+    from livesim.report.markdown import HEADLINE_FORMATS
+
+    frame = result.headline()
+    manifest = result.manifest
+    print(f"{manifest['scenario']}: {manifest['replications']} replications per "
+          f"strategy, seed {manifest['seed']}, engine {manifest['engine']}")
+    for column, fmt in HEADLINE_FORMATS.items():
+        frame[column] = frame[column].map(lambda v, f=fmt: format(v, f))
+    print(frame.to_string(index=False))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

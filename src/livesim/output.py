@@ -1,0 +1,56 @@
+"""Writing a run's output folder atomically: all files or none.
+
+Everything is written into a temporary sibling folder first; only when every file is
+complete does it take the final name (an existing folder of that name is moved aside
+first and removed after). A failure leaves the previous output as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from livesim.report.figures import draw_all
+from livesim.report.markdown import write_report
+from livesim.results import SimulationResult
+from livesim.scenario import Scenario
+
+
+def write_outputs(result: SimulationResult, scenario: Scenario, out: Path) -> Path:
+    """Write tables, manifest, figures and report.md to `out`, atomically."""
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the output is not
+    try:
+        result.replications.to_csv(tmp / "replications.csv", index=False)
+        result.summary.to_csv(tmp / "summary.csv", index=False)
+        result.timeseries.to_csv(tmp / "timeseries.csv", index=False)
+        if result.events is not None:
+            result.events.to_csv(tmp / "events.csv", index=False)
+        figures = draw_all(result, tmp / "figures", scenario.target_gmv)
+        write_report(result, tmp, figures, scenario.description)
+        manifest = dict(result.manifest, files=sorted(
+            str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()
+        ))
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        _swap_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _swap_into_place(tmp: Path, out: Path) -> None:
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

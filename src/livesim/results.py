@@ -1,0 +1,200 @@
+"""Tidy tables from replications: per-stream rows, campaign totals, summaries with CIs.
+
+Three levels, as in reproducible simulation pipelines: one row per replication x
+strategy x stream (`replications`), campaign totals per replication (`campaign`), and a
+long `summary` (mean, sd, t-based 95% CI, p5/p50/p95 per metric, with guards for
+n < 2) plus P(net GMV >= target) with an exact binomial CI. Nothing here simulates.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+ID_COLUMNS = ["replication", "strategy", "stream", "host", "host_kind"]
+#: Counted per stream, summed to campaign totals.
+ADDITIVE = [
+    "reached",
+    "viewers",
+    "unique_viewers",
+    "fake_viewers",
+    "likes",
+    "comments",
+    "shares",
+    "engaged",
+    "clicked",
+    "questions_asked",
+    "questions_answered",
+    "questions_abandoned",
+    "orders",
+    "delayed_orders",
+    "kept_orders",
+    "units",
+    "gross_gmv",
+    "refunds",
+    "net_gmv",
+    "lost_sales",
+    "margin_value",
+    "cost",
+    "arrivals_follower",
+    "arrivals_platform",
+    "arrivals_ads",
+    "arrivals_wom",
+    "arrivals_carryover",
+]
+#: Funnel stages in order (reached -> entered -> engaged -> clicked -> ordered -> kept).
+FUNNEL = [
+    ("reached", "reached"),
+    ("entered", "unique_viewers"),
+    ("engaged", "engaged"),
+    ("clicked", "clicked"),
+    ("ordered", "orders"),
+    ("kept", "kept_orders"),
+]
+SUMMARY_COLUMNS = [
+    "strategy",
+    "scope",
+    "metric",
+    "n",
+    "mean",
+    "sd",
+    "ci_low",
+    "ci_high",
+    "p5",
+    "p50",
+    "p95",
+]
+
+
+def campaign_totals(replications: pd.DataFrame) -> pd.DataFrame:
+    """One row per replication x strategy: sums over streams, ratios recomputed."""
+    grouped = replications.groupby(["strategy", "replication"], sort=False)
+    totals = grouped[ADDITIVE].sum().reset_index()
+    watch = (replications["mean_watch_minutes"] * replications["unique_viewers"]).groupby(
+        [replications["strategy"], replications["replication"]], sort=False
+    ).sum()
+    wait = (replications["mean_qa_wait"] * replications["questions_answered"]).groupby(
+        [replications["strategy"], replications["replication"]], sort=False
+    ).sum()
+    totals["mean_watch_minutes"] = _ratio(watch.to_numpy(), totals["unique_viewers"])
+    totals["mean_qa_wait"] = _ratio(wait.to_numpy(), totals["questions_answered"])
+    totals["conversion_rate"] = _ratio(totals["orders"], totals["unique_viewers"])
+    cost = totals["cost"].to_numpy(dtype=float)
+    margin = totals["margin_value"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        totals["roi"] = np.where(cost > 0, (margin - cost) / cost, np.nan)
+    return totals
+
+
+def _ratio(top: Any, bottom: Any) -> np.ndarray:
+    top = np.asarray(top, dtype=float)
+    bottom = np.asarray(bottom, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(bottom > 0, top / bottom, 0.0)
+
+
+def describe(values: np.ndarray) -> dict[str, float]:
+    """n, mean, sd, t-based 95% CI of the mean, p5, p50, p95 (NaN-safe, n < 2 guard)."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    n = len(x)
+    if n == 0:
+        return {k: math.nan for k in SUMMARY_COLUMNS[3:]} | {"n": 0}
+    mean = float(x.mean())
+    sd = float(x.std(ddof=1)) if n > 1 else math.nan
+    half = float(stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)) if n > 1 else math.nan
+    p5, p50, p95 = np.percentile(x, [5, 50, 95])
+    return {
+        "n": n,
+        "mean": mean,
+        "sd": sd,
+        "ci_low": mean - half,
+        "ci_high": mean + half,
+        "p5": float(p5),
+        "p50": float(p50),
+        "p95": float(p95),
+    }
+
+
+def summarize(
+    replications: pd.DataFrame, target_gmv: float | None = None
+) -> pd.DataFrame:
+    """The long summary: per strategy, scope (campaign or a stream id) and metric."""
+    rows = []
+    totals = campaign_totals(replications)
+    metrics = ADDITIVE + ["conversion_rate", "roi", "mean_watch_minutes", "mean_qa_wait"]
+    for strategy, frame in totals.groupby("strategy", sort=False):
+        for metric in metrics:
+            rows.append({"strategy": strategy, "scope": "campaign", "metric": metric}
+                        | describe(frame[metric].to_numpy()))
+        if target_gmv is not None:
+            rows.append(_target_row(str(strategy), frame["net_gmv"].to_numpy(), target_gmv))
+    per_stream = metrics + ["peak_concurrent"]
+    for (strategy, stream), frame in replications.groupby(
+        ["strategy", "stream"], sort=False
+    ):
+        for metric in per_stream:
+            rows.append({"strategy": strategy, "scope": stream, "metric": metric}
+                        | describe(frame[metric].to_numpy()))
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def _target_row(strategy: str, net_gmv: np.ndarray, target: float) -> dict[str, Any]:
+    """P(net GMV >= target) with a Clopper-Pearson 95% interval."""
+    n = len(net_gmv)
+    hits = int((net_gmv >= target).sum())
+    ci = stats.binomtest(hits, n).proportion_ci(0.95, method="exact")
+    share = hits / n
+    return {
+        "strategy": strategy,
+        "scope": "campaign",
+        "metric": "p_net_gmv_ge_target",
+        "n": n,
+        "mean": share,
+        "sd": math.sqrt(share * (1 - share)),
+        "ci_low": ci.low,
+        "ci_high": ci.high,
+        "p5": math.nan,
+        "p50": math.nan,
+        "p95": math.nan,
+    }
+
+
+@dataclass
+class SimulationResult:
+    """The outcome of `simulate`: tidy pandas tables and what produced them."""
+
+    replications: pd.DataFrame
+    summary: pd.DataFrame
+    timeseries: pd.DataFrame
+    events: pd.DataFrame | None
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def campaign(self) -> pd.DataFrame:
+        """Campaign totals per replication and strategy."""
+        return campaign_totals(self.replications)
+
+    def headline(self) -> pd.DataFrame:
+        """A short per-strategy table: median and 95% CI of net GMV, conversion, ROI."""
+        rows = []
+        for strategy, frame in self.campaign.groupby("strategy", sort=False):
+            gmv = describe(frame["net_gmv"].to_numpy())
+            rows.append(
+                {
+                    "strategy": strategy,
+                    "median net GMV": gmv["p50"],
+                    "mean net GMV": gmv["mean"],
+                    "95% CI low": gmv["ci_low"],
+                    "95% CI high": gmv["ci_high"],
+                    "viewers": frame["unique_viewers"].mean(),
+                    "conversion": frame["conversion_rate"].mean(),
+                    "ROI": frame["roi"].mean(),
+                }
+            )
+        return pd.DataFrame(rows)

@@ -1,0 +1,247 @@
+"""Replications: seeding, a process pool, and assembling the tables.
+
+Each replication r of seed s runs with random streams keyed by (s, r, stream, source)
+(see `livesim.model.rng`), so the tables are identical for any number of workers and
+any order in which workers finish. Work is sent to a `ProcessPoolExecutor` in chunks of
+replications; a progress bar appears when a run lasts more than a second.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from livesim import __version__
+from livesim.engines import ENGINES
+from livesim.engines.agent import TIMESERIES_COLUMNS, SessionOutput, run_replication
+from livesim.errors import ConfigError
+from livesim.model.traffic import expected_viewers
+from livesim.results import ID_COLUMNS, SimulationResult, summarize
+from livesim.scenario import Campaign, Scenario
+
+MAX_REPLICATIONS = 100_000
+MAX_WORKERS = 256
+#: Pre-flight limit on expected viewers x replications (override with force=True).
+MAX_WORK = 2e8
+#: The per-viewer event log is kept only for runs up to this many expected viewers.
+MAX_EVENT_LOG_VIEWERS = 200_000
+
+Task = tuple[str, Campaign, int, list[int], bool]
+
+
+def expected_work(scenario: Scenario) -> float:
+    """Expected room entries of one replication of every strategy (pre-flight)."""
+    return sum(
+        expected_viewers(c, s) for c in scenario.campaigns().values() for s in c.streams
+    )
+
+
+def check_request(
+    scenario: Scenario,
+    replications: int,
+    workers: int,
+    engine: str,
+    event_log: bool,
+    force: bool,
+) -> None:
+    """Refuse a run that cannot or should not start, with every reason found."""
+    problems = []
+    if not 1 <= replications <= MAX_REPLICATIONS:
+        problems.append(
+            f"replications: {replications} is outside 1..{MAX_REPLICATIONS}"
+        )
+    if not 1 <= workers <= MAX_WORKERS:
+        problems.append(f"workers: {workers} is outside 1..{MAX_WORKERS}")
+    if engine not in ENGINES:
+        problems.append(f"engine: {engine!r} is not one of {', '.join(ENGINES)}")
+    per_replication = expected_work(scenario)
+    work = per_replication * max(replications, 1)
+    if not force and work > MAX_WORK:
+        problems.append(
+            f"replications: {replications} replications x {per_replication:,.0f} "
+            f"expected viewers = {work:,.3g} viewer-visits is past the limit of "
+            f"{MAX_WORK:,.3g} (a long run); use fewer replications or --force"
+        )
+    if event_log and work > MAX_EVENT_LOG_VIEWERS:
+        problems.append(
+            f"events: the event log is for small runs: {work:,.0f} expected viewers "
+            f"is past {MAX_EVENT_LOG_VIEWERS:,}"
+        )
+    if problems:
+        raise ConfigError(problems)
+
+
+def simulate(
+    scenario: Scenario,
+    replications: int = 100,
+    seed: int = 0,
+    workers: int = 1,
+    engine: str = "agent",
+    strategies: Iterable[str] | None = None,
+    event_log: bool = False,
+    force: bool = False,
+    progress: bool = False,
+) -> SimulationResult:
+    """Run `replications` of every strategy (or the named ones) and return the tables.
+
+    The same scenario and seed give identical tables whatever `workers` is.
+    """
+    check_request(scenario, replications, workers, engine, event_log, force)
+    campaigns = scenario.campaigns()
+    if strategies is not None:
+        names = list(strategies)
+        unknown = [n for n in names if n not in campaigns]
+        if unknown:
+            raise ConfigError(f"strategies: {unknown} not in {list(campaigns)}")
+        campaigns = {n: campaigns[n] for n in names}
+    started = time.perf_counter()
+    tasks = _tasks(campaigns, seed, replications, workers, event_log)
+    outputs = _execute(tasks, workers, progress, total=replications * len(campaigns))
+    elapsed = time.perf_counter() - started
+    result = _assemble(outputs, campaigns, scenario.target_gmv, event_log)
+    viewers = float(result.replications["viewers"].sum())
+    result.manifest = {
+        "scenario": scenario.name,
+        "scenario_sha256": scenario.digest(),
+        "seed": seed,
+        "replications": replications,
+        "strategies": list(campaigns),
+        "engine": engine,
+        "workers": workers,
+        "livesim_version": __version__,
+        "numpy_version": np.__version__,
+        "run_seconds": round(elapsed, 3),
+        "viewers_simulated": viewers,
+        "viewers_per_second": round(viewers / elapsed, 1) if elapsed > 0 else None,
+    }
+    return result
+
+
+def _tasks(
+    campaigns: dict[str, Campaign],
+    seed: int,
+    replications: int,
+    workers: int,
+    event_log: bool,
+) -> list[Task]:
+    chunk = max(1, math.ceil(replications / (workers * 4))) if workers > 1 else 1
+    tasks: list[Task] = []
+    for name, campaign in campaigns.items():
+        for lo in range(0, replications, chunk):
+            reps = list(range(lo, min(lo + chunk, replications)))
+            tasks.append((name, campaign, seed, reps, event_log))
+    return tasks
+
+
+def run_task(task: Task) -> tuple[str, list[tuple[int, SessionOutput]]]:
+    """Run one chunk of replications of one strategy (in a worker process)."""
+    name, campaign, seed, reps, event_log = task
+    return name, [(r, run_replication(campaign, seed, r, event_log)) for r in reps]
+
+
+def _execute(
+    tasks: list[Task], workers: int, progress: bool, total: int
+) -> dict[str, dict[int, SessionOutput]]:
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=total,
+        unit="rep",
+        desc="replications",
+        disable=not progress,
+        delay=1.0,
+        leave=False,
+    )
+    outputs: dict[str, dict[int, SessionOutput]] = {}
+
+    def collect(item: tuple[str, list[tuple[int, SessionOutput]]]) -> None:
+        name, done = item
+        outputs.setdefault(name, {}).update(done)
+        bar.update(len(done))
+
+    try:
+        if workers == 1 or len(tasks) == 1:
+            for task in tasks:
+                collect(run_task(task))
+        else:
+            with ProcessPoolExecutor(max_workers=min(workers, os.cpu_count() or 1)) as pool:
+                for item in pool.map(run_task, tasks):
+                    collect(item)
+    finally:
+        bar.close()
+    return outputs
+
+
+def _assemble(
+    outputs: dict[str, dict[int, SessionOutput]],
+    campaigns: dict[str, Campaign],
+    target_gmv: float | None,
+    event_log: bool,
+) -> SimulationResult:
+    rows: list[dict[str, Any]] = []
+    events: list[tuple[Any, ...]] = []
+    series: list[pd.DataFrame] = []
+    for name, campaign in campaigns.items():
+        done = outputs[name]
+        reps = sorted(done)
+        for r in reps:
+            for row in done[r].rows:
+                rows.append({"replication": r, "strategy": name} | row)
+            if event_log and done[r].events is not None:
+                events += [(r, name, *e) for e in done[r].events]
+        whole = np.zeros((len(reps), campaign.horizon, len(TIMESERIES_COLUMNS)))
+        per_stream = []
+        for stream in campaign.streams:
+            stack = np.stack([done[r].timeseries[stream.id] for r in reps])
+            whole[:, stream.start : stream.end] += stack
+            per_stream.append(_timeseries_frame(name, stream.id, stream.start, stack))
+        series += [_timeseries_frame(name, "campaign", 0, whole), *per_stream]
+    replications = pd.DataFrame(rows)
+    ordered = ID_COLUMNS + [c for c in replications.columns if c not in ID_COLUMNS]
+    replications = replications[ordered]
+    event_frame = None
+    if event_log:
+        event_frame = pd.DataFrame(
+            events,
+            columns=["replication", "strategy", "stream", "viewer", "time", "event", "detail"],
+        ).sort_values(["replication", "strategy", "stream", "time"], kind="stable")
+        event_frame = event_frame.reset_index(drop=True)
+    return SimulationResult(
+        replications=replications,
+        summary=summarize(replications, target_gmv),
+        timeseries=pd.concat(series, ignore_index=True),
+        events=event_frame,
+    )
+
+
+def _timeseries_frame(
+    strategy: str, scope: str, start: int, stack: np.ndarray
+) -> pd.DataFrame:
+    """Mean per minute over replications, with p5/p95 bands for the two levels.
+
+    `scope` is a stream id, or "campaign" for the sum over streams (whose bands come
+    from the per-replication sums, not from adding the streams' bands).
+    """
+    minutes = stack.shape[1]
+    frame = pd.DataFrame(
+        {"strategy": strategy, "scope": scope, "minute": start + np.arange(minutes)}
+    )
+    mean = stack.mean(axis=0)
+    for j, column in enumerate(TIMESERIES_COLUMNS):
+        frame[column] = mean[:, j]
+    cum_gmv = np.cumsum(stack[:, :, TIMESERIES_COLUMNS.index("gmv")], axis=1)
+    frame["cum_gmv"] = cum_gmv.mean(axis=0)
+    concurrent = stack[:, :, TIMESERIES_COLUMNS.index("concurrent")]
+    for level, values in (("concurrent", concurrent), ("cum_gmv", cum_gmv)):
+        frame[f"{level}_p5"] = np.percentile(values, 5, axis=0)
+        frame[f"{level}_p95"] = np.percentile(values, 95, axis=0)
+    return frame
+
+
