@@ -285,8 +285,8 @@ def scenario_from_dict(data: dict[str, Any]) -> Scenario:
         if name == scenario.baseline:
             problems.append(f"strategies.{name}: the name is the baseline's; rename it")
         problems += _check_campaign(scenario, f"strategies.{name}.", strategy)
-    if problems:
-        raise ConfigError(problems)
+    if problems:  # a base section shared by strategies is reported once
+        raise ConfigError(list(dict.fromkeys(problems)))
     return scenario
 
 
@@ -308,13 +308,13 @@ def _check_campaign(scenario: Scenario, prefix: str, strategy: Strategy | None) 
     campaign = _resolve(scenario, strategy)
     own = (lambda f: getattr(strategy, f) is not None) if strategy else (lambda f: True)
     sect = {f: (prefix if own(f) else "") + f for f in ("products", "hosts", "streams")}
-    hosts: list[Host] = getattr(strategy, "hosts", None) or scenario.hosts
-    for field, items in (
-        ("products", list(campaign.products.values())),
-        ("hosts", hosts),
-        ("streams", list(campaign.streams)),
-    ):
-        problems += _duplicates(sect[field], [x.id for x in items])
+    def raw(field: str) -> list[Any]:
+        value = getattr(strategy, field, None)
+        return list(getattr(scenario, field) if value is None else value)
+
+    hosts: list[Host] = raw("hosts")
+    for field in ("products", "hosts", "streams"):
+        problems += _duplicates(sect[field], [x.id for x in raw(field)])
     for i, host in enumerate(hosts):
         params = host.params()
         if params.initial_trust > params.trust_ceiling:
@@ -359,12 +359,15 @@ def _duplicates(section: str, ids: list[str]) -> list[str]:
 def _check_branching(campaign: Campaign, stream: Stream, where: str) -> list[str]:
     from livesim.model.traffic import branching_factor
 
-    factor = branching_factor(campaign.hosts[stream.host], campaign.platform)
+    host = campaign.hosts[stream.host]
+    factor = branching_factor(host, campaign.platform)
     if factor < 1.0 and math.isfinite(factor):
         return []
+    wom = host.share_prob * campaign.platform.wom_viewers_per_share
     return [
         f"{where}: word of mouth and platform feedback give a branching factor of "
-        f"{factor:.3g} (must be < 1): each viewer would bring more than one new "
-        "viewer and the audience would explode; lower share_prob, "
-        "platform.wom_viewers_per_share or platform.feedback_viewers_per_comment"
+        f"{factor:.3g} (word of mouth {wom:.3g} + comment feedback {factor - wom:.3g}; "
+        "must be < 1): each viewer would bring more than one new viewer and the "
+        "audience would explode; lower share_prob, platform.wom_viewers_per_share "
+        "or platform.feedback_viewers_per_comment"
     ]

@@ -26,7 +26,7 @@ import numpy as np
 import simpy
 
 from livesim.model import traffic
-from livesim.model.rng import Draws, poisson, stream_draws
+from livesim.model.rng import ViewerDraws, arrival_generators, poisson
 from livesim.scenario import Campaign, HostParams, Product, Stream
 
 SOURCE_NAMES = ("follower", "platform", "ads", "wom", "carryover")
@@ -126,7 +126,8 @@ class StreamRun:
         kind: str,
         campaign: Campaign,
         stock: dict[str, ProductStock],
-        draws: dict[str, Draws],
+        seed: int,
+        replication: int,
     ) -> None:
         self.stream = stream
         self.host = host
@@ -134,15 +135,13 @@ class StreamRun:
         self.start = float(stream.start)
         self.end = float(stream.end)
         self.minutes = stream.duration
-        self.draws = draws
-        # bound draw functions (the viewer process is the hot path)
-        self.dwell_n = draws["dwell"].n
-        self.dwell_e = draws["dwell"].e
-        self.attr_u = draws["attributes"].u
-        self.attr_n = draws["attributes"].n
-        self.eng_u = draws["engagement"].u
-        self.pur_u = draws["purchase"].u
-        self.pur_e = draws["purchase"].e
+        # random streams: vectorised ones for arrivals, and per traffic source one
+        # stream per viewer decision (common random numbers across strategies)
+        self.generators = arrival_generators(seed, replication, stream.id)
+        self.rand = [
+            ViewerDraws(seed, replication, stream.id, source)
+            for source in range(len(SOURCE_NAMES))
+        ]
         platform = campaign.platform
         # dwell: lognormal with mean dwell_mean_minutes, or exponential
         self.lognormal = host.dwell_distribution == "lognormal"
@@ -265,7 +264,8 @@ class AgentSession:
                 campaign.host_kinds[s.host],
                 campaign,
                 self.stock,
-                stream_draws(seed, replication, s.id),
+                seed,
+                replication,
             )
             for s in campaign.streams
         ]
@@ -282,7 +282,7 @@ class AgentSession:
         env = self.env
         platform = self.platform
         host = sr.host
-        gen = sr.draws["arrivals"].generator
+        gens = sr.generators
         window = platform.feedback_window_minutes
         if sr.start > env.now:
             yield env.timeout(sr.start - env.now)
@@ -298,20 +298,20 @@ class AgentSession:
             boost = platform.gpm_boost * min(1.0, gpm / platform.gpm_reference)
             rate_platform = host.recommendation_rate * (1.0 + boost) + feedback
             sr.tally.platform_expected += rate_platform
-            n_f, n_p, n_a = gen.poisson(
-                (sr.follower_per_minute[m], rate_platform, sr.ads_per_minute)
-            )
+            n_f = gens["followers"].poisson(sr.follower_per_minute[m])
+            n_p = gens["platform"].poisson(rate_platform)
+            n_a = gens["ads"].poisson(sr.ads_per_minute)
             t0 = sr.start + m
             if n_f:
-                u = sr.follower_cdf[m] + gen.random(n_f) * (
+                u = sr.follower_cdf[m] + gens["followers"].random(n_f) * (
                     sr.follower_cdf[m + 1] - sr.follower_cdf[m]
                 )
                 times = traffic.follower_inverse(host, sr.minutes, u) + sr.start
                 self.start_viewers(sr, times, FOLLOWER)
             if n_p:
-                self.start_viewers(sr, t0 + gen.random(n_p), PLATFORM)
+                self.start_viewers(sr, t0 + gens["platform"].random(n_p), PLATFORM)
             if n_a:
-                self.start_viewers(sr, t0 + gen.random(n_a), ADS)
+                self.start_viewers(sr, t0 + gens["ads"].random(n_a), ADS)
             yield env.timeout(t0 + 1.0 - env.now)
 
     def start_viewers(self, sr: StreamRun, times: np.ndarray, source: int) -> None:
@@ -331,20 +331,22 @@ class AgentSession:
         host = sr.host
         tally = sr.tally
         log = self.log
+        rd = sr.rand[source]
         vid = sr.next_viewer
         sr.next_viewer = vid + 1
         # dwell, truncated at the stream's end
         if sr.lognormal:
-            dwell = math.exp(sr.dwell_mu + sr.dwell_sigma * sr.dwell_n())
+            dwell = math.exp(sr.dwell_mu + sr.dwell_sigma * rd.dwell.n())
         else:
-            dwell = sr.dwell_mean * sr.dwell_e()
+            dwell = sr.dwell_mean * rd.dwell.e()
         leave = min(t + dwell, sr.end)
         stay = leave - t
         sr.arrive_times.append(t)
         sr.leave_times.append(leave)
         tally.viewers += 1
         sr.arrival_bins[source][int(t - sr.start)] += 1
-        if source == FOLLOWER and sr.attr_u() < sr.fake_share:
+        attributes = rd.attributes
+        if source == FOLLOWER and attributes.u() < sr.fake_share:
             tally.fake_viewers += 1
             if log is not None:
                 log.append((sr.stream.id, vid, t, "arrive", "fake_follower"))
@@ -352,12 +354,14 @@ class AgentSession:
             return
         tally.unique_viewers += 1
         tally.watch_minutes += stay
-        intent = intent_mean * math.exp(host.intent_sigma * sr.attr_n() - sr.intent_half)
-        eps = math.exp(sr.eps_mu + sr.eps_sigma * sr.attr_n())
+        intent = intent_mean * math.exp(
+            host.intent_sigma * attributes.n() - sr.intent_half
+        )
+        eps = math.exp(sr.eps_mu + sr.eps_sigma * attributes.n())
         if log is not None:
             log.append((sr.stream.id, vid, t, "arrive", SOURCE_NAMES[source]))
         # engagement
-        eng = sr.eng_u
+        eng = rd.engagement.u
         likes = poisson(host.like_rate * stay, eng())
         comments = poisson(host.comment_rate * stay, eng())
         clicked = eng() < -math.expm1(-host.click_rate * stay)
@@ -372,22 +376,24 @@ class AgentSession:
                 log.append((sr.stream.id, vid, when, "comment", ""))
         engaged = bool(likes or comments or clicked or shared or questions)
         if log is not None:
-            self.log_engagement(sr, vid, t, stay, likes, clicked, shared)
+            self.log_engagement(sr, rd, vid, t, stay, likes, clicked, shared)
         if shared:
             tally.shares += 1
-            self.word_of_mouth(sr, t + eng() * stay)
-        if sr.later and sr.draws["carryover"].u() < host.carryover_share:
-            self.carry_over(sr)
+            self.word_of_mouth(sr, rd, t + eng() * stay)
+        if sr.later and rd.carryover.u() < host.carryover_share:
+            self.carry_over(sr, rd)
         trust_state = [t, sr.gap0]  # (time, gap to the ceiling) moved by answers
         for _ in range(questions):
             asked = t + eng() * stay
-            Arrival(env, self.question(sr, vid, trust_state, asked, leave), asked - t)
+            question = self.question(sr, rd, vid, trust_state, asked, leave)
+            Arrival(env, question, asked - t)
         # purchase clock by thinning against an upper bound of the hazard
         bound = sr.hazard_unit * intent * (1.0 - sr.max_discount) ** (-eps)
         outcome = None
+        purchase = rd.purchase
         x = t
         while bound > 0.0:
-            x += sr.pur_e() / bound
+            x += purchase.e() / bound
             if x >= leave:
                 break
             if x > env.now:
@@ -408,8 +414,8 @@ class AgentSession:
             )
             if product.scarce(sr.scarcity_threshold):
                 hazard *= 1.0 + sr.scarcity_lift
-            if sr.pur_u() * bound < hazard:
-                outcome = self.order(sr, vid, x, index, discount, delayed=False)
+            if purchase.u() * bound < hazard:
+                outcome = self.order(sr, rd, vid, x, index, discount, delayed=False)
                 break
         tried = outcome is not None  # ordered, or found the stock empty
         tally.engaged += engaged or tried
@@ -424,17 +430,18 @@ class AgentSession:
         trust = sr.ceiling - trust_state[1] * math.exp(
             -host.trust_rate * (leave - trust_state[0])
         )
-        late = sr.draws["delayed"]
+        late = rd.delayed
         if late.u() < min(1.0, host.delayed_purchase_prob * intent * trust):
             delay = host.delayed_mean_minutes * late.e()
             if delay <= self.platform.attribution_window_minutes:
                 index = sr.featured(leave - 1e-9)
                 yield env.timeout(leave + delay - env.now)
-                self.order(sr, vid, env.now, index, 0.0, delayed=True)
+                self.order(sr, rd, vid, env.now, index, 0.0, delayed=True)
 
     def order(
         self,
         sr: StreamRun,
+        rd: ViewerDraws,
         vid: int,
         t: float,
         index: int,
@@ -444,7 +451,7 @@ class AgentSession:
         """Place an order for the product at `index`; False if it found no stock."""
         product = sr.products[index]
         tally = sr.tally
-        draws = sr.draws["orders"]
+        draws = rd.orders
         units = 1 + poisson(product.extra_units, draws.u())
         container = product.container
         if container is not None:
@@ -483,6 +490,7 @@ class AgentSession:
     def question(
         self,
         sr: StreamRun,
+        rd: ViewerDraws,
         vid: int,
         trust_state: list[float],
         t: float,
@@ -493,10 +501,12 @@ class AgentSession:
         host = sr.host
         tally = sr.tally
         tally.questions_asked += 1
-        qa = sr.draws["qa"]
-        patience = host.qa_patience_minutes * qa.e() if host.reneging else math.inf
+        qa = rd.qa
+        patience = host.qa_patience_minutes * qa.e()
         service = host.qa_service_minutes * qa.e()
-        give_up = min(patience, leave - t)
+        # with reneging, a viewer gives up when patience runs out or on leaving;
+        # without it (the M/M/c case) every question waits for its answer
+        give_up = min(patience, leave - t) if host.reneging else math.inf
         answered = False
         if sr.desk is not None:
             with sr.desk.request() as request:
@@ -522,9 +532,9 @@ class AgentSession:
             event = "answered" if answered else "abandoned"
             self.log.append((sr.stream.id, vid, now, event, ""))
 
-    def word_of_mouth(self, sr: StreamRun, t_share: float) -> None:
+    def word_of_mouth(self, sr: StreamRun, rd: ViewerDraws, t_share: float) -> None:
         """A share brings Poisson(k) new viewers, each after an exponential delay."""
-        wom = sr.draws["wom"]
+        wom = rd.wom
         platform = self.platform
         for _ in range(poisson(platform.wom_viewers_per_share, wom.u())):
             when = t_share + platform.wom_delay_minutes * wom.e()
@@ -532,9 +542,9 @@ class AgentSession:
                 viewer = self.viewer(sr, when, WOM, platform.intent_wom)
                 Arrival(self.env, viewer, when - self.env.now)
 
-    def carry_over(self, sr: StreamRun) -> None:
+    def carry_over(self, sr: StreamRun, rd: ViewerDraws) -> None:
         """This viewer will also come to one later stream, with raised intent."""
-        draws = sr.draws["carryover"]
+        draws = rd.carryover
         target = sr.later[int(draws.u() * len(sr.later))]
         when = target.carryover_arrival(draws.u())
         intent = self.platform.intent_follower * sr.host.carryover_intent_boost
@@ -543,6 +553,7 @@ class AgentSession:
     def log_engagement(
         self,
         sr: StreamRun,
+        rd: ViewerDraws,
         vid: int,
         t: float,
         stay: float,
@@ -552,7 +563,7 @@ class AgentSession:
     ) -> None:
         """Times of likes, clicks and shares, for the event log only (own stream)."""
         assert self.log is not None
-        extra = sr.draws["eventlog"].u
+        extra = rd.eventlog.u
         for _ in range(likes):
             self.log.append((sr.stream.id, vid, t + extra() * stay, "like", ""))
         if clicked:
@@ -579,7 +590,7 @@ class AgentSession:
         host = sr.host
         platform = self.platform
         costs = self.campaign.costs
-        gen = sr.draws["arrivals"].generator
+        gen = sr.generators["reach"]
         # reached = entered + those shown the stream who did not enter (independent
         # Poisson counts by the thinning property of the Poisson process)
         arrivals = [sum(b) for b in sr.arrival_bins]

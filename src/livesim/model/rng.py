@@ -1,7 +1,7 @@
 """Random streams: one independent, named stream per stochastic source.
 
 Seeds flow from one `numpy.random.SeedSequence`. The key of a stream is
-(seed, replication, stream, source); the strategy is deliberately *not* part of it, so
+(seed, replication, stream, traffic source, decision); the strategy is deliberately *not* part of it, so
 two strategies that share a stream id see the same arrivals, dwells and purchase clocks
 (common random numbers) and their paired differences have a small variance. Nothing
 depends on which worker runs a replication.
@@ -20,11 +20,15 @@ from functools import partial
 import numpy as np
 from scipy.special import pdtr
 
-#: The stochastic sources of one stream, each an independent random stream.
-SOURCES = (
-    "arrivals",
-    "attributes",
+#: Vectorised streams of one stream: arrival counts and times per traffic source, and
+#: the draws of who was reached but did not enter.
+ARRIVAL_STREAMS = ("followers", "platform", "ads", "reach")
+#: Per-viewer decisions; each traffic source has its own stream for each decision, so
+#: a change in one source (e.g. more carried-over viewers) leaves the draws of the
+#: viewers from the other sources where they were.
+DECISIONS = (
     "dwell",
+    "attributes",
     "engagement",
     "purchase",
     "qa",
@@ -42,42 +46,74 @@ def stream_key(stream_id: str) -> int:
     return int.from_bytes(hashlib.sha256(stream_id.encode()).digest()[:4], "little")
 
 
-def seed_sequence(seed: int, replication: int, stream_id: str, source: str) -> (
-    np.random.SeedSequence
-):
-    """The SeedSequence of one (replication, stream, source)."""
-    key = (replication, stream_key(stream_id), SOURCES.index(source))
+def seed_sequence(
+    seed: int, replication: int, stream_id: str, *path: int
+) -> np.random.SeedSequence:
+    """The SeedSequence of (replication, stream, path...), e.g. path = (source, decision)."""
+    key = (replication, stream_key(stream_id), *path)
     return np.random.SeedSequence(entropy=seed, spawn_key=key)
 
 
-def _buffered(fill: Callable[[], np.ndarray]) -> Callable[[], float]:
+def generator(seq: np.random.SeedSequence) -> np.random.Generator:
+    """A numpy Generator (PCG64) for a SeedSequence."""
+    return np.random.Generator(np.random.PCG64(seq))
+
+
+def _buffered(seq: np.random.SeedSequence, method: str) -> Callable[[], float]:
+    """One draw at a time from blocks; the generator is made on the first draw."""
+
     def chunks() -> Iterator[float]:
+        fill = getattr(generator(seq), method)
         while True:
-            yield from fill().tolist()
+            yield from fill(BLOCK).tolist()
 
     return partial(next, chunks())
 
 
 class Draws:
-    """Buffered uniform, standard exponential and standard normal draws of one source.
+    """Buffered uniform, standard exponential and standard normal draws of one decision.
 
     `u()`, `e()` and `n()` each come from their own child generator, so how many
     uniforms a viewer used never shifts the exponentials of the next one.
     """
 
-    __slots__ = ("u", "e", "n", "generator")
+    __slots__ = ("u", "e", "n")
 
     def __init__(self, seq: np.random.SeedSequence) -> None:
-        gu, ge, gn, gv = (np.random.Generator(np.random.PCG64(s)) for s in seq.spawn(4))
-        self.u = _buffered(partial(gu.random, BLOCK))
-        self.e = _buffered(partial(ge.standard_exponential, BLOCK))
-        self.n = _buffered(partial(gn.standard_normal, BLOCK))
-        self.generator = gv  # for vectorised draws (counts and times of a minute)
+        su, se, sn = seq.spawn(3)
+        self.u = _buffered(su, "random")
+        self.e = _buffered(se, "standard_exponential")
+        self.n = _buffered(sn, "standard_normal")
 
 
-def stream_draws(seed: int, replication: int, stream_id: str) -> dict[str, Draws]:
-    """The named random streams of one stream in one replication."""
-    return {s: Draws(seed_sequence(seed, replication, stream_id, s)) for s in SOURCES}
+class ViewerDraws:
+    """The per-decision streams of the viewers that come from one traffic source."""
+
+    def __init__(self, seed: int, replication: int, stream_id: str, source: int) -> None:
+        for i, name in enumerate(DECISIONS):
+            seq = seed_sequence(seed, replication, stream_id, 1, source, i)
+            setattr(self, name, Draws(seq))
+
+    dwell: Draws
+    attributes: Draws
+    engagement: Draws
+    purchase: Draws
+    qa: Draws
+    orders: Draws
+    wom: Draws
+    carryover: Draws
+    delayed: Draws
+    eventlog: Draws
+
+
+def arrival_generators(
+    seed: int, replication: int, stream_id: str
+) -> dict[str, np.random.Generator]:
+    """The vectorised generators of one stream (one per arrival stream)."""
+    return {
+        name: generator(seed_sequence(seed, replication, stream_id, 0, i))
+        for i, name in enumerate(ARRIVAL_STREAMS)
+    }
 
 
 def poisson(mean: float, u: float) -> int:

@@ -31,6 +31,30 @@ def p_buy_lognormal(hazard: float, mean_dwell: float, sigma: float) -> float:
     return 1.0 - value
 
 
+def p_buy_window(
+    hazard: float, mean_dwell: float, sigma: float | None, window: float
+) -> float:
+    """P(buy) with a constant hazard when arrivals are uniform over a stream of
+    `window` minutes and a dwell is cut short at the stream's end.
+
+    A viewer arriving s minutes before the end stays min(D, s); averaging over s
+    uniform on [0, window]. `sigma=None` means an exponential dwell (closed form),
+    otherwise a lognormal dwell with that sigma (numerical integration).
+    """
+    if sigma is None:
+        rate = hazard + 1.0 / mean_dwell
+        cut = -math.expm1(-rate * window) / (rate * window)
+        return hazard / rate * (1.0 - cut)
+    dist = stats.lognorm(s=sigma, scale=mean_dwell * math.exp(-0.5 * sigma**2))
+
+    def p_stay(s: float) -> float:
+        inside, _ = integrate.quad(lambda d: math.exp(-hazard * d) * dist.pdf(d), 0, s)
+        return 1.0 - inside - math.exp(-hazard * s) * dist.sf(s)
+
+    value, _ = integrate.quad(p_stay, 0, window, limit=200)
+    return value / window
+
+
 def erlang_c(servers: int, arrival_rate: float, service_rate: float) -> float:
     """Probability that an arrival must wait in an M/M/c queue (Erlang C)."""
     load = arrival_rate / service_rate
