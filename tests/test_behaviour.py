@@ -14,16 +14,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from helpers import build, quiet_host
 from livesim import simulate
 from livesim.engines.agent import run_replication
-
-from helpers import build, quiet_host
 
 REPS = 30
 
 
-def orders(host: dict[str, Any], stream: dict[str, Any] | None = None,
-           product: dict[str, Any] | None = None, seed: int = 4) -> pd.Series:
+def orders(
+    host: dict[str, Any],
+    stream: dict[str, Any] | None = None,
+    product: dict[str, Any] | None = None,
+    seed: int = 4,
+) -> pd.Series:
     scenario = build(host=host, stream=stream, product=product)
     return simulate(scenario, replications=REPS, seed=seed).replications["orders"]
 
@@ -46,8 +49,9 @@ def test_faster_trust_building_gives_more_orders() -> None:
 
 
 def test_higher_purchase_rate_gives_more_orders() -> None:
-    assert clearly_more(orders(quiet_host(purchase_rate=0.06)),
-                        orders(quiet_host(purchase_rate=0.03)))
+    assert clearly_more(
+        orders(quiet_host(purchase_rate=0.06)), orders(quiet_host(purchase_rate=0.03))
+    )
 
 
 def test_deeper_discount_gives_more_orders() -> None:
@@ -71,13 +75,21 @@ def test_stock_caps_orders_and_counts_lost_sales() -> None:
 
 
 def test_fake_followers_never_engage_or_buy() -> None:
-    host = quiet_host(followers=200_000, reach_share=0.1, enter_rate=0.5,
-                      real_follower_share=0.5, recommendation_rate=0.0,
-                      purchase_rate=0.2, comment_rate=0.05)
+    host = quiet_host(
+        followers=200_000,
+        reach_share=0.1,
+        enter_rate=0.5,
+        real_follower_share=0.5,
+        recommendation_rate=0.0,
+        purchase_rate=0.2,
+        comment_rate=0.05,
+    )
     campaign = build(host=host).campaigns()["baseline"]
     out = run_replication(campaign, seed=9, replication=0, event_log=True)
     assert out.events is not None
-    events = pd.DataFrame(out.events, columns=["stream", "viewer", "time", "event", "x"])
+    events = pd.DataFrame(
+        out.events, columns=["stream", "viewer", "time", "event", "x"]
+    )
     fakes = set(events.loc[events["x"] == "fake_follower", "viewer"])
     assert len(fakes) > 1000
     acts = events[events["viewer"].isin(fakes)]
@@ -89,33 +101,45 @@ def test_fake_followers_never_engage_or_buy() -> None:
 
 
 def test_all_fake_audience_sells_nothing() -> None:
-    host = quiet_host(followers=100_000, reach_share=0.1, enter_rate=0.5,
-                      real_follower_share=0.0, recommendation_rate=0.0,
-                      purchase_rate=0.5)
+    host = quiet_host(
+        followers=100_000,
+        reach_share=0.1,
+        enter_rate=0.5,
+        real_follower_share=0.0,
+        recommendation_rate=0.0,
+        purchase_rate=0.5,
+    )
     rows = simulate(build(host=host), replications=5, seed=1).replications
     assert (rows["viewers"] > 0).all()
     assert (rows[["unique_viewers", "orders", "likes", "net_gmv"]] == 0).all().all()
 
 
 def test_returns_reduce_net_gmv_by_refunds() -> None:
-    rows = simulate(build(host=quiet_host(), product={"return_rate": 0.3}),
-                    replications=10, seed=6).replications
+    rows = simulate(
+        build(host=quiet_host(), product={"return_rate": 0.3}), replications=10, seed=6
+    ).replications
     assert np.allclose(rows["net_gmv"], rows["gross_gmv"] - rows["refunds"])
     share = rows["refunds"].sum() / rows["gross_gmv"].sum()
     assert abs(share - 0.3) < 0.1
 
 
 def test_kos_answers_questions_and_raises_trust() -> None:
-    common = dict(recommendation_rate=30.0, question_rate=0.2, initial_trust=0.1,
-                  trust_rate=0.0, qa_patience_minutes=5.0)
+    common = dict(
+        recommendation_rate=30.0,
+        question_rate=0.2,
+        initial_trust=0.1,
+        trust_rate=0.0,
+        qa_patience_minutes=5.0,
+    )
     no_desk = orders(quiet_host(qa_capacity=0, **common), seed=7)
     desk = orders(quiet_host(qa_capacity=5, answer_trust_gain=0.9, **common), seed=7)
     assert clearly_more(desk, no_desk)
 
 
 def test_carry_over_brings_earlier_viewers_with_higher_intent() -> None:
-    host = quiet_host(recommendation_rate=50.0, carryover_share=0.5,
-                      carryover_intent_boost=3.0)
+    host = quiet_host(
+        recommendation_rate=50.0, carryover_share=0.5, carryover_intent_boost=3.0
+    )
     streams = [
         {"id": "first", "host": "h", "start": 0, "duration": 30, "products": ["p"]},
         {"id": "second", "host": "h", "start": 30, "duration": 30, "products": ["p"]},
@@ -128,4 +152,6 @@ def test_carry_over_brings_earlier_viewers_with_higher_intent() -> None:
     expected = 0.5 * first["unique_viewers"].to_numpy()
     got = second["arrivals_carryover"].to_numpy()
     assert np.all(np.abs(got - expected) < 5 * np.sqrt(expected))
-    assert np.all(second["conversion_rate"].to_numpy() > first["conversion_rate"].to_numpy())
+    assert np.all(
+        second["conversion_rate"].to_numpy() > first["conversion_rate"].to_numpy()
+    )

@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 
+from helpers import BASE
 from livesim import ConfigError, bundled_scenario, load_scenario, scenario_from_dict
 from livesim.archetypes import ARCHETYPES, HOST_KINDS
 from livesim.scenario import HostParams
-
-from helpers import BASE
 
 
 def errors_of(data: dict[str, Any]) -> list[str]:
@@ -62,15 +61,34 @@ def test_host_overrides_replace_only_what_they_name() -> None:
         ("hosts.0.share_prob", 1.5, "hosts[0].share_prob", "less than or equal to 1"),
         ("hosts.0.like_rate", -0.1, "hosts[0].like_rate", "greater than or equal to 0"),
         ("products.0.price", -5.0, "products[0].price", "greater than 0"),
-        ("products.0.return_rate", 2.0, "products[0].return_rate", "less than or equal"),
+        (
+            "products.0.return_rate",
+            2.0,
+            "products[0].return_rate",
+            "less than or equal",
+        ),
         ("streams.0.host", "ghost", "streams[0].host", "'ghost' is not a defined host"),
         ("streams.0.products", ["p", "nope"], "streams[0].products", "'nope' is not"),
         ("hosts.0.kind", "KOX", "hosts[0].kind", "KOL"),
-        ("streams.0.duration", 5000, "streams[0].duration", "less than or equal to 1440"),
-        ("hosts.0.dwell_mean_minutes", float("nan"), "hosts[0].dwell_mean_minutes",
-         "finite"),
+        (
+            "streams.0.duration",
+            5000,
+            "streams[0].duration",
+            "less than or equal to 1440",
+        ),
+        (
+            "hosts.0.dwell_mean_minutes",
+            float("nan"),
+            "hosts[0].dwell_mean_minutes",
+            "finite",
+        ),
         ("platform.scarcity_lift", -1.0, "platform.scarcity_lift", "greater than"),
-        ("hosts.0.initial_trust", 0.95, "hosts[0].initial_trust", "above trust_ceiling"),
+        (
+            "hosts.0.initial_trust",
+            0.95,
+            "hosts[0].initial_trust",
+            "above trust_ceiling",
+        ),
     ],
 )
 def test_bad_values_name_field_value_and_rule(
@@ -107,23 +125,29 @@ def test_all_errors_are_reported_at_once() -> None:
     errors = errors_of(data)
     assert len(errors) == 3
     assert {e.split(":")[0] for e in errors} == {
-        "hosts[0].share_prob", "products[0].price", "surprise"
+        "hosts[0].share_prob",
+        "products[0].price",
+        "surprise",
     }
 
 
 def test_references_are_checked_inside_strategies() -> None:
     data = copy.deepcopy(BASE)
     data["strategies"] = {
-        "alt": {"streams": [{"id": "s", "host": "nobody", "duration": 10,
-                             "products": ["p"]}]}
+        "alt": {
+            "streams": [
+                {"id": "s", "host": "nobody", "duration": 10, "products": ["p"]}
+            ]
+        }
     }
     (error,) = errors_of(data)
     assert error.startswith("strategies.alt.streams[0].host")
 
 
 def test_promotion_must_fit_in_its_stream() -> None:
-    data = changed("streams.0.promotions", [{"start": 50, "duration": 20,
-                                             "discount": 0.1}])
+    data = changed(
+        "streams.0.promotions", [{"start": 50, "duration": 20, "discount": 0.1}]
+    )
     (error,) = errors_of(data)
     assert error.startswith("streams[0].promotions[0]") and "runs past" in error
 

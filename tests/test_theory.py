@@ -15,11 +15,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from helpers import build, quiet_host
 from livesim import simulate
 from livesim.engines.agent import TIMESERIES_COLUMNS, run_replication
 from livesim.model import theory
-
-from helpers import build, quiet_host
 
 ALPHA = 0.001 / 6
 Z = stats.norm.ppf(1 - ALPHA / 2)
@@ -35,8 +34,12 @@ def covers(estimate: float, expected: float, se: float) -> bool:
 def test_constant_arrivals_are_poisson() -> None:
     rate, minutes, reps = 20.0, 60, 400
     scenario = build(
-        host=quiet_host(recommendation_rate=rate, purchase_rate=0.0,
-                        dwell_distribution="exponential", dwell_mean_minutes=1.0),
+        host=quiet_host(
+            recommendation_rate=rate,
+            purchase_rate=0.0,
+            dwell_distribution="exponential",
+            dwell_mean_minutes=1.0,
+        ),
         stream={"duration": minutes},
     )
     counts = simulate(scenario, replications=reps, seed=11).replications["viewers"]
@@ -57,16 +60,24 @@ def test_constant_arrivals_are_poisson() -> None:
 @pytest.mark.parametrize(
     ("distribution", "sigma"), [("exponential", None), ("lognormal", 1.0)]
 )
-def test_constant_hazard_purchase_probability(distribution: str, sigma: float | None) -> None:
+def test_constant_hazard_purchase_probability(
+    distribution: str, sigma: float | None
+) -> None:
     hazard, mean_dwell, minutes, reps = 0.05, 5.0, 600, 20
     host = quiet_host(
-        recommendation_rate=40.0, purchase_rate=hazard, initial_trust=1.0,
-        trust_ceiling=1.0, intent_sigma=0.0, dwell_distribution=distribution,
-        dwell_mean_minutes=mean_dwell, dwell_sigma=sigma or 1.0,
+        recommendation_rate=40.0,
+        purchase_rate=hazard,
+        initial_trust=1.0,
+        trust_ceiling=1.0,
+        intent_sigma=0.0,
+        dwell_distribution=distribution,
+        dwell_mean_minutes=mean_dwell,
+        dwell_sigma=sigma or 1.0,
     )
     # platform viewers' intent multiplier is 1, so the hazard is exactly `hazard`
-    scenario = build(host=host, stream={"duration": minutes},
-                     platform={"intent_platform": 1.0})
+    scenario = build(
+        host=host, stream={"duration": minutes}, platform={"intent_platform": 1.0}
+    )
     rows = simulate(scenario, replications=reps, seed=5).replications
     viewers = rows["unique_viewers"].sum()
     p_hat = rows["orders"].sum() / viewers
@@ -83,16 +94,22 @@ def test_constant_hazard_purchase_probability(distribution: str, sigma: float | 
 
 def test_littles_law_for_concurrent_viewers() -> None:
     rate, mean_dwell, minutes, reps = 30.0, 4.0, 240, 30
-    host = quiet_host(recommendation_rate=rate, purchase_rate=0.0,
-                      dwell_distribution="lognormal", dwell_mean_minutes=mean_dwell)
+    host = quiet_host(
+        recommendation_rate=rate,
+        purchase_rate=0.0,
+        dwell_distribution="lognormal",
+        dwell_mean_minutes=mean_dwell,
+    )
     campaign = build(host=host, stream={"duration": minutes}).campaigns()["baseline"]
     column = TIMESERIES_COLUMNS.index("concurrent")
     # time-weighted mean concurrency after a warm-up of 15 dwell means, one value per
     # replication (independent), compared with L = lambda E[D] by a t interval
-    levels = np.array([
-        run_replication(campaign, 3, r).timeseries["s"][60:, column].mean()
-        for r in range(reps)
-    ])
+    levels = np.array(
+        [
+            run_replication(campaign, 3, r).timeseries["s"][60:, column].mean()
+            for r in range(reps)
+        ]
+    )
     expected = theory.little_concurrent(rate, mean_dwell)
     t = stats.t.ppf(1 - ALPHA / 2, reps - 1)
     assert abs(levels.mean() - expected) <= t * levels.std(ddof=1) / math.sqrt(reps)
@@ -102,12 +119,18 @@ def test_qa_desk_without_reneging_is_mmc() -> None:
     servers, service_minutes = 3, 0.5
     rate, mean_dwell, question_rate, minutes, reps = 360.0, 0.5, 0.02, 300, 12
     host = quiet_host(
-        recommendation_rate=rate, purchase_rate=0.0, dwell_distribution="exponential",
-        dwell_mean_minutes=mean_dwell, question_rate=question_rate,
-        qa_capacity=servers, qa_service_minutes=service_minutes, reneging=False,
+        recommendation_rate=rate,
+        purchase_rate=0.0,
+        dwell_distribution="exponential",
+        dwell_mean_minutes=mean_dwell,
+        question_rate=question_rate,
+        qa_capacity=servers,
+        qa_service_minutes=service_minutes,
+        reneging=False,
     )
-    rows = simulate(build(host=host, stream={"duration": minutes}),
-                    replications=reps, seed=8).replications
+    rows = simulate(
+        build(host=host, stream={"duration": minutes}), replications=reps, seed=8
+    ).replications
     # questions arrive as a Poisson process of rate lambda * q * E[D] (a viewer asks a
     # second question with probability ~ q E[D] = 1%: the cluster effect on the wait is
     # far below the CI below)
@@ -122,11 +145,18 @@ def test_qa_desk_without_reneging_is_mmc() -> None:
 
 def test_word_of_mouth_multiplies_arrivals() -> None:
     share, per_share, minutes, reps = 0.25, 2.0, 1000, 30
-    host = quiet_host(recommendation_rate=20.0, purchase_rate=0.0, share_prob=share,
-                      dwell_distribution="exponential", dwell_mean_minutes=1.0)
-    scenario = build(host=host, stream={"duration": minutes},
-                     platform={"wom_viewers_per_share": per_share,
-                               "wom_delay_minutes": 0.5})
+    host = quiet_host(
+        recommendation_rate=20.0,
+        purchase_rate=0.0,
+        share_prob=share,
+        dwell_distribution="exponential",
+        dwell_mean_minutes=1.0,
+    )
+    scenario = build(
+        host=host,
+        stream={"duration": minutes},
+        platform={"wom_viewers_per_share": per_share, "wom_delay_minutes": 0.5},
+    )
     rows = simulate(scenario, replications=reps, seed=21).replications
     ratio = rows["viewers"] / rows["arrivals_platform"]
     # offspring due after the stream's end are lost: about (E[D] + delay) / minutes

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from helpers import build, quiet_host
 from livesim.engines.agent import (
     concurrency_per_minute,
     peak_concurrent,
@@ -20,8 +21,6 @@ from livesim.engines.agent import (
 from livesim.model import traffic
 from livesim.model.rng import Draws, poisson, seed_sequence
 from livesim.results import describe
-
-from helpers import build, quiet_host
 
 
 @given(st.floats(0.0, 500.0), st.floats(1e-9, 1 - 1e-9))
@@ -45,13 +44,17 @@ def test_draw_streams_are_reproducible_and_independent() -> None:
 
 
 @given(st.lists(st.tuples(st.floats(0, 10), st.floats(0, 5)), min_size=1, max_size=40))
-def test_concurrency_and_peak_match_brute_force(spans: list[tuple[float, float]]) -> None:
+def test_concurrency_and_peak_match_brute_force(
+    spans: list[tuple[float, float]],
+) -> None:
     arrive = array("d", [a for a, _ in spans])
     leave = array("d", [min(a + d, 10.0) for a, d in spans])
     per_minute = concurrency_per_minute(arrive, leave, 0.0, 10)
     grid = np.linspace(0, 10, 20001)[:-1] + 0.00025
-    present = ((np.frombuffer(arrive)[:, None] <= grid)
-               & (grid < np.frombuffer(leave)[:, None])).sum(axis=0)
+    present = (
+        (np.frombuffer(arrive)[:, None] <= grid)
+        & (grid < np.frombuffer(leave)[:, None])
+    ).sum(axis=0)
     assert np.allclose(per_minute, present.reshape(10, -1).mean(axis=1), atol=0.01)
     assert peak_concurrent(arrive, leave) >= present.max()
     assert peak_concurrent(arrive, leave) <= len(spans)
@@ -113,10 +116,19 @@ def test_event_log_does_not_change_results(tiny: Any) -> None:
 
 def test_tiny_session_event_log_is_exact() -> None:
     """One viewer, no randomness left that matters: the log is known in advance."""
-    host = quiet_host(recommendation_rate=0.0, followers=10, reach_share=1.0,
-                      enter_rate=1.0, real_follower_share=1.0, like_rate=0.0,
-                      click_rate=0.0, purchase_rate=0.0, arrival_profile="uniform",
-                      dwell_distribution="exponential", dwell_mean_minutes=1000.0)
+    host = quiet_host(
+        recommendation_rate=0.0,
+        followers=10,
+        reach_share=1.0,
+        enter_rate=1.0,
+        real_follower_share=1.0,
+        like_rate=0.0,
+        click_rate=0.0,
+        purchase_rate=0.0,
+        arrival_profile="uniform",
+        dwell_distribution="exponential",
+        dwell_mean_minutes=1000.0,
+    )
     campaign = build(host=host, stream={"duration": 5}).campaigns()["baseline"]
     events = event_frame(run_replication(campaign, 0, 0, event_log=True))
     # nobody engages or buys, everyone stays to the end of the 5-minute stream

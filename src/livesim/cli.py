@@ -36,23 +36,47 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run a scenario and write its results")
-    run.add_argument("scenario", nargs="?", type=Path,
-                     help="scenario TOML (default: the bundled MAC KOS101 night)")
-    run.add_argument("--replications", "-n", type=int, default=20,
-                     help="replications per strategy (default 20)")
+    run.add_argument(
+        "scenario",
+        nargs="?",
+        type=Path,
+        help="scenario TOML (default: the bundled MAC KOS101 night)",
+    )
+    run.add_argument(
+        "--replications",
+        "-n",
+        type=int,
+        default=20,
+        help="replications per strategy (default 20)",
+    )
     run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    run.add_argument("--workers", "-w", type=int, default=os.cpu_count() or 1,
-                     help="worker processes (default: number of cores)")
-    run.add_argument("--engine", default="agent", choices=ENGINES,
-                     help="simulation engine (default agent)")
-    run.add_argument("--out", type=Path,
-                     help="output folder (default results/<scenario name>)")
-    run.add_argument("--strategy", action="append",
-                     help="run only this strategy (repeatable)")
-    run.add_argument("--events", action="store_true",
-                     help="also write the per-viewer event log (small runs only)")
-    run.add_argument("--force", action="store_true",
-                     help="run even past the pre-flight work limit")
+    run.add_argument(
+        "--workers",
+        "-w",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes (default: number of cores)",
+    )
+    run.add_argument(
+        "--engine",
+        default="agent",
+        choices=ENGINES,
+        help="simulation engine (default agent)",
+    )
+    run.add_argument(
+        "--out", type=Path, help="output folder (default results/<scenario name>)"
+    )
+    run.add_argument(
+        "--strategy", action="append", help="run only this strategy (repeatable)"
+    )
+    run.add_argument(
+        "--events",
+        action="store_true",
+        help="also write the per-viewer event log (small runs only)",
+    )
+    run.add_argument(
+        "--force", action="store_true", help="run even past the pre-flight work limit"
+    )
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument("--debug", action="store_true", help="tracebacks on errors")
 
@@ -81,8 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a runtime failure: one line unless --debug
         if args.debug:
             raise
-        print(f"livesim: failed: {type(exc).__name__}: {exc} (rerun with --debug)",
-              file=sys.stderr)
+        print(
+            f"livesim: failed: {type(exc).__name__}: {exc} (rerun with --debug)",
+            file=sys.stderr,
+        )
         return EXIT_FAILURE
 
 
@@ -92,10 +118,12 @@ def _check(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario)
     campaigns = scenario.campaigns()
-    print(f"{args.scenario}: valid scenario {scenario.name!r}: "
-          f"{len(campaigns)} strateg{'y' if len(campaigns) == 1 else 'ies'} "
-          f"({', '.join(campaigns)}), about {expected_work(scenario):,.0f} "
-          "expected viewers per replication")
+    print(
+        f"{args.scenario}: valid scenario {scenario.name!r}: "
+        f"{len(campaigns)} strateg{'y' if len(campaigns) == 1 else 'ies'} "
+        f"({', '.join(campaigns)}), about {expected_work(scenario):,.0f} "
+        "expected viewers per replication"
+    )
     return EXIT_OK
 
 
@@ -124,9 +152,11 @@ def _run(args: argparse.Namespace) -> int:
     result.manifest["scenario_path"] = str(path)
     written = write_outputs(result, scenario, out)
     _print_headline(result)
-    print(f"\nwrote {written}/ (report.md, replications.csv, summary.csv, "
-          f"timeseries.csv, manifest.json, figures/) in "
-          f"{result.manifest['run_seconds']:.1f} s of simulation")
+    print(
+        f"\nwrote {written}/ (report.md, replications.csv, summary.csv, "
+        f"timeseries.csv, manifest.json, figures/) in "
+        f"{result.manifest['run_seconds']:.1f} s of simulation"
+    )
     return EXIT_OK
 
 
@@ -135,8 +165,10 @@ def _print_headline(result: SimulationResult) -> None:
 
     frame = result.headline()
     manifest = result.manifest
-    print(f"{manifest['scenario']}: {manifest['replications']} replications per "
-          f"strategy, seed {manifest['seed']}, engine {manifest['engine']}")
+    print(
+        f"{manifest['scenario']}: {manifest['replications']} replications per "
+        f"strategy, seed {manifest['seed']}, engine {manifest['engine']}"
+    )
     for column, fmt in HEADLINE_FORMATS.items():
         frame[column] = frame[column].map(lambda v, f=fmt: format(v, f))
     print(frame.to_string(index=False))

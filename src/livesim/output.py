@@ -35,9 +35,12 @@ def write_outputs(result: SimulationResult, scenario: Scenario, out: Path) -> Pa
             result.events.to_csv(tmp / "events.csv", index=False)
         figures = draw_all(result, tmp / "figures", scenario.target_gmv)
         write_report(result, tmp, figures, scenario.description)
-        manifest = dict(result.manifest, files=sorted(
-            str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()
-        ))
+        manifest = dict(
+            result.manifest,
+            files=sorted(
+                str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()
+            ),
+        )
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         _swap_into_place(tmp, out)
     except BaseException:

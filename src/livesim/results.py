@@ -75,12 +75,16 @@ def campaign_totals(replications: pd.DataFrame) -> pd.DataFrame:
     """One row per replication x strategy: sums over streams, ratios recomputed."""
     grouped = replications.groupby(["strategy", "replication"], sort=False)
     totals = grouped[ADDITIVE].sum().reset_index()
-    watch = (replications["mean_watch_minutes"] * replications["unique_viewers"]).groupby(
-        [replications["strategy"], replications["replication"]], sort=False
-    ).sum()
-    wait = (replications["mean_qa_wait"] * replications["questions_answered"]).groupby(
-        [replications["strategy"], replications["replication"]], sort=False
-    ).sum()
+    watch = (
+        (replications["mean_watch_minutes"] * replications["unique_viewers"])
+        .groupby([replications["strategy"], replications["replication"]], sort=False)
+        .sum()
+    )
+    wait = (
+        (replications["mean_qa_wait"] * replications["questions_answered"])
+        .groupby([replications["strategy"], replications["replication"]], sort=False)
+        .sum()
+    )
     totals["mean_watch_minutes"] = _ratio(watch.to_numpy(), totals["unique_viewers"])
     totals["mean_qa_wait"] = _ratio(wait.to_numpy(), totals["questions_answered"])
     totals["conversion_rate"] = _ratio(totals["orders"], totals["unique_viewers"])
@@ -125,22 +129,32 @@ def summarize(
     replications: pd.DataFrame, target_gmv: float | None = None
 ) -> pd.DataFrame:
     """The long summary: per strategy, scope (campaign or a stream id) and metric."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     totals = campaign_totals(replications)
-    metrics = ADDITIVE + ["conversion_rate", "roi", "mean_watch_minutes", "mean_qa_wait"]
+    metrics = ADDITIVE + [
+        "conversion_rate",
+        "roi",
+        "mean_watch_minutes",
+        "mean_qa_wait",
+    ]
     for strategy, frame in totals.groupby("strategy", sort=False):
         for metric in metrics:
-            rows.append({"strategy": strategy, "scope": "campaign", "metric": metric}
-                        | describe(frame[metric].to_numpy()))
+            rows.append(
+                {"strategy": strategy, "scope": "campaign", "metric": metric}
+                | describe(frame[metric].to_numpy())
+            )
         if target_gmv is not None:
-            rows.append(_target_row(str(strategy), frame["net_gmv"].to_numpy(), target_gmv))
+            rows.append(
+                _target_row(str(strategy), frame["net_gmv"].to_numpy(), target_gmv)
+            )
     per_stream = metrics + ["peak_concurrent"]
-    for (strategy, stream), frame in replications.groupby(
-        ["strategy", "stream"], sort=False
-    ):
+    for key, frame in replications.groupby(["strategy", "stream"], sort=False):
+        name, stream = (str(k) for k in key)
         for metric in per_stream:
-            rows.append({"strategy": strategy, "scope": stream, "metric": metric}
-                        | describe(frame[metric].to_numpy()))
+            rows.append(
+                {"strategy": name, "scope": stream, "metric": metric}
+                | describe(frame[metric].to_numpy())
+            )
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 

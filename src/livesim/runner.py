@@ -171,7 +171,9 @@ def _execute(
             for task in tasks:
                 collect(run_task(task))
         else:
-            with ProcessPoolExecutor(max_workers=min(workers, os.cpu_count() or 1)) as pool:
+            with ProcessPoolExecutor(
+                max_workers=min(workers, os.cpu_count() or 1)
+            ) as pool:
                 for item in pool.map(run_task, tasks):
                     collect(item)
     finally:
@@ -194,8 +196,9 @@ def _assemble(
         for r in reps:
             for row in done[r].rows:
                 rows.append({"replication": r, "strategy": name} | row)
-            if event_log and done[r].events is not None:
-                events += [(r, name, *e) for e in done[r].events]
+            logged = done[r].events
+            if event_log and logged is not None:
+                events += [(r, name, *e) for e in logged]
         whole = np.zeros((len(reps), campaign.horizon, len(TIMESERIES_COLUMNS)))
         per_stream = []
         for stream in campaign.streams:
@@ -210,7 +213,15 @@ def _assemble(
     if event_log:
         event_frame = pd.DataFrame(
             events,
-            columns=["replication", "strategy", "stream", "viewer", "time", "event", "detail"],
+            columns=[
+                "replication",
+                "strategy",
+                "stream",
+                "viewer",
+                "time",
+                "event",
+                "detail",
+            ],
         ).sort_values(["replication", "strategy", "stream", "time"], kind="stable")
         event_frame = event_frame.reset_index(drop=True)
     return SimulationResult(
@@ -243,5 +254,3 @@ def _timeseries_frame(
         frame[f"{level}_p5"] = np.percentile(values, 5, axis=0)
         frame[f"{level}_p95"] = np.percentile(values, 95, axis=0)
     return frame
-
-

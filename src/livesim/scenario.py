@@ -33,7 +33,9 @@ MAX_FOLLOWERS = 2_000_000_000
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
-Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+Ident = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+]
 
 
 class Strict(BaseModel):
@@ -87,12 +89,12 @@ def _optional_fields(model: type[BaseModel]) -> dict[str, Any]:
     for name, info in model.model_fields.items():
         kind: Any = info.annotation
         if info.metadata:
-            kind = Annotated[(kind, *info.metadata)]  # type: ignore[valid-type]
+            kind = Annotated[(kind, *info.metadata)]
         fields[name] = (kind | None, None)
     return fields
 
 
-_HostOverrides = create_model(  # type: ignore[call-overload]
+_HostOverrides = create_model(
     "_HostOverrides", __base__=Strict, **_optional_fields(HostParams)
 )
 
@@ -302,12 +304,15 @@ def _format_pydantic(error: Any) -> str:
     return f"{path or 'scenario'}: {rule}{shown}"
 
 
-def _check_campaign(scenario: Scenario, prefix: str, strategy: Strategy | None) -> list[str]:
+def _check_campaign(
+    scenario: Scenario, prefix: str, strategy: Strategy | None
+) -> list[str]:
     """Cross-references, orderings and the branching condition of one campaign."""
     problems: list[str] = []
     campaign = _resolve(scenario, strategy)
     own = (lambda f: getattr(strategy, f) is not None) if strategy else (lambda f: True)
     sect = {f: (prefix if own(f) else "") + f for f in ("products", "hosts", "streams")}
+
     def raw(field: str) -> list[Any]:
         value = getattr(strategy, field, None)
         return list(getattr(scenario, field) if value is None else value)
@@ -328,7 +333,9 @@ def _check_campaign(scenario: Scenario, prefix: str, strategy: Strategy | None) 
             problems.append(f"{where}.host: {stream.host!r} is not a defined host")
         for product in stream.products:
             if product not in campaign.products:
-                problems.append(f"{where}.products: {product!r} is not a defined product")
+                problems.append(
+                    f"{where}.products: {product!r} is not a defined product"
+                )
         for j, promo in enumerate(stream.promotions):
             if promo.start + promo.duration > stream.duration:
                 problems.append(
@@ -351,7 +358,9 @@ def _duplicates(section: str, ids: list[str]) -> list[str]:
     out = []
     for i, ident in enumerate(ids):
         if ident in seen:
-            out.append(f"{section}[{i}].id: {ident!r} is used twice; ids must be unique")
+            out.append(
+                f"{section}[{i}].id: {ident!r} is used twice; ids must be unique"
+            )
         seen.add(ident)
     return out
 

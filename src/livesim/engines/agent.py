@@ -58,7 +58,8 @@ class Arrival(simpy.Process):
         self.env = env
         self.callbacks = []
         self._generator = generator
-        self._target = simpy.Timeout(env, max(delay, 0.0))
+        # rounding can put an arrival a hair before now; never a negative delay
+        self._target = simpy.Timeout(env, delay if delay > 0.0 else 0.0)
         self._target.callbacks.append(self._resume)
 
 
@@ -76,7 +77,9 @@ class ProductStock:
         self.container = (
             None
             if product.stock is None
-            else simpy.Container(env, capacity=max(product.stock, 1), init=product.stock)
+            else simpy.Container(
+                env, capacity=max(product.stock, 1), init=product.stock
+            )
         )
 
     def scarce(self, threshold: float) -> bool:
@@ -336,17 +339,16 @@ class AgentSession:
         sr.next_viewer = vid + 1
         # dwell, truncated at the stream's end
         if sr.lognormal:
-            dwell = math.exp(sr.dwell_mu + sr.dwell_sigma * rd.dwell.n())
+            dwell = math.exp(sr.dwell_mu + sr.dwell_sigma * rd.dwell_n())
         else:
-            dwell = sr.dwell_mean * rd.dwell.e()
+            dwell = sr.dwell_mean * rd.dwell_e()
         leave = min(t + dwell, sr.end)
         stay = leave - t
         sr.arrive_times.append(t)
         sr.leave_times.append(leave)
         tally.viewers += 1
         sr.arrival_bins[source][int(t - sr.start)] += 1
-        attributes = rd.attributes
-        if source == FOLLOWER and attributes.u() < sr.fake_share:
+        if source == FOLLOWER and rd.attribute_u() < sr.fake_share:
             tally.fake_viewers += 1
             if log is not None:
                 log.append((sr.stream.id, vid, t, "arrive", "fake_follower"))
@@ -355,13 +357,13 @@ class AgentSession:
         tally.unique_viewers += 1
         tally.watch_minutes += stay
         intent = intent_mean * math.exp(
-            host.intent_sigma * attributes.n() - sr.intent_half
+            host.intent_sigma * rd.attribute_n() - sr.intent_half
         )
-        eps = math.exp(sr.eps_mu + sr.eps_sigma * attributes.n())
+        eps = math.exp(sr.eps_mu + sr.eps_sigma * rd.attribute_n())
         if log is not None:
             log.append((sr.stream.id, vid, t, "arrive", SOURCE_NAMES[source]))
         # engagement
-        eng = rd.engagement.u
+        eng = rd.engagement
         likes = poisson(host.like_rate * stay, eng())
         comments = poisson(host.comment_rate * stay, eng())
         clicked = eng() < -math.expm1(-host.click_rate * stay)
@@ -390,10 +392,9 @@ class AgentSession:
         # purchase clock by thinning against an upper bound of the hazard
         bound = sr.hazard_unit * intent * (1.0 - sr.max_discount) ** (-eps)
         outcome = None
-        purchase = rd.purchase
         x = t
         while bound > 0.0:
-            x += purchase.e() / bound
+            x += rd.purchase_e() / bound
             if x >= leave:
                 break
             if x > env.now:
@@ -414,7 +415,7 @@ class AgentSession:
             )
             if product.scarce(sr.scarcity_threshold):
                 hazard *= 1.0 + sr.scarcity_lift
-            if purchase.u() * bound < hazard:
+            if rd.purchase_u() * bound < hazard:
                 outcome = self.order(sr, rd, vid, x, index, discount, delayed=False)
                 break
         tried = outcome is not None  # ordered, or found the stock empty
@@ -459,7 +460,9 @@ class AgentSession:
             if level < 1:
                 tally.lost_sales += 1
                 if self.log is not None:
-                    self.log.append((sr.stream.id, vid, t, "lost_sale", product.product.id))
+                    self.log.append(
+                        (sr.stream.id, vid, t, "lost_sale", product.product.id)
+                    )
                 return False
             units = min(units, level)
             container.get(units)
@@ -596,7 +599,8 @@ class AgentSession:
         arrivals = [sum(b) for b in sr.arrival_bins]
         not_entered = gen.poisson(
             (
-                traffic.expected_followers(host) * (1.0 - host.enter_rate)
+                traffic.expected_followers(host)
+                * (1.0 - host.enter_rate)
                 / max(host.enter_rate, 1e-12),
                 t.platform_expected
                 * (1.0 - platform.recommend_enter_rate)
@@ -678,7 +682,7 @@ class SessionOutput:
 
 
 def peak_concurrent(arrive: array[float], leave: array[float]) -> int:
-    """The largest number of viewers present at once (leaves before arrivals at ties)."""
+    """The most viewers present at once (a leave goes before an arrival at a tie)."""
     if not arrive:
         return 0
     times = np.concatenate([np.frombuffer(leave), np.frombuffer(arrive)])

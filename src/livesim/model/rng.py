@@ -1,10 +1,10 @@
 """Random streams: one independent, named stream per stochastic source.
 
 Seeds flow from one `numpy.random.SeedSequence`. The key of a stream is
-(seed, replication, stream, traffic source, decision); the strategy is deliberately *not* part of it, so
-two strategies that share a stream id see the same arrivals, dwells and purchase clocks
-(common random numbers) and their paired differences have a small variance. Nothing
-depends on which worker runs a replication.
+(seed, replication, stream, traffic source, decision); the strategy is deliberately
+*not* part of it, so two strategies that share a stream id see the same arrivals,
+dwells and purchase clocks (common random numbers) and their paired differences have
+a small variance. Nothing depends on which worker runs a replication.
 
 Draws are buffered: each source pulls blocks from its own numpy Generator and hands
 out Python floats one at a time, which is what the per-viewer SimPy processes need.
@@ -49,7 +49,7 @@ def stream_key(stream_id: str) -> int:
 def seed_sequence(
     seed: int, replication: int, stream_id: str, *path: int
 ) -> np.random.SeedSequence:
-    """The SeedSequence of (replication, stream, path...), e.g. path = (source, decision)."""
+    """The SeedSequence of (replication, stream, *path), e.g. (1, source, decision)."""
     key = (replication, stream_key(stream_id), *path)
     return np.random.SeedSequence(entropy=seed, spawn_key=key)
 
@@ -87,23 +87,48 @@ class Draws:
 
 
 class ViewerDraws:
-    """The per-decision streams of the viewers that come from one traffic source."""
+    """The per-decision streams of the viewers that come from one traffic source.
 
-    def __init__(self, seed: int, replication: int, stream_id: str, source: int) -> None:
-        for i, name in enumerate(DECISIONS):
-            seq = seed_sequence(seed, replication, stream_id, 1, source, i)
-            setattr(self, name, Draws(seq))
+    The hot ones are bound as plain functions (`dwell_n()`, `engagement()`, ...), one
+    attribute lookup per draw in the viewer process.
+    """
 
-    dwell: Draws
-    attributes: Draws
-    engagement: Draws
-    purchase: Draws
-    qa: Draws
-    orders: Draws
-    wom: Draws
-    carryover: Draws
-    delayed: Draws
-    eventlog: Draws
+    __slots__ = (
+        "dwell_n",
+        "dwell_e",
+        "attribute_u",
+        "attribute_n",
+        "engagement",
+        "purchase_u",
+        "purchase_e",
+        "qa",
+        "orders",
+        "wom",
+        "carryover",
+        "delayed",
+        "eventlog",
+    )
+
+    def __init__(
+        self, seed: int, replication: int, stream_id: str, source: int
+    ) -> None:
+        draws = {
+            name: Draws(seed_sequence(seed, replication, stream_id, 1, source, i))
+            for i, name in enumerate(DECISIONS)
+        }
+        self.dwell_n = draws["dwell"].n
+        self.dwell_e = draws["dwell"].e
+        self.attribute_u = draws["attributes"].u
+        self.attribute_n = draws["attributes"].n
+        self.engagement = draws["engagement"].u
+        self.purchase_u = draws["purchase"].u
+        self.purchase_e = draws["purchase"].e
+        self.qa = draws["qa"]
+        self.orders = draws["orders"]
+        self.wom = draws["wom"]
+        self.carryover = draws["carryover"]
+        self.delayed = draws["delayed"]
+        self.eventlog = draws["eventlog"]
 
 
 def arrival_generators(

@@ -27,7 +27,9 @@ def p_buy_lognormal(hazard: float, mean_dwell: float, sigma: float) -> float:
     if sigma == 0:
         return -math.expm1(-hazard * mean_dwell)
     dist = stats.lognorm(s=sigma, scale=mean_dwell * math.exp(-0.5 * sigma**2))
-    value, _ = integrate.quad(lambda d: math.exp(-hazard * d) * dist.pdf(d), 0, math.inf)
+    value, _ = integrate.quad(
+        lambda d: math.exp(-hazard * d) * dist.pdf(d), 0, math.inf
+    )
     return 1.0 - value
 
 

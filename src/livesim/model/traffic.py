@@ -28,7 +28,9 @@ def branching_factor(host: HostParams, platform: Platform) -> float:
     it, so this is an upper bound and a config is refused when it is >= 1.
     """
     wom = host.share_prob * platform.wom_viewers_per_share
-    feedback = platform.feedback_viewers_per_comment * host.comment_rate * mean_dwell(host)
+    feedback = (
+        platform.feedback_viewers_per_comment * host.comment_rate * mean_dwell(host)
+    )
     return wom + feedback
 
 
@@ -41,7 +43,7 @@ def follower_cdf(host: HostParams, duration: float, x: np.ndarray) -> np.ndarray
 
 
 def follower_inverse(host: HostParams, duration: float, u: np.ndarray) -> np.ndarray:
-    """Minute (from the stream's start) at which a share u of follower arrivals is in."""
+    """Minute (from the stream's start) by which a share u of followers has come."""
     if host.arrival_profile == "uniform":
         return u * duration
     tau = host.arrival_decay_minutes

@@ -25,7 +25,9 @@ def _pyplot() -> Any:
     return plt
 
 
-def gmv_distribution(result: SimulationResult, path: Path, target: float | None) -> Path:
+def gmv_distribution(
+    result: SimulationResult, path: Path, target: float | None
+) -> Path:
     """Histogram and ECDF of campaign net GMV over replications, per strategy."""
     plt = _pyplot()
     campaign = result.campaign
@@ -35,12 +37,22 @@ def gmv_distribution(result: SimulationResult, path: Path, target: float | None)
         color = COLORS[i % len(COLORS)]
         bins = max(5, min(40, len(values) // 3))
         hist.hist(values, bins=bins, alpha=0.55, color=color, label=str(strategy))
-        ecdf.step(values, np.arange(1, len(values) + 1) / len(values), where="post",
-                  color=color, label=str(strategy))
+        ecdf.step(
+            values,
+            np.arange(1, len(values) + 1) / len(values),
+            where="post",
+            color=color,
+            label=str(strategy),
+        )
     for ax in (hist, ecdf):
         if target is not None:
-            ax.axvline(target / 1e6, color="black", linestyle="--", linewidth=1,
-                       label=f"target {target / 1e6:,.2f}M")
+            ax.axvline(
+                target / 1e6,
+                color="black",
+                linestyle="--",
+                linewidth=1,
+                label=f"target {target / 1e6:,.2f}M",
+            )
         ax.set_xlabel("net GMV per campaign (million RMB)")
         ax.grid(alpha=0.3)
     hist.set_ylabel("replications")
@@ -56,8 +68,9 @@ def funnel_by_kind(result: SimulationResult, path: Path) -> Path:
     plt = _pyplot()
     reps = result.replications
     strategies = list(dict.fromkeys(reps["strategy"]))[:6]
-    fig, axes = plt.subplots(1, len(strategies), figsize=(5.5 * len(strategies), 4.2),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(strategies), figsize=(5.5 * len(strategies), 4.2), squeeze=False
+    )
     columns = [c for _, c in FUNNEL]
     for ax, strategy in zip(axes[0], strategies, strict=False):
         frame = reps[reps["strategy"] == strategy]
@@ -66,8 +79,13 @@ def funnel_by_kind(result: SimulationResult, path: Path) -> Path:
         x = np.arange(len(FUNNEL))
         width = 0.8 / max(len(means), 1)
         for i, (kind, row) in enumerate(means.iterrows()):
-            ax.bar(x + i * width, np.maximum(row.to_numpy(dtype=float), 0.1), width,
-                   color=COLORS[i % len(COLORS)], label=str(kind))
+            ax.bar(
+                x + i * width,
+                np.maximum(row.to_numpy(dtype=float), 0.1),
+                width,
+                color=COLORS[i % len(COLORS)],
+                label=str(kind),
+            )
         ax.set_yscale("log")
         ax.set_xticks(x + 0.4 - width / 2, [stage for stage, _ in FUNNEL])
         ax.set_title(f"Funnel by host kind: {strategy}")
@@ -78,7 +96,7 @@ def funnel_by_kind(result: SimulationResult, path: Path) -> Path:
 
 
 def timeline(result: SimulationResult, path: Path) -> Path:
-    """Concurrent viewers and cumulative GMV over campaign minutes, with p5-p95 bands."""
+    """Concurrent viewers and cumulative GMV per campaign minute, with p5-p95 bands."""
     plt = _pyplot()
     series = result.timeseries[result.timeseries["scope"] == "campaign"]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 6.5), sharex=True)
@@ -86,13 +104,25 @@ def timeline(result: SimulationResult, path: Path) -> Path:
         color = COLORS[i % len(COLORS)]
         minute = frame["minute"].to_numpy()
         top.plot(minute, frame["concurrent"], color=color, label=str(strategy))
-        top.fill_between(minute, frame["concurrent_p5"], frame["concurrent_p95"],
-                         color=color, alpha=0.2)
+        top.fill_between(
+            minute,
+            frame["concurrent_p5"],
+            frame["concurrent_p95"],
+            color=color,
+            alpha=0.2,
+        )
         bottom.plot(minute, frame["cum_gmv"] / 1e6, color=color, label=str(strategy))
-        bottom.fill_between(minute, frame["cum_gmv_p5"] / 1e6,
-                            frame["cum_gmv_p95"] / 1e6, color=color, alpha=0.2)
+        bottom.fill_between(
+            minute,
+            frame["cum_gmv_p5"] / 1e6,
+            frame["cum_gmv_p95"] / 1e6,
+            color=color,
+            alpha=0.2,
+        )
     top.set_ylabel("concurrent viewers")
-    top.set_title("Concurrent viewers (mean, band: 5th-95th percentile of replications)")
+    top.set_title(
+        "Concurrent viewers (mean; band: 5th-95th percentile over replications)"
+    )
     bottom.set_ylabel("cumulative in-stream GMV (million RMB)")
     bottom.set_xlabel("campaign minute")
     for ax in (top, bottom):
@@ -108,7 +138,9 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
-def draw_all(result: SimulationResult, folder: Path, target: float | None) -> list[Path]:
+def draw_all(
+    result: SimulationResult, folder: Path, target: float | None
+) -> list[Path]:
     """Every figure of the report, into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     return [

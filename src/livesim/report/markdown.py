@@ -25,7 +25,8 @@ def table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
     head = "| " + " | ".join(map(str, frame.columns)) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     body = [
-        "| " + " | ".join(cell(c, v) for c, v in zip(frame.columns, row, strict=True))
+        "| "
+        + " | ".join(cell(c, v) for c, v in zip(frame.columns, row, strict=True))
         + " |"
         for row in frame.itertuples(index=False)
     ]
@@ -47,7 +48,9 @@ def per_stream(result: SimulationResult) -> pd.DataFrame:
     """Mean per stream over replications: viewers, orders, net GMV, conversion."""
     reps = result.replications
     grouped = reps.groupby(["strategy", "stream", "host_kind"], sort=False)
-    frame = grouped[["unique_viewers", "orders", "net_gmv", "lost_sales", "cost"]].mean()
+    frame = grouped[
+        ["unique_viewers", "orders", "net_gmv", "lost_sales", "cost"]
+    ].mean()
     frame["conversion"] = frame["orders"] / frame["unique_viewers"]
     return frame.reset_index()
 
@@ -70,25 +73,37 @@ def write_report(
         "",
         table(result.headline(), HEADLINE_FORMATS),
         "",
-        "Net GMV is gross GMV less refunds of returned orders, including purchases made "
-        "after a viewer left (within the attribution window). Conversion is orders per "
-        "real viewer who entered. ROI = (margin on kept orders - cost) / cost.",
+        "Net GMV is gross GMV less refunds of returned orders, including purchases "
+        "made after a viewer left (within the attribution window). Conversion is "
+        "orders per real viewer who entered. ROI = (margin on kept orders - cost) / "
+        "cost.",
         "",
     ]
     target = result.summary[result.summary["metric"] == "p_net_gmv_ge_target"]
     if len(target):
         lines += ["## Probability of reaching the target", ""]
         shown = target[["strategy", "mean", "ci_low", "ci_high"]].rename(
-            columns={"mean": "P(net GMV >= target)", "ci_low": "95% CI low",
-                     "ci_high": "95% CI high"}
+            columns={
+                "mean": "P(net GMV >= target)",
+                "ci_low": "95% CI low",
+                "ci_high": "95% CI high",
+            }
         )
         lines += [table(shown, {c: ".3f" for c in shown.columns}), ""]
     lines += [
         "## Per stream (means over replications)",
         "",
-        table(per_stream(result), {"unique_viewers": ",.0f", "orders": ",.0f",
-                                   "net_gmv": ",.0f", "lost_sales": ",.1f",
-                                   "cost": ",.0f", "conversion": ".2%"}),
+        table(
+            per_stream(result),
+            {
+                "unique_viewers": ",.0f",
+                "orders": ",.0f",
+                "net_gmv": ",.0f",
+                "lost_sales": ",.1f",
+                "cost": ",.0f",
+                "conversion": ".2%",
+            },
+        ),
         "",
         "## Figures",
         "",
@@ -97,10 +112,15 @@ def write_report(
         "gmv_distribution": "Net GMV over replications (histogram and empirical CDF).",
         "funnel_by_kind": "Funnel stages by host kind: reached, entered, engaged, "
         "clicked, ordered, kept.",
-        "timeline": "Concurrent viewers and cumulative in-stream GMV over the campaign.",
+        "timeline": "Concurrent viewers and cumulative in-stream GMV over time.",
     }
     for fig in figures:
-        lines += [f"![{fig.stem}](figures/{fig.name})", "", captions.get(fig.stem, ""), ""]
+        lines += [
+            f"![{fig.stem}](figures/{fig.name})",
+            "",
+            captions.get(fig.stem, ""),
+            "",
+        ]
     lines += [
         "## Files",
         "",
