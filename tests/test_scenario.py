@@ -180,3 +180,8 @@ def test_digest_changes_with_any_value() -> None:
     b = scenario_from_dict(changed("products.0.price", 101.0))
     assert a.digest() == scenario_from_dict(copy.deepcopy(BASE)).digest()
     assert a.digest() != b.digest()
+
+
+def test_campaign_length_is_limited() -> None:
+    (error,) = errors_of(changed("streams.0.start", 64_790))
+    assert error.startswith("streams[0]") and "campaign limit of 64800" in error

@@ -128,7 +128,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from livesim.output import write_outputs
+    from livesim.output import check_out_folder, write_outputs
     from livesim.runner import simulate
     from livesim.scenario import load_scenario
     from livesim.scenarios import bundled_scenario
@@ -136,8 +136,7 @@ def _run(args: argparse.Namespace) -> int:
     path = args.scenario or bundled_scenario()
     scenario = load_scenario(path)
     out = args.out or Path("results") / scenario.name
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out: {str(out)!r} exists and is not a folder")
+    check_out_folder(out.resolve())
     result: SimulationResult = simulate(
         scenario,
         replications=args.replications,

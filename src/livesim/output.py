@@ -13,15 +13,36 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from livesim.errors import ConfigError
 from livesim.report.figures import draw_all
 from livesim.report.markdown import write_report
 from livesim.results import SimulationResult
 from livesim.scenario import Scenario
 
 
+def check_out_folder(out: Path) -> None:
+    """Refuse an output folder that cannot be written or would destroy other files.
+
+    An existing folder is replaced only if it is empty or an earlier livesim output
+    (it holds a manifest.json); a path through an existing file cannot be a folder.
+    """
+    for parent in [out, *out.parents]:
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(
+                f"--out: {str(out)!r}: {str(parent)!r} is a file, not a folder"
+            )
+    if out.is_dir() and any(out.iterdir()) and not (out / "manifest.json").is_file():
+        raise ConfigError(
+            f"--out: {str(out)!r} is a folder with other files (no manifest.json of an "
+            "earlier livesim run); livesim replaces its output folder whole, so choose "
+            "a new or empty folder"
+        )
+
+
 def write_outputs(result: SimulationResult, scenario: Scenario, out: Path) -> Path:
     """Write tables, manifest, figures and report.md to `out`, atomically."""
     out = out.resolve()
+    check_out_folder(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     umask = os.umask(0)

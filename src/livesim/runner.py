@@ -50,9 +50,12 @@ def check_request(
     engine: str,
     event_log: bool,
     force: bool,
+    seed: int = 0,
 ) -> None:
     """Refuse a run that cannot or should not start, with every reason found."""
     problems = []
+    if not 0 <= seed < 2**63:
+        problems.append(f"seed: {seed} is outside 0..2**63-1")
     if not 1 <= replications <= MAX_REPLICATIONS:
         problems.append(
             f"replications: {replications} is outside 1..{MAX_REPLICATIONS}"
@@ -93,7 +96,7 @@ def simulate(
 
     The same scenario and seed give identical tables whatever `workers` is.
     """
-    check_request(scenario, replications, workers, engine, event_log, force)
+    check_request(scenario, replications, workers, engine, event_log, force, seed)
     campaigns = scenario.campaigns()
     if strategies is not None:
         names = list(strategies)

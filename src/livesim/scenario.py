@@ -28,6 +28,7 @@ MAX_STREAMS = 500
 MAX_PROMOTIONS = 100
 MAX_STRATEGIES = 50
 MAX_STREAM_MINUTES = 1440
+MAX_CAMPAIGN_MINUTES = 64_800  # 45 days: a month-long campaign like KOS101 fits
 MAX_FOLLOWERS = 2_000_000_000
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -140,7 +141,7 @@ class Stream(Strict):
 
     id: Ident
     host: Ident
-    start: Annotated[int, Field(ge=0)] = 0
+    start: Annotated[int, Field(ge=0, le=MAX_CAMPAIGN_MINUTES - 1)] = 0
     duration: Annotated[int, Field(gt=0, le=MAX_STREAM_MINUTES)]
     products: Annotated[list[Ident], Field(min_length=1)]
     segment_minutes: Annotated[int, Field(gt=0)] | None = None
@@ -329,6 +330,11 @@ def _check_campaign(
             )
     for i, stream in enumerate(campaign.streams):
         where = f"{sect['streams']}[{i}]"
+        if stream.end > MAX_CAMPAIGN_MINUTES:
+            problems.append(
+                f"{where}: start {stream.start} + duration {stream.duration} ends past "
+                f"the campaign limit of {MAX_CAMPAIGN_MINUTES} minutes (45 days)"
+            )
         if stream.host not in campaign.hosts:
             problems.append(f"{where}.host: {stream.host!r} is not a defined host")
         for product in stream.products:

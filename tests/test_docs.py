@@ -1,0 +1,78 @@
+"""The docs tell the truth: docs/model.md lists every parameter with its value."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from livesim.archetypes import ARCHETYPES, HOST_KINDS
+from livesim.scenario import Costs, HostParams, Platform, Product, Promotion, Stream
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = (ROOT / "docs" / "model.md").read_text(encoding="utf-8")
+
+
+def table_rows(heading: str) -> dict[str, list[str]]:
+    """The rows of the first table after `heading`, keyed by their first cell."""
+    section = MODEL.split(heading, 1)[1]
+    rows: dict[str, list[str]] = {}
+    for line in section.splitlines()[1:]:
+        if line.startswith("#"):
+            break
+        if line.startswith("|") and not line.startswith("|---"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def as_value(cell: str) -> Any:
+    cell = cell.replace(",", "")
+    if cell in ("true", "false"):
+        return cell == "true"
+    try:
+        return float(cell)
+    except ValueError:
+        return cell
+
+
+def test_host_table_matches_the_archetypes() -> None:
+    rows = table_rows("### Host parameters")
+    defaults = HostParams.model_fields
+    assert set(rows) - {"parameter"} == set(defaults)
+    for name, cells in rows.items():
+        if name == "parameter":
+            continue
+        for kind, cell in zip(HOST_KINDS, cells[1:6], strict=True):
+            code = ARCHETYPES[kind].get(name, defaults[name].default)
+            assert as_value(cell) == (
+                float(code)
+                if isinstance(code, int | float) and not isinstance(code, bool)
+                else code
+            ), f"{name} for {kind}: docs say {cell}, code says {code}"
+
+
+@pytest.mark.parametrize("model", [Product, Promotion, Stream, Platform, Costs])
+def test_every_other_parameter_is_documented(model: Any) -> None:
+    documented = set(re.findall(r"^\| ([a-z_.,\s]+?) \|", MODEL, flags=re.M))
+    names: set[str] = set()
+    for entry in documented:
+        for part in entry.split(","):
+            names.add(part.strip().split(".")[-1])
+    missing = set(model.model_fields) - names
+    assert not missing, f"{model.__name__} fields missing from docs/model.md: {missing}"
+
+
+def test_platform_defaults_in_docs_match_code() -> None:
+    rows = table_rows("### Platform")
+    for name, info in Platform.model_fields.items():
+        assert as_value(rows[name][1]) == float(info.default), name
+
+
+def test_readme_quick_start_is_the_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quick = readme.split("## Quick start", 1)[1].split("##", 1)[0]
+    assert "make run" in quick and "make test" in quick
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
