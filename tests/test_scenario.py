@@ -185,3 +185,17 @@ def test_digest_changes_with_any_value() -> None:
 def test_campaign_length_is_limited() -> None:
     (error,) = errors_of(changed("streams.0.start", 64_790))
     assert error.startswith("streams[0]") and "campaign limit of 64800" in error
+
+
+def test_a_promotion_that_never_meets_its_product_is_refused() -> None:
+    data = copy.deepcopy(BASE)
+    data["products"].append({"id": "q", "price": 50.0})
+    data["streams"][0].update(
+        products=["p", "q"],
+        segment_minutes=10,
+        promotions=[{"start": 10, "duration": 10, "discount": 0.2, "products": ["p"]}],
+    )
+    (error,) = errors_of(data)
+    assert error.startswith("streams[0].promotions[0]") and "never apply" in error
+    data["streams"][0]["promotions"][0]["start"] = 20  # p's second turn
+    assert scenario_from_dict(data)

@@ -19,7 +19,7 @@ from livesim.engines.agent import (
     run_replication,
 )
 from livesim.model import traffic
-from livesim.model.rng import Draws, poisson, seed_sequence
+from livesim.model.rng import Draws, keyed_uniform, poisson, seed_sequence
 from livesim.results import describe
 
 
@@ -136,3 +136,17 @@ def test_tiny_session_event_log_is_exact() -> None:
     leaves = events[events["event"] == "leave"]["time"]
     assert (leaves == 5.0).sum() >= len(leaves) - 1
     assert (events[events["event"] == "arrive"]["x"] == "follower").all()
+
+
+@pytest.mark.parametrize("mean", [0.5, 3.0, 29.0, 30.5, 50.0, 300.0])
+def test_poisson_terminates_at_the_top_of_the_unit_interval(mean: float) -> None:
+    top = poisson(mean, 1.0 - 2.0**-53)
+    assert mean <= top < mean + 40 * mean**0.5 + 60
+
+
+def test_keyed_substreams_are_uniform_and_distinct() -> None:
+    values = np.array([keyed_uniform(12345, j) for j in range(20_000)])
+    assert stats.kstest(values, "uniform").pvalue > 1e-4
+    across = np.array([keyed_uniform(k * 7919 + 1, 0) for k in range(20_000)])
+    assert stats.kstest(across, "uniform").pvalue > 1e-4
+    assert keyed_uniform(1, 0) != keyed_uniform(2, 0)

@@ -354,9 +354,31 @@ def _check_campaign(
                         f"{where}.promotions[{j}].products: {product!r} is not sold "
                         "in this stream"
                     )
+            problems += _check_promotion_applies(
+                stream, promo, f"{where}.promotions[{j}]"
+            )
         if stream.host in campaign.hosts:
             problems += _check_branching(campaign, stream, where)
     return problems
+
+
+def _check_promotion_applies(stream: Stream, promo: Promotion, where: str) -> list[str]:
+    """A promotion acts on the featured product only: it must meet one of its own."""
+    targets = [p for p in (promo.products or stream.products) if p in stream.products]
+    if not targets:
+        return []
+    n = len(stream.products)
+    segment = stream.segment_minutes or stream.duration / n
+    first = int(promo.start / segment)
+    last = int((promo.start + promo.duration - 1e-9) / segment)
+    featured = {stream.products[k % n] for k in range(first, min(last, first + n) + 1)}
+    if featured & set(targets):
+        return []
+    return [
+        f"{where}: minutes {promo.start}-{promo.start + promo.duration} feature "
+        f"{sorted(featured)}, none of the promoted {targets}: the promotion would "
+        f"never apply (products take turns of {segment:g} minutes)"
+    ]
 
 
 def _duplicates(section: str, ids: list[str]) -> list[str]:

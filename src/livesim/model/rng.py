@@ -32,18 +32,16 @@ DECISIONS = (
     "engagement",
     "purchase",
     "qa",
-    "orders",
     "wom",
     "carryover",
-    "delayed",
     "eventlog",
 )
 BLOCK = 1024
 
 
 def stream_key(stream_id: str) -> int:
-    """A stable 32-bit key for a stream id (independent of Python's hash seed)."""
-    return int.from_bytes(hashlib.sha256(stream_id.encode()).digest()[:4], "little")
+    """A stable 64-bit key for a stream id (independent of Python's hash seed)."""
+    return int.from_bytes(hashlib.sha256(stream_id.encode()).digest()[:8], "little")
 
 
 def seed_sequence(
@@ -90,7 +88,10 @@ class ViewerDraws:
     """The per-decision streams of the viewers that come from one traffic source.
 
     The hot ones are bound as plain functions (`dwell_n()`, `engagement()`, ...), one
-    attribute lookup per draw in the viewer process.
+    attribute lookup per draw in the viewer process. Each takes a fixed number of
+    draws per viewer; what varies in number (thinning candidates, units, returns, a
+    delayed purchase, timings) comes from the viewer's keyed sub-stream, whose key is
+    the one `purchase_u()` draw (`keyed_uniform`).
     """
 
     __slots__ = (
@@ -100,12 +101,9 @@ class ViewerDraws:
         "attribute_n",
         "engagement",
         "purchase_u",
-        "purchase_e",
         "qa",
-        "orders",
         "wom",
         "carryover",
-        "delayed",
         "eventlog",
     )
 
@@ -122,12 +120,9 @@ class ViewerDraws:
         self.attribute_n = draws["attributes"].n
         self.engagement = draws["engagement"].u
         self.purchase_u = draws["purchase"].u
-        self.purchase_e = draws["purchase"].e
         self.qa = draws["qa"]
-        self.orders = draws["orders"]
         self.wom = draws["wom"]
         self.carryover = draws["carryover"]
-        self.delayed = draws["delayed"]
         self.eventlog = draws["eventlog"]
 
 
@@ -145,32 +140,52 @@ def poisson(mean: float, u: float) -> int:
     """A Poisson(mean) count from one uniform `u`, by inversion (exact for any mean).
 
     Small means walk up from 0. Large means (> 30, rare per viewer) start at the mode
-    with the CDF from `scipy.special.pdtr` and walk from there, a few steps.
+    with the CDF from `scipy.special.pdtr` and walk from there, a few steps. A walk
+    stops where the floating-point CDF stops growing, so a `u` within rounding of 1
+    returns the far tail instead of looping.
     """
     if mean <= 0.0:
         return 0
     if mean <= 30.0:
+        k = 0
         p = math.exp(-mean)
         cdf = p
-        k = 0
-        while u > cdf:
-            k += 1
-            p *= mean / k
-            cdf += p
-            if p < 1e-300:
-                break
-        return k
-    k = int(mean)
-    cdf = float(pdtr(k, mean))
-    p = math.exp(k * math.log(mean) - mean - math.lgamma(k + 1))
-    if u <= cdf:  # walk down while the CDF below k still covers u
-        while k > 0 and u <= cdf - p:
-            cdf -= p
-            p *= k / mean
-            k -= 1
-        return k
+    else:
+        k = int(mean)
+        cdf = float(pdtr(k, mean))
+        p = math.exp(k * math.log(mean) - mean - math.lgamma(k + 1))
+        if u <= cdf:  # walk down while the CDF below k still covers u
+            while k > 0 and u <= cdf - p:
+                cdf -= p
+                p *= k / mean
+                k -= 1
+            return k
     while u > cdf:  # walk up
         k += 1
         p *= mean / k
-        cdf += p
+        grown = cdf + p
+        if grown == cdf:
+            break
+        cdf = grown
     return k
+
+
+_MASK = (1 << 64) - 1
+_GOLDEN = 0x9E3779B97F4A7C15
+_TO_UNIT = 1.0 / (1 << 53)
+KEY_SPAN = 1 << 53
+
+
+def keyed_uniform(key: int, index: int) -> float:
+    """Uniform number `index` of the private sub-stream of a viewer with this key.
+
+    A counter-based SplitMix64: the state key + (index + 1) x golden gamma goes through
+    SplitMix64's finaliser (Steele, Lea & Flood 2014). A viewer draws one key from its
+    decision stream, so however many numbers it then needs (thinning candidates, units,
+    a delayed purchase, timings), the next viewer's key is unchanged: that keeps
+    common random numbers aligned viewer by viewer across strategies.
+    """
+    z = (key + (index + 1) * _GOLDEN) & _MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return ((z ^ (z >> 31)) >> 11) * _TO_UNIT
