@@ -55,7 +55,7 @@ def main() -> None:
     viewers_two = float(result.replications["viewers"].sum())
 
     figures = {
-        "scenario": "bundled mac_kos101, recommendation_rate x %.2f" % args.scale,
+        "scenario": f"bundled mac_kos101, recommendation_rate x {args.scale:.2f}",
         "viewers_per_replication": viewers,
         "one_core_seconds": round(single, 2),
         "viewers_per_second_one_core": round(viewers / single),
@@ -69,10 +69,14 @@ def main() -> None:
     args.out.write_text(json.dumps(figures, indent=2) + "\n")
     for key, value in figures.items():
         print(f"{key:42s} {value}")
-    worst = min(figures["viewers_per_second_one_core"],
-                figures["viewers_per_second_per_core_two_workers"])
-    print(f"\nagent engine: {worst:,.0f} viewers/s per core "
-          f"({'meets' if worst >= TARGET else 'MISSES'} the {TARGET:,.0f} target)")
+    worst = min(
+        figures["viewers_per_second_one_core"],
+        figures["viewers_per_second_per_core_two_workers"],
+    )
+    print(
+        f"\nagent engine: {worst:,.0f} viewers/s per core "
+        f"({'meets' if worst >= TARGET else 'MISSES'} the {TARGET:,.0f} target)"
+    )
 
 
 if __name__ == "__main__":
