@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pandas as pd
+
 from livesim.scenario import Scenario, scenario_from_dict
 
 BASE: dict[str, Any] = {
@@ -48,3 +50,8 @@ def build(
     data["platform"] = {"gpm_boost": 0.0} | (platform or {})
     data.update(top)
     return scenario_from_dict(data)
+
+
+def event_frame(out: Any) -> pd.DataFrame:
+    """A replication's event log as a DataFrame."""
+    return pd.DataFrame(out.events, columns=["stream", "viewer", "time", "event", "x"])

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from helpers import build, quiet_host
+from helpers import build, event_frame, quiet_host
 from livesim import simulate
 from livesim.engines.agent import run_replication
 
@@ -87,9 +87,7 @@ def test_fake_followers_never_engage_or_buy() -> None:
     campaign = build(host=host).campaigns()["baseline"]
     out = run_replication(campaign, seed=9, replication=0, event_log=True)
     assert out.events is not None
-    events = pd.DataFrame(
-        out.events, columns=["stream", "viewer", "time", "event", "x"]
-    )
+    events = event_frame(out)
     fakes = set(events.loc[events["x"] == "fake_follower", "viewer"])
     assert len(fakes) > 1000
     acts = events[events["viewer"].isin(fakes)]

@@ -6,13 +6,12 @@ from array import array
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from helpers import build, quiet_host
+from helpers import build, event_frame, quiet_host
 from livesim.engines.agent import (
     concurrency_per_minute,
     peak_concurrent,
@@ -78,10 +77,6 @@ def test_describe_guards_small_samples() -> None:
     assert many["ci_low"] < 2.5 < many["ci_high"]
 
 
-def event_frame(out: Any) -> pd.DataFrame:
-    return pd.DataFrame(out.events, columns=["stream", "viewer", "time", "event", "x"])
-
-
 def test_event_log_agrees_with_the_replication_row(tiny: Any) -> None:
     campaign = tiny.campaigns()["baseline"]
     out = run_replication(campaign, seed=3, replication=0, event_log=True)
@@ -115,7 +110,7 @@ def test_event_log_does_not_change_results(tiny: Any) -> None:
 
 
 def test_tiny_session_event_log_is_exact() -> None:
-    """One viewer, no randomness left that matters: the log is known in advance."""
+    """A few followers who only watch to the end: the log's shape is known."""
     host = quiet_host(
         recommendation_rate=0.0,
         followers=10,
