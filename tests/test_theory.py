@@ -2,9 +2,9 @@
 
 Each test runs the agent engine on a degenerate scenario with a fixed seed, so CI is
 deterministic. Tolerances are confidence intervals, not fudge: each check uses a
-two-sided z (or t) bound at alpha = 0.001 / 6 (Bonferroni over the six checks in this
-file), so with random seeds the whole file would fail by chance about once in a
-thousand runs.
+two-sided z (or t) bound at alpha = 0.001 / 16 (Bonferroni over the eight assertions
+in this file, run for both engines), so with random seeds the whole file would fail by
+chance about once in a thousand runs. Every test runs with both engines.
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ from scipy import stats
 
 from helpers import build, quiet_host
 from livesim import simulate
-from livesim.engines.agent import TIMESERIES_COLUMNS, run_replication
+from livesim.engines import engine_runner
+from livesim.engines.agent import TIMESERIES_COLUMNS
 from livesim.model import theory
 
-ALPHA = 0.001 / 6
+ALPHA = 0.001 / 16
 Z = stats.norm.ppf(1 - ALPHA / 2)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("engine", ["agent", "cohort"])]
 
 
 def covers(estimate: float, expected: float, se: float) -> bool:
@@ -31,7 +32,7 @@ def covers(estimate: float, expected: float, se: float) -> bool:
     return abs(estimate - expected) <= Z * se
 
 
-def test_constant_arrivals_are_poisson() -> None:
+def test_constant_arrivals_are_poisson(engine: str) -> None:
     rate, minutes, reps = 20.0, 60, 400
     scenario = build(
         host=quiet_host(
@@ -42,7 +43,9 @@ def test_constant_arrivals_are_poisson() -> None:
         ),
         stream={"duration": minutes},
     )
-    counts = simulate(scenario, replications=reps, seed=11).replications["viewers"]
+    counts = simulate(scenario, replications=reps, seed=11, engine=engine).replications[
+        "viewers"
+    ]
     counts = counts.to_numpy(dtype=float)
     mean = rate * minutes
     assert covers(counts.mean(), mean, math.sqrt(mean / reps))
@@ -61,7 +64,7 @@ def test_constant_arrivals_are_poisson() -> None:
     ("distribution", "sigma"), [("exponential", None), ("lognormal", 1.0)]
 )
 def test_constant_hazard_purchase_probability(
-    distribution: str, sigma: float | None
+    distribution: str, sigma: float | None, engine: str
 ) -> None:
     hazard, mean_dwell, minutes, reps = 0.05, 5.0, 600, 20
     host = quiet_host(
@@ -78,7 +81,7 @@ def test_constant_hazard_purchase_probability(
     scenario = build(
         host=host, stream={"duration": minutes}, platform={"intent_platform": 1.0}
     )
-    rows = simulate(scenario, replications=reps, seed=5).replications
+    rows = simulate(scenario, replications=reps, seed=5, engine=engine).replications
     viewers = rows["unique_viewers"].sum()
     p_hat = rows["orders"].sum() / viewers
     expected = theory.p_buy_window(hazard, mean_dwell, sigma, minutes)
@@ -92,7 +95,7 @@ def test_constant_hazard_purchase_probability(
     assert expected == pytest.approx(textbook, rel=0.01)
 
 
-def test_littles_law_for_concurrent_viewers() -> None:
+def test_littles_law_for_concurrent_viewers(engine: str) -> None:
     rate, mean_dwell, minutes, reps = 30.0, 4.0, 240, 30
     host = quiet_host(
         recommendation_rate=rate,
@@ -106,7 +109,9 @@ def test_littles_law_for_concurrent_viewers() -> None:
     # replication (independent), compared with L = lambda E[D] by a t interval
     levels = np.array(
         [
-            run_replication(campaign, 3, r).timeseries["s"][60:, column].mean()
+            engine_runner(engine)(campaign, 3, r, False)
+            .timeseries["s"][60:, column]
+            .mean()
             for r in range(reps)
         ]
     )
@@ -115,7 +120,7 @@ def test_littles_law_for_concurrent_viewers() -> None:
     assert abs(levels.mean() - expected) <= t * levels.std(ddof=1) / math.sqrt(reps)
 
 
-def test_qa_desk_without_reneging_is_mmc() -> None:
+def test_qa_desk_without_reneging_is_mmc(engine: str) -> None:
     servers, service_minutes = 3, 0.5
     rate, mean_dwell, question_rate, minutes, reps = 360.0, 0.5, 0.02, 300, 12
     host = quiet_host(
@@ -129,7 +134,10 @@ def test_qa_desk_without_reneging_is_mmc() -> None:
         reneging=False,
     )
     rows = simulate(
-        build(host=host, stream={"duration": minutes}), replications=reps, seed=8
+        build(host=host, stream={"duration": minutes}),
+        replications=reps,
+        seed=8,
+        engine=engine,
     ).replications
     # questions arrive as a Poisson process of rate lambda * q * E[D] (a viewer asks a
     # second question with probability ~ q E[D] = 1%: the cluster effect on the wait is
@@ -143,7 +151,7 @@ def test_qa_desk_without_reneging_is_mmc() -> None:
     assert abs(waits.mean() - expected) <= t * waits.std(ddof=1) / math.sqrt(reps)
 
 
-def test_word_of_mouth_multiplies_arrivals() -> None:
+def test_word_of_mouth_multiplies_arrivals(engine: str) -> None:
     share, per_share, minutes, reps = 0.25, 2.0, 1000, 30
     host = quiet_host(
         recommendation_rate=20.0,
@@ -157,7 +165,7 @@ def test_word_of_mouth_multiplies_arrivals() -> None:
         stream={"duration": minutes},
         platform={"wom_viewers_per_share": per_share, "wom_delay_minutes": 0.5},
     )
-    rows = simulate(scenario, replications=reps, seed=21).replications
+    rows = simulate(scenario, replications=reps, seed=21, engine=engine).replications
     ratio = rows["viewers"] / rows["arrivals_platform"]
     # offspring due after the stream's end are lost: about (E[D] + delay) / minutes
     # = 0.15% of word-of-mouth arrivals, a tenth of the CI's half width here

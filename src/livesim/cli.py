@@ -59,9 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--engine",
-        default="agent",
+        default="auto",
         choices=ENGINES,
-        help="simulation engine (default agent)",
+        help="simulation engine: agent (every viewer a SimPy process, event log), "
+        "cohort (batches, campaign scale) or auto (default: agent for event logs "
+        "and up to 200,000 expected viewers per replication, cohort above)",
     )
     run.add_argument(
         "--out", type=Path, help="output folder (default results/<scenario name>)"

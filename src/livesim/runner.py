@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from livesim import __version__
-from livesim.engines import ENGINES
-from livesim.engines.agent import TIMESERIES_COLUMNS, SessionOutput, run_replication
+from livesim.engines import ENGINES, choose_engine, engine_runner
+from livesim.engines.agent import TIMESERIES_COLUMNS, SessionOutput
 from livesim.errors import ConfigError
 from livesim.model.traffic import expected_viewers
 from livesim.results import ID_COLUMNS, SimulationResult, summarize
@@ -33,7 +33,7 @@ MAX_WORK = 2e8
 #: The per-viewer event log is kept only for runs up to this many expected viewers.
 MAX_EVENT_LOG_VIEWERS = 200_000
 
-Task = tuple[str, Campaign, int, list[int], bool]
+Task = tuple[str, Campaign, int, list[int], bool, str]
 
 
 def expected_work(scenario: Scenario) -> float:
@@ -72,6 +72,8 @@ def check_request(
             f"expected viewers = {work:,.3g} viewer-visits is past the limit of "
             f"{MAX_WORK:,.3g} (a long run); use fewer replications or --force"
         )
+    if event_log and engine == "cohort":
+        problems.append("events: the per-viewer event log needs --engine agent")
     if event_log and work > MAX_EVENT_LOG_VIEWERS:
         problems.append(
             f"events: the event log is for small runs: {work:,.0f} expected viewers "
@@ -86,7 +88,7 @@ def simulate(
     replications: int = 100,
     seed: int = 0,
     workers: int = 1,
-    engine: str = "agent",
+    engine: str = "auto",
     strategies: Iterable[str] | None = None,
     event_log: bool = False,
     force: bool = False,
@@ -95,6 +97,9 @@ def simulate(
     """Run `replications` of every strategy (or the named ones) and return the tables.
 
     The same scenario and seed give identical tables whatever `workers` is.
+    `engine="auto"` runs the agent engine for event logs and for scenarios up to
+    `engines.AUTO_AGENT_LIMIT` expected viewers per replication, the cohort engine
+    above; the manifest records the engine used.
     """
     check_request(scenario, replications, workers, engine, event_log, force, seed)
     campaigns = scenario.campaigns()
@@ -104,8 +109,9 @@ def simulate(
         if unknown:
             raise ConfigError(f"strategies: {unknown} not in {list(campaigns)}")
         campaigns = {n: campaigns[n] for n in names}
+    chosen = choose_engine(engine, expected_work(scenario) / len(campaigns), event_log)
     started = time.perf_counter()
-    tasks = _tasks(campaigns, seed, replications, workers, event_log)
+    tasks = _tasks(campaigns, seed, replications, workers, event_log, chosen)
     outputs = _execute(tasks, workers, progress, total=replications * len(campaigns))
     elapsed = time.perf_counter() - started
     result = _assemble(outputs, campaigns, scenario.target_gmv, event_log)
@@ -116,7 +122,8 @@ def simulate(
         "seed": seed,
         "replications": replications,
         "strategies": list(campaigns),
-        "engine": engine,
+        "engine": chosen,
+        "engine_requested": engine,
         "workers": workers,
         "livesim_version": __version__,
         "numpy_version": np.__version__,
@@ -133,20 +140,22 @@ def _tasks(
     replications: int,
     workers: int,
     event_log: bool,
+    engine: str,
 ) -> list[Task]:
     chunk = max(1, math.ceil(replications / (workers * 4))) if workers > 1 else 1
     tasks: list[Task] = []
     for name, campaign in campaigns.items():
         for lo in range(0, replications, chunk):
             reps = list(range(lo, min(lo + chunk, replications)))
-            tasks.append((name, campaign, seed, reps, event_log))
+            tasks.append((name, campaign, seed, reps, event_log, engine))
     return tasks
 
 
 def run_task(task: Task) -> tuple[str, list[tuple[int, SessionOutput]]]:
     """Run one chunk of replications of one strategy (in a worker process)."""
-    name, campaign, seed, reps, event_log = task
-    return name, [(r, run_replication(campaign, seed, r, event_log)) for r in reps]
+    name, campaign, seed, reps, event_log, engine = task
+    run = engine_runner(engine)
+    return name, [(r, run(campaign, seed, r, event_log)) for r in reps]
 
 
 def _execute(

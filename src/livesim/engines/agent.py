@@ -554,8 +554,8 @@ class AgentSession:
                     tally.qa_wait_minutes += env.now - t
                     yield env.timeout(service)
                     answered = True
-        elif give_up > 0:
-            yield env.timeout(give_up)
+        else:  # no desk: nobody answers, the viewer gives up or leaves
+            yield env.timeout(min(patience, leave - t))
         now = env.now
         gap = trust_state[1] * math.exp(-host.trust_rate * (now - trust_state[0]))
         if answered:
@@ -619,85 +619,18 @@ class AgentSession:
         with fewer_collections():
             self.env.run()
         return SessionOutput(
-            rows=[self.stream_row(sr) for sr in self.runs],
+            rows=[
+                stream_row(
+                    self.campaign,
+                    sr,
+                    len(self.runs),
+                    peak_concurrent(sr.arrive_times, sr.leave_times),
+                )
+                for sr in self.runs
+            ],
             timeseries={sr.stream.id: self.timeseries(sr) for sr in self.runs},
             events=self.log,
         )
-
-    def stream_row(self, sr: StreamRun) -> dict[str, Any]:
-        """The stream's replication row (see results.REPLICATION_COLUMNS)."""
-        t = sr.tally
-        host = sr.host
-        platform = self.platform
-        costs = self.campaign.costs
-        gen = sr.generators["reach"]
-        # reached = entered + those shown the stream who did not enter (independent
-        # Poisson counts by the thinning property of the Poisson process)
-        arrivals = [sum(b) for b in sr.arrival_bins]
-        not_entered = gen.poisson(
-            (
-                traffic.expected_followers(host)
-                * (1.0 - host.enter_rate)
-                / max(host.enter_rate, 1e-12),
-                t.platform_expected
-                * (1.0 - platform.recommend_enter_rate)
-                / platform.recommend_enter_rate,
-            )
-        )
-        impressions = traffic.ad_impressions(sr.stream, costs.cpm)
-        reached = (
-            arrivals[FOLLOWER]
-            + arrivals[PLATFORM]
-            + int(not_entered.sum())
-            + max(int(round(impressions)), arrivals[ADS])
-            + arrivals[WOM]
-            + arrivals[CARRY]
-        )
-        net = t.gross_gmv - t.refunds
-        cost = (
-            host.fee
-            + host.gift_value
-            + sr.stream.ad_spend
-            + host.commission_rate * net
-            + costs.fixed / len(self.runs)
-        )
-        return {
-            "stream": sr.stream.id,
-            "host": sr.stream.host,
-            "host_kind": sr.kind,
-            "reached": reached,
-            "viewers": t.viewers,
-            "unique_viewers": t.unique_viewers,
-            "fake_viewers": t.fake_viewers,
-            "peak_concurrent": peak_concurrent(sr.arrive_times, sr.leave_times),
-            "mean_watch_minutes": t.watch_minutes / t.unique_viewers
-            if t.unique_viewers
-            else 0.0,
-            "likes": t.likes,
-            "comments": t.comments,
-            "shares": t.shares,
-            "engaged": t.engaged,
-            "clicked": t.clicked,
-            "questions_asked": t.questions_asked,
-            "questions_answered": t.questions_answered,
-            "questions_abandoned": t.questions_abandoned,
-            "mean_qa_wait": t.qa_wait_minutes / t.questions_answered
-            if t.questions_answered
-            else 0.0,
-            "orders": t.orders,
-            "delayed_orders": t.delayed_orders,
-            "kept_orders": t.orders - t.returned_orders,
-            "units": t.units,
-            "gross_gmv": t.gross_gmv,
-            "refunds": t.refunds,
-            "net_gmv": net,
-            "conversion_rate": t.orders / t.unique_viewers if t.unique_viewers else 0.0,
-            "lost_sales": t.lost_sales,
-            "margin_value": t.margin_value,
-            "cost": cost,
-            "roi": (t.margin_value - cost) / cost if cost > 0 else math.nan,
-            **{f"arrivals_{s}": arrivals[i] for i, s in enumerate(SOURCE_NAMES)},
-        }
 
     def timeseries(self, sr: StreamRun) -> np.ndarray:
         """Per-minute levels and tallies of a stream (rows: minutes)."""
@@ -733,6 +666,84 @@ class SessionOutput:
     rows: list[dict[str, Any]]
     timeseries: dict[str, np.ndarray]
     events: list[tuple[str, int, float, str, str]] | None
+
+
+def stream_row(
+    campaign: Campaign, sr: StreamRun, streams: int, peak: int
+) -> dict[str, Any]:
+    """The stream's replication row (see results.ADDITIVE and docs/model.md)."""
+    t = sr.tally
+    host = sr.host
+    platform = campaign.platform
+    costs = campaign.costs
+    gen = sr.generators["reach"]
+    # reached = entered + those shown the stream who did not enter (independent
+    # Poisson counts by the thinning property of the Poisson process)
+    arrivals = [sum(b) for b in sr.arrival_bins]
+    not_entered = gen.poisson(
+        (
+            traffic.expected_followers(host)
+            * (1.0 - host.enter_rate)
+            / max(host.enter_rate, 1e-12),
+            t.platform_expected
+            * (1.0 - platform.recommend_enter_rate)
+            / platform.recommend_enter_rate,
+        )
+    )
+    impressions = traffic.ad_impressions(sr.stream, costs.cpm)
+    reached = (
+        arrivals[FOLLOWER]
+        + arrivals[PLATFORM]
+        + int(not_entered.sum())
+        + max(int(round(impressions)), arrivals[ADS])
+        + arrivals[WOM]
+        + arrivals[CARRY]
+    )
+    net = t.gross_gmv - t.refunds
+    cost = (
+        host.fee
+        + host.gift_value
+        + sr.stream.ad_spend
+        + host.commission_rate * net
+        + costs.fixed / streams
+    )
+    return {
+        "stream": sr.stream.id,
+        "host": sr.stream.host,
+        "host_kind": sr.kind,
+        "reached": reached,
+        "viewers": t.viewers,
+        "unique_viewers": t.unique_viewers,
+        "fake_viewers": t.fake_viewers,
+        "peak_concurrent": peak,
+        "mean_watch_minutes": t.watch_minutes / t.unique_viewers
+        if t.unique_viewers
+        else 0.0,
+        "likes": t.likes,
+        "comments": t.comments,
+        "shares": t.shares,
+        "engaged": t.engaged,
+        "clicked": t.clicked,
+        "questions_asked": t.questions_asked,
+        "questions_answered": t.questions_answered,
+        "questions_abandoned": t.questions_abandoned,
+        "mean_qa_wait": t.qa_wait_minutes / t.questions_answered
+        if t.questions_answered
+        else 0.0,
+        "orders": t.orders,
+        "delayed_orders": t.delayed_orders,
+        "kept_orders": t.orders - t.returned_orders,
+        "units": t.units,
+        "gross_gmv": t.gross_gmv,
+        "refunds": t.refunds,
+        "net_gmv": net,
+        "conversion_rate": t.orders / t.unique_viewers if t.unique_viewers else 0.0,
+        "lost_sales": t.lost_sales,
+        "margin_value": t.margin_value,
+        "cost": cost,
+        "roi": (t.margin_value - cost) / cost if cost > 0 else math.nan,
+        **{f"arrivals_{s}": arrivals[i] for i, s in enumerate(SOURCE_NAMES)},
+    }
 
 
 def peak_concurrent(arrive: array[float], leave: array[float]) -> int:

@@ -1,0 +1,101 @@
+"""Engine agreement: the cohort engine gives the agent engine's distributions.
+
+Three scenarios, one per host kind, each with a promotion, a Q&A desk, limited stock,
+word of mouth and platform feedback switched on. Per scenario and metric (orders, net
+GMV, peak concurrent viewers, questions answered) a two-sample Kolmogorov-Smirnov test
+must not reject at the 1% level, and a Welch t-test on the means must not either.
+Seeds are fixed, so CI is deterministic; on random seeds the 24 tests at 1% would give
+a false failure about one run in five (1 - 0.99^24), which is why the seeds are fixed
+and why a failure here means: find the difference, do not loosen alpha.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from scipy import stats
+
+from helpers import build, quiet_host
+from livesim import simulate
+
+ALPHA = 0.01
+METRICS = ["orders", "net_gmv", "peak_concurrent", "questions_answered"]
+REPS = 120
+
+
+def scenario(kind: str, **host: Any) -> Any:
+    return build(
+        host=quiet_host(
+            kind=kind,
+            share_prob=0.05,
+            comment_rate=0.05,
+            question_rate=0.03,
+            delayed_purchase_prob=0.05,
+            **host,
+        ),
+        stream={
+            "duration": 60,
+            "segment_minutes": 10,
+            "promotions": [
+                {"start": 20, "duration": 10, "discount": 0.3, "urgency": 0.5}
+            ],
+        },
+        product={"stock": 150, "units_mean": 1.3, "return_rate": 0.1},
+        platform={
+            "gpm_boost": 1.0,
+            "gpm_reference": 5000.0,
+            "feedback_viewers_per_comment": 1.0,
+        },
+    )
+
+
+SCENARIOS = {
+    "KOL": scenario("KOL", followers=100_000, recommendation_rate=20.0),
+    "KOC": scenario(
+        "KOC", followers=30_000, recommendation_rate=15.0, delayed_mean_minutes=120.0
+    ),
+    "KOS": scenario("KOS", followers=60_000, recommendation_rate=30.0, qa_capacity=2),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", list(SCENARIOS))
+def test_cohort_engine_matches_agent_engine(kind: str) -> None:
+    agent = simulate(
+        SCENARIOS[kind], replications=REPS, seed=101, engine="agent", workers=2
+    ).replications
+    cohort = simulate(
+        SCENARIOS[kind], replications=REPS, seed=202, engine="cohort", workers=2
+    ).replications
+    assert agent["lost_sales"].sum() > 0 and cohort["lost_sales"].sum() > 0
+    assert agent["arrivals_wom"].sum() > 0 and cohort["arrivals_wom"].sum() > 0
+    for metric in METRICS:
+        a, c = agent[metric].to_numpy(), cohort[metric].to_numpy()
+        ks = stats.ks_2samp(a, c).pvalue
+        welch = stats.ttest_ind(a, c, equal_var=False).pvalue
+        assert ks > ALPHA, f"{kind} {metric}: KS p={ks:.4f}"
+        assert welch > ALPHA, f"{kind} {metric}: means {a.mean():.2f} vs {c.mean():.2f}"
+
+
+def test_auto_engine_picks_by_size_and_event_log(tiny: Any) -> None:
+    small = simulate(tiny, replications=1, seed=1)
+    assert small.manifest["engine"] == "agent"
+    assert small.manifest["engine_requested"] == "auto"
+    big = build(host=quiet_host(recommendation_rate=4000.0), stream={"duration": 60})
+    assert simulate(big, replications=1, seed=1).manifest["engine"] == "cohort"
+    logged = simulate(tiny, replications=1, seed=1, event_log=True)
+    assert logged.manifest["engine"] == "agent"
+
+
+def test_cohort_engine_refuses_the_event_log(tiny: Any) -> None:
+    from livesim import ConfigError
+
+    with pytest.raises(ConfigError, match="event log needs --engine agent"):
+        simulate(tiny, replications=1, engine="cohort", event_log=True)
+
+
+def test_cohort_engine_is_reproducible_across_workers(tiny: Any) -> None:
+    one = simulate(tiny, replications=4, seed=3, engine="cohort", workers=1)
+    two = simulate(tiny, replications=4, seed=3, engine="cohort", workers=2)
+    assert one.replications.equals(two.replications)
