@@ -26,7 +26,8 @@ test: $(STAMP_DEV)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP_DEV)
-	$(BIN)/python benchmarks/bench_agent.py
+	PYTHONPATH=benchmarks $(BIN)/python benchmarks/bench_agent.py && \
+	PYTHONPATH=benchmarks $(BIN)/python benchmarks/bench_cohort.py
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check src tests benchmarks

@@ -77,6 +77,8 @@ def main() -> None:
         f"\nagent engine: {worst:,.0f} viewers/s per core "
         f"({'meets' if worst >= TARGET else 'MISSES'} the {TARGET:,.0f} target)"
     )
+    if worst < TARGET:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -121,17 +121,37 @@ def test_returns_reduce_net_gmv_by_refunds() -> None:
     assert abs(share - 0.3) < 0.1
 
 
-def test_kos_answers_questions_and_raises_trust() -> None:
+def test_answers_raise_trust_and_orders() -> None:
+    """Same desk, same questions: only what an answer does to trust differs."""
     common = dict(
         recommendation_rate=30.0,
         question_rate=0.2,
         initial_trust=0.1,
         trust_rate=0.0,
+        qa_capacity=5,
         qa_patience_minutes=5.0,
+        abandon_trust_loss=0.0,
     )
-    no_desk = orders(quiet_host(qa_capacity=0, **common), seed=7)
-    desk = orders(quiet_host(qa_capacity=5, answer_trust_gain=0.9, **common), seed=7)
-    assert clearly_more(desk, no_desk)
+    inert = orders(quiet_host(answer_trust_gain=0.0, **common), seed=7)
+    helpful = orders(quiet_host(answer_trust_gain=0.9, **common), seed=7)
+    assert clearly_more(helpful, inert)
+
+
+def test_more_desk_capacity_answers_more_and_sells_more() -> None:
+    common = dict(
+        recommendation_rate=30.0,
+        question_rate=0.2,
+        initial_trust=0.1,
+        trust_rate=0.0,
+        qa_patience_minutes=1.0,
+        answer_trust_gain=0.9,
+    )
+    scenario_one = build(host=quiet_host(qa_capacity=1, **common))
+    scenario_six = build(host=quiet_host(qa_capacity=6, **common))
+    one = simulate(scenario_one, replications=REPS, seed=7).replications
+    six = simulate(scenario_six, replications=REPS, seed=7).replications
+    assert clearly_more(six["questions_answered"], one["questions_answered"])
+    assert clearly_more(six["orders"], one["orders"])
 
 
 def test_carry_over_brings_earlier_viewers_with_higher_intent() -> None:

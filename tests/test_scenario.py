@@ -199,3 +199,29 @@ def test_a_promotion_that_never_meets_its_product_is_refused() -> None:
     assert error.startswith("streams[0].promotions[0]") and "never apply" in error
     data["streams"][0]["promotions"][0]["start"] = 20  # p's second turn
     assert scenario_from_dict(data)
+
+
+def test_a_strategy_cannot_empty_a_section() -> None:
+    data = copy.deepcopy(BASE)
+    data["strategies"] = {"alt": {"streams": []}}
+    (error,) = errors_of(data)
+    assert error.startswith("strategies.alt.streams") and "at least 1" in error
+
+
+def test_strategy_errors_name_the_strategy() -> None:
+    data = copy.deepcopy(BASE)
+    data["strategies"] = {"alt": {"products": [{"id": "q", "price": 5.0}]}}
+    (error,) = errors_of(data)
+    assert error.startswith("strategies.alt, with the baseline's streams[0].products")
+
+
+def test_ads_need_a_positive_cpm() -> None:
+    data = copy.deepcopy(BASE)
+    data["costs"] = {"cpm": 0.0}
+    (error,) = errors_of(data)
+    assert error.startswith("costs.cpm") and "greater than 0" in error
+
+
+def test_a_folder_is_not_a_scenario(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a folder, not a scenario file"):
+        load_scenario(tmp_path)

@@ -145,3 +145,9 @@ def test_keyed_substreams_are_uniform_and_distinct() -> None:
     across = np.array([keyed_uniform(k * 7919 + 1, 0) for k in range(20_000)])
     assert stats.kstest(across, "uniform").pvalue > 1e-4
     assert keyed_uniform(1, 0) != keyed_uniform(2, 0)
+
+
+@pytest.mark.parametrize("mean", [140.4371914, 31.5, 75.0, 260.0])
+@pytest.mark.parametrize("u", [1e-9, 1e-6, 0.5, 1 - 1e-6, 1 - 1e-9])
+def test_poisson_far_tails_are_exact(mean: float, u: float) -> None:
+    assert poisson(mean, u) == int(stats.poisson.ppf(u, mean))

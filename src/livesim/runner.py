@@ -28,19 +28,23 @@ from livesim.scenario import Campaign, Scenario
 
 MAX_REPLICATIONS = 100_000
 MAX_WORKERS = 256
-#: Pre-flight limit on expected viewers x replications (override with force=True).
-MAX_WORK = 2e8
+#: Pre-flight limit on expected viewers x replications per engine, about half an hour
+#: on a 2-core machine (override with force=True).
+MAX_WORK = {"agent": 2e8, "cohort": 2e9}
 #: The per-viewer event log is kept only for runs up to this many expected viewers.
 MAX_EVENT_LOG_VIEWERS = 200_000
+#: The per-minute time series are held in memory for their percentile bands: refuse
+#: runs whose arrays (replications x strategies x minutes x columns x 8 bytes) pass it.
+MAX_TIMESERIES_BYTES = 4e9
 
 Task = tuple[str, Campaign, int, list[int], bool, str]
 
 
-def expected_work(scenario: Scenario) -> float:
-    """Expected room entries of one replication of every strategy (pre-flight)."""
-    return sum(
-        expected_viewers(c, s) for c in scenario.campaigns().values() for s in c.streams
-    )
+def expected_work(scenario: Scenario, strategies: list[str] | None = None) -> float:
+    """Expected room entries of one replication of the strategies (pre-flight)."""
+    campaigns = scenario.campaigns()
+    chosen = [campaigns[n] for n in strategies or campaigns if n in campaigns]
+    return sum(expected_viewers(c, s) for c in chosen for s in c.streams)
 
 
 def check_request(
@@ -51,6 +55,7 @@ def check_request(
     event_log: bool,
     force: bool,
     seed: int = 0,
+    strategies: list[str] | None = None,
 ) -> None:
     """Refuse a run that cannot or should not start, with every reason found."""
     problems = []
@@ -64,13 +69,31 @@ def check_request(
         problems.append(f"workers: {workers} is outside 1..{MAX_WORKERS}")
     if engine not in ENGINES:
         problems.append(f"engine: {engine!r} is not one of {', '.join(ENGINES)}")
-    per_replication = expected_work(scenario)
+    campaigns = scenario.campaigns()
+    per_replication = expected_work(scenario, strategies)
     work = per_replication * max(replications, 1)
-    if not force and work > MAX_WORK:
+    count = len([n for n in strategies or campaigns if n in campaigns]) or 1
+    chosen = choose_engine(engine, per_replication / count, event_log)
+    limit = MAX_WORK.get(chosen, MAX_WORK["agent"])
+    minutes = sum(
+        (campaigns[n].horizon + sum(s.duration for s in campaigns[n].streams))
+        for n in strategies or campaigns
+        if n in campaigns
+    )
+    memory = max(replications, 1) * minutes * len(TIMESERIES_COLUMNS) * 8
+    if memory > MAX_TIMESERIES_BYTES:
+        problems.append(
+            f"replications: {replications} replications of {minutes:,} stream and "
+            f"campaign minutes need {memory / 1e9:,.1f} GB for the time series, "
+            f"past the limit of {MAX_TIMESERIES_BYTES / 1e9:g} GB; use fewer "
+            "replications or a shorter campaign"
+        )
+    if not force and work > limit:
         problems.append(
             f"replications: {replications} replications x {per_replication:,.0f} "
             f"expected viewers = {work:,.3g} viewer-visits is past the limit of "
-            f"{MAX_WORK:,.3g} (a long run); use fewer replications or --force"
+            f"{limit:,.3g} for the {chosen} engine (a long run); use fewer "
+            "replications, the cohort engine, or --force"
         )
     if event_log and engine == "cohort":
         problems.append("events: the per-viewer event log needs --engine agent")
@@ -101,15 +124,19 @@ def simulate(
     `engines.AUTO_AGENT_LIMIT` expected viewers per replication, the cohort engine
     above; the manifest records the engine used.
     """
-    check_request(scenario, replications, workers, engine, event_log, force, seed)
     campaigns = scenario.campaigns()
-    if strategies is not None:
-        names = list(strategies)
+    names = list(strategies) if strategies is not None else None
+    if names is not None:
         unknown = [n for n in names if n not in campaigns]
         if unknown:
             raise ConfigError(f"strategies: {unknown} not in {list(campaigns)}")
         campaigns = {n: campaigns[n] for n in names}
-    chosen = choose_engine(engine, expected_work(scenario) / len(campaigns), event_log)
+    check_request(
+        scenario, replications, workers, engine, event_log, force, seed, names
+    )
+    chosen = choose_engine(
+        engine, expected_work(scenario, list(campaigns)) / len(campaigns), event_log
+    )
     started = time.perf_counter()
     tasks = _tasks(campaigns, seed, replications, workers, event_log, chosen)
     outputs = _execute(tasks, workers, progress, total=replications * len(campaigns))
@@ -142,7 +169,9 @@ def _tasks(
     event_log: bool,
     engine: str,
 ) -> list[Task]:
-    chunk = max(1, math.ceil(replications / (workers * 4))) if workers > 1 else 1
+    # small chunks: a smooth progress bar and no worker left alone at the end;
+    # large enough that sending a campaign to a worker is a small share of the work
+    chunk = max(1, math.ceil(replications / (workers * 25))) if workers > 1 else 1
     tasks: list[Task] = []
     for name, campaign in campaigns.items():
         for lo in range(0, replications, chunk):

@@ -179,7 +179,7 @@ class Costs(Strict):
     """Campaign costs besides the hosts' own (RMB)."""
 
     fixed: NonNeg = 0.0
-    cpm: NonNeg = 40.0
+    cpm: Positive = 40.0
     ad_enter_rate: Prob = 0.02
 
 
@@ -187,9 +187,15 @@ class Strategy(Strict):
     """An alternative campaign: any section given here replaces the scenario's."""
 
     description: str = ""
-    products: Annotated[list[Product], Field(max_length=MAX_PRODUCTS)] | None = None
-    hosts: Annotated[list[Host], Field(max_length=MAX_HOSTS)] | None = None
-    streams: Annotated[list[Stream], Field(max_length=MAX_STREAMS)] | None = None
+    products: (
+        Annotated[list[Product], Field(min_length=1, max_length=MAX_PRODUCTS)] | None
+    ) = None
+    hosts: Annotated[list[Host], Field(min_length=1, max_length=MAX_HOSTS)] | None = (
+        None
+    )
+    streams: (
+        Annotated[list[Stream], Field(min_length=1, max_length=MAX_STREAMS)] | None
+    ) = None
     platform: Platform | None = None
     costs: Costs | None = None
 
@@ -266,6 +272,8 @@ def _strategy_name(scenario: Scenario, strategy: Strategy) -> str:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a TOML scenario; raise `ConfigError` listing every problem."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, not a scenario file")
     if not path.is_file():
         raise ConfigError(f"{path}: no such scenario file")
     try:
@@ -287,7 +295,12 @@ def scenario_from_dict(data: dict[str, Any]) -> Scenario:
     for name, strategy in scenario.strategies.items():
         if name == scenario.baseline:
             problems.append(f"strategies.{name}: the name is the baseline's; rename it")
-        problems += _check_campaign(scenario, f"strategies.{name}.", strategy)
+        for problem in _check_campaign(scenario, f"strategies.{name}.", strategy):
+            # a baseline section that fails only with this strategy's other
+            # sections is reported with the strategy's name in front
+            if problem not in problems and not problem.startswith("strategies."):
+                problem = f"strategies.{name}, with the baseline's {problem}"
+            problems.append(problem)
     if problems:  # a base section shared by strategies is reported once
         raise ConfigError(list(dict.fromkeys(problems)))
     return scenario

@@ -313,7 +313,7 @@ class AgentSession:
             comments = sum(sr.comment_bins[lo:m])
             feedback = min(
                 platform.feedback_max_viewers_per_minute,
-                platform.feedback_viewers_per_comment * comments / max(m - lo, 1),
+                platform.feedback_viewers_per_comment * comments / window,
             )
             views = sum(sum(b[lo:m]) for b in sr.arrival_bins)
             gpm = 1000.0 * sum(sr.gmv_bins[lo:m]) / views if views else 0.0
@@ -682,9 +682,7 @@ def stream_row(
     arrivals = [sum(b) for b in sr.arrival_bins]
     not_entered = gen.poisson(
         (
-            traffic.expected_followers(host)
-            * (1.0 - host.enter_rate)
-            / max(host.enter_rate, 1e-12),
+            host.followers * host.reach_share * (1.0 - host.enter_rate),
             t.platform_expected
             * (1.0 - platform.recommend_enter_rate)
             / platform.recommend_enter_rate,

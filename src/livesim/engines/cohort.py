@@ -284,9 +284,7 @@ class CohortSession:
         lo = max(0, m - window)
         feedback = min(
             platform.feedback_max_viewers_per_minute,
-            platform.feedback_viewers_per_comment
-            * cs.comments[lo:m].sum()
-            / max(m - lo, 1),
+            platform.feedback_viewers_per_comment * cs.comments[lo:m].sum() / window,
         )
         views = cs.arrivals[:, lo:m].sum()
         gpm = 1000.0 * cs.gmv[lo:m].sum() / views if views else 0.0

@@ -159,6 +159,11 @@ def poisson(mean: float, u: float) -> int:
                 cdf -= p
                 p *= k / mean
                 k -= 1
+            # subtracting loses precision far in the tail: settle k on the exact CDF
+            while k > 0 and u <= pdtr(k - 1, mean):
+                k -= 1
+            while u > pdtr(k, mean):
+                k += 1
             return k
     while u > cdf:  # walk up
         k += 1

@@ -51,7 +51,8 @@ def per_stream(result: SimulationResult) -> pd.DataFrame:
     frame = grouped[
         ["unique_viewers", "orders", "net_gmv", "lost_sales", "cost"]
     ].mean()
-    frame["conversion"] = frame["orders"] / frame["unique_viewers"]
+    # a ratio of the means (the headline's conversion is a mean of ratios)
+    frame["orders per viewer"] = frame["orders"] / frame["unique_viewers"]
     return frame.reset_index()
 
 
@@ -101,7 +102,7 @@ def write_report(
                 "net_gmv": ",.0f",
                 "lost_sales": ",.1f",
                 "cost": ",.0f",
-                "conversion": ".2%",
+                "orders per viewer": ".2%",
             },
         ),
         "",

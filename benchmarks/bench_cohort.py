@@ -1,0 +1,122 @@
+"""Benchmark: the cohort engine against the agent engine, and at 10M viewers.
+
+1. The same ~1M-viewer session as bench_agent.py (the KOS101 night, platform traffic
+   x 4.2), one replication per engine on one core, in this run: the speed ratio.
+2. A larger session (traffic x 42, about 6M room entries: the platform's bounded
+   feedback caps growth) with the cohort engine: viewers per second per core, and the
+   peak memory of a fresh process that runs only that replication.
+3. The limit random-number generation alone sets: numpy draws per second (normals,
+   uniforms, exponentials, Poisson counts in blocks) divided by the draws the cohort
+   engine makes per viewer.
+
+Usage: python benchmarks/bench_cohort.py [--out benchmarks/cohort.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from bench_agent import scaled
+
+from livesim.engines.agent import run_replication as agent
+from livesim.engines.cohort import run_replication as cohort
+
+TARGET_PER_CORE = 5e6
+TARGET_RATIO = 100.0
+#: Draws per real viewer in the cohort engine: dwell, fake, intent, eps, likes,
+#: comments, click, share, questions, carry-over, first candidate; plus about one
+#: more candidate pair and the comment times (measured order of magnitude).
+DRAWS_PER_VIEWER = 14
+
+CHILD = """
+import resource, sys, time
+sys.path.insert(0, "benchmarks")
+from bench_agent import scaled
+from livesim.engines.cohort import run_replication
+campaign = scaled({scale}).campaigns()["baseline"]
+start = time.perf_counter()
+rows = run_replication(campaign, 3, 0).rows
+seconds = time.perf_counter() - start
+viewers = sum(r["viewers"] for r in rows)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(viewers, seconds, peak)
+"""
+
+
+def timed(run: Callable[..., Any], campaign: Any) -> tuple[int, float]:
+    start = time.perf_counter()
+    rows = run(campaign, 1, 0).rows
+    return sum(r["viewers"] for r in rows), time.perf_counter() - start
+
+
+def rng_limit() -> float:
+    """Viewers per second if the cohort engine did nothing but draw its numbers."""
+    gen = np.random.default_rng(0)
+    n = 1_000_000
+    start = time.perf_counter()
+    gen.standard_normal(n)
+    gen.random(n)
+    gen.standard_exponential(n)
+    gen.poisson(np.full(n, 2.0))
+    per_draw = (time.perf_counter() - start) / (4 * n)
+    return 1.0 / (per_draw * DRAWS_PER_VIEWER)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/cohort.json"))
+    parser.add_argument("--big-scale", type=float, default=42.0)
+    args = parser.parse_args()
+    session = scaled(4.2).campaigns()["baseline"]
+    viewers_a, seconds_a = timed(agent, session)
+    viewers_c, seconds_c = timed(cohort, session)
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD.format(scale=args.big_scale)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    big_viewers, big_seconds, peak_mb = (float(x) for x in child.stdout.split())
+    limit = rng_limit()
+    big_rate = big_viewers / big_seconds
+    figures = {
+        "session_viewers": viewers_a,
+        "agent_viewers_per_second": round(viewers_a / seconds_a),
+        "cohort_viewers_per_second": round(viewers_c / seconds_c),
+        "speed_ratio_cohort_over_agent": round(
+            seconds_a / seconds_c * viewers_c / viewers_a, 1
+        ),
+        "big_session_viewers": int(big_viewers),
+        "big_session_cohort_viewers_per_second": round(big_rate),
+        "big_session_peak_memory_mb": round(peak_mb),
+        "rng_limit_viewers_per_second": round(limit),
+        "share_of_rng_limit": round(big_rate / limit, 3),
+        "targets": {
+            "viewers_per_second_per_core": TARGET_PER_CORE,
+            "speed_ratio": TARGET_RATIO,
+            "peak_memory_mb": 500,
+        },
+    }
+    args.out.write_text(json.dumps(figures, indent=2) + "\n")
+    for key, value in figures.items():
+        print(f"{key:42s} {value}")
+    met = (
+        big_rate >= TARGET_PER_CORE
+        and figures["speed_ratio_cohort_over_agent"] >= TARGET_RATIO
+        and peak_mb < 500
+    )
+    print(f"\ncohort engine: {'meets' if met else 'MISSES'} its targets")
+    if not met:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
