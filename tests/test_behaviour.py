@@ -121,35 +121,31 @@ def test_returns_reduce_net_gmv_by_refunds() -> None:
     assert abs(share - 0.3) < 0.1
 
 
+#: A stream where many viewers ask and trust only moves through the Q&A desk.
+ASKING = dict(
+    recommendation_rate=30.0, question_rate=0.2, initial_trust=0.1, trust_rate=0.0
+)
+
+
 def test_answers_raise_trust_and_orders() -> None:
     """Same desk, same questions: only what an answer does to trust differs."""
-    common = dict(
-        recommendation_rate=30.0,
-        question_rate=0.2,
-        initial_trust=0.1,
-        trust_rate=0.0,
-        qa_capacity=5,
-        qa_patience_minutes=5.0,
-        abandon_trust_loss=0.0,
-    )
-    inert = orders(quiet_host(answer_trust_gain=0.0, **common), seed=7)
-    helpful = orders(quiet_host(answer_trust_gain=0.9, **common), seed=7)
+    desk = dict(qa_capacity=5, qa_patience_minutes=5.0, abandon_trust_loss=0.0)
+    inert = orders(quiet_host(answer_trust_gain=0.0, **ASKING, **desk), seed=7)
+    helpful = orders(quiet_host(answer_trust_gain=0.9, **ASKING, **desk), seed=7)
     assert clearly_more(helpful, inert)
 
 
 def test_more_desk_capacity_answers_more_and_sells_more() -> None:
-    common = dict(
-        recommendation_rate=30.0,
-        question_rate=0.2,
-        initial_trust=0.1,
-        trust_rate=0.0,
-        qa_patience_minutes=1.0,
-        answer_trust_gain=0.9,
-    )
-    scenario_one = build(host=quiet_host(qa_capacity=1, **common))
-    scenario_six = build(host=quiet_host(qa_capacity=6, **common))
-    one = simulate(scenario_one, replications=REPS, seed=7).replications
-    six = simulate(scenario_six, replications=REPS, seed=7).replications
+    def run(servers: int) -> pd.DataFrame:
+        host = quiet_host(
+            qa_capacity=servers,
+            qa_patience_minutes=1.0,
+            answer_trust_gain=0.9,
+            **ASKING,
+        )
+        return simulate(build(host=host), replications=REPS, seed=7).replications
+
+    one, six = run(1), run(6)
     assert clearly_more(six["questions_answered"], one["questions_answered"])
     assert clearly_more(six["orders"], one["orders"])
 

@@ -76,3 +76,20 @@ def test_readme_quick_start_is_the_two_commands() -> None:
     quick = readme.split("## Quick start", 1)[1].split("##", 1)[0]
     assert "make run" in quick and "make test" in quick
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+@pytest.mark.parametrize(
+    ("heading", "model", "prefix"),
+    [("### Products", Product, ""), ("### Costs and scenario", Costs, "costs.")],
+)
+def test_product_and_cost_defaults_in_docs_match_code(
+    heading: str, model: Any, prefix: str
+) -> None:
+    rows = table_rows(heading)
+    checked = 0
+    for name, info in model.model_fields.items():
+        default = info.default
+        if isinstance(default, int | float) and not isinstance(default, bool):
+            assert as_value(rows[prefix + name][1]) == float(default), name
+            checked += 1
+    assert checked >= 3
