@@ -79,10 +79,18 @@ class Asker:
 class CohortStream:
     """One stream of one replication: constants (from `StreamRun`), bins, queues."""
 
-    def __init__(self, sr: StreamRun, index: int, rng: np.random.Generator) -> None:
+    def __init__(
+        self,
+        sr: StreamRun,
+        index: int,
+        rng: np.random.Generator,
+        product_index: np.ndarray,
+    ) -> None:
         self.sr = sr
         self.index = index
         self.rng = rng
+        #: the stream's products as indices into the campaign's product arrays
+        self.product_index = product_index
         minutes = sr.minutes
         self.arrivals = np.zeros((len(SOURCE_NAMES), minutes))
         self.comments = np.zeros(minutes + 1)
@@ -143,13 +151,10 @@ class CohortSession:
             )
             sr.desk = None
             rng = generator(seed_sequence(seed, replication, s.id, 2))
-            self.streams.append(CohortStream(sr, i, rng))
+            index = np.array([self.product_ids.index(p) for p in s.products])
+            self.streams.append(CohortStream(sr, i, rng, index))
         for cs in self.streams:
             cs.later = [o for o in self.streams if o.sr.start >= cs.sr.end]
-            # products of the stream as indices into the campaign's product arrays
-            cs.product_index = np.array(  # type: ignore[attr-defined]
-                [self.product_ids.index(p) for p in cs.sr.stream.products]
-            )
         self.pending_orders: dict[int, list[np.ndarray]] = defaultdict(list)
         self.askers: dict[int, Asker] = {}
         self.next_asker = 0
@@ -417,7 +422,7 @@ class CohortSession:
         shoppers = cs.shoppers
         end = minute + 1.0
         fits = np.array([p.fit for p in sr.products])
-        scarce = self.scarce[cs.product_index]  # type: ignore[attr-defined]
+        scarce = self.scarce[cs.product_index]
         bought = np.zeros(len(shoppers), dtype=bool)
         live = np.flatnonzero(shoppers[:, NEXT] < np.minimum(shoppers[:, LEAVE], end))
         hits: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
@@ -555,7 +560,7 @@ class CohortSession:
         if not len(when):
             return
         rng = cs.rng
-        product = cs.product_index[index]  # type: ignore[attr-defined]
+        product = cs.product_index[index]
         units = 1 + rng.poisson(self.extra_units[product])
         returned = rng.random(len(when)) < self.return_rate[product]
         rows = np.column_stack(
