@@ -557,15 +557,21 @@ class AgentSession:
         else:  # no desk: nobody answers, the viewer gives up or leaves
             yield env.timeout(min(patience, leave - t))
         now = env.now
-        gap = trust_state[1] * math.exp(-host.trust_rate * (now - trust_state[0]))
         if answered:
             tally.questions_answered += 1
-            gap *= 1.0 - host.answer_trust_gain
         else:
             tally.questions_abandoned += 1
-            gap = min(sr.ceiling, gap + host.abandon_trust_loss)
-        trust_state[0] = now
-        trust_state[1] = gap
+        # a question still waiting when its viewer leaves is dropped and changes no
+        # trust: the viewer has gone (docs/model.md, section 3)
+        dropped = not answered and patience >= leave - t
+        if not dropped:
+            gap = trust_state[1] * math.exp(-host.trust_rate * (now - trust_state[0]))
+            if answered:
+                gap *= 1.0 - host.answer_trust_gain
+            else:
+                gap = min(sr.ceiling, gap + host.abandon_trust_loss)
+            trust_state[0] = now
+            trust_state[1] = gap
         if self.log is not None:
             self.log.append((sr.stream.id, vid, t, "question", ""))
             event = "answered" if answered else "abandoned"

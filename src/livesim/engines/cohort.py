@@ -460,7 +460,13 @@ class CohortSession:
             )
             tally.engaged += int((shoppers[who, ENGAGED] == 0).sum())
             tally.clicked += int((shoppers[who, CLICKED] == 0).sum())
-        over = ~bought & (shoppers[:, NEXT] >= shoppers[:, LEAVE])
+        # an asker's delayed purchase waits for the minute it leaves in, when every
+        # answer before its leaving is known
+        over = (
+            ~bought
+            & (shoppers[:, NEXT] >= shoppers[:, LEAVE])
+            & ((shoppers[:, ASKER] < 0) | (shoppers[:, LEAVE] <= end))
+        )
         if over.any():
             gone = shoppers[over]
             late = self.delayed(
@@ -573,7 +579,7 @@ class CohortSession:
                 np.full(len(when), float(late)),
             ]
         )
-        # an asker resolved late may order in a minute already filled: it joins now
+        # a guard: an order never joins a minute already filled
         minute = np.maximum(np.floor(when).astype(np.int64), self.clock)
         for k, part in by_minute(minute, rows):
             self.pending_orders[k].append(part)
@@ -675,7 +681,8 @@ class CohortSession:
                     asker.history.append((begin + service, True))
                     continue
             tally.questions_abandoned += 1
-            asker.history.append((give_up, False))
+            if patience < asker.leave - asked:  # a question dropped on leaving
+                asker.history.append((give_up, False))  # changes no trust
 
     # ------------------------------------------------------------------ output
 
