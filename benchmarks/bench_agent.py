@@ -50,7 +50,9 @@ def main() -> None:
     single = time.perf_counter() - started
     viewers = sum(r["viewers"] for r in rows)
 
-    result = simulate(scenario, replications=2, seed=2, workers=2, force=True)
+    result = simulate(
+        scenario, replications=2, seed=2, workers=2, engine="agent", force=True
+    )
     both = result.manifest["run_seconds"]
     viewers_two = float(result.replications["viewers"].sum())
 
