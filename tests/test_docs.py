@@ -93,3 +93,12 @@ def test_product_and_cost_defaults_in_docs_match_code(
             assert as_value(rows[prefix + name][1]) == float(default), name
             checked += 1
     assert checked >= 3
+
+
+def test_package_docstring_example_runs() -> None:
+    import doctest
+
+    import livesim
+
+    failures, tried = doctest.testmod(livesim)
+    assert tried >= 3 and failures == 0

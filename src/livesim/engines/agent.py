@@ -21,7 +21,7 @@ import math
 from array import array
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -127,7 +127,6 @@ class StreamTally:
     margin_value: float = 0.0
     lost_sales: int = 0
     platform_expected: float = 0.0
-    extra: dict[str, float] = field(default_factory=dict)
 
 
 class StreamRun:

@@ -63,6 +63,7 @@ SHOPPER_FIELDS = (
 ARRIVE, LEAVE, INTENT, EPS, BOUND, NEXT, ENGAGED, CLICKED, ASKER = range(
     len(SHOPPER_FIELDS)
 )
+#: Columns of a row in the order queue (see `queue_orders` and `fill_orders`).
 ORDER_FIELDS = ("time", "stream", "product", "units", "unit_price", "returned", "late")
 
 
