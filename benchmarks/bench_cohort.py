@@ -31,9 +31,9 @@ from livesim.engines.cohort import run_replication as cohort
 
 TARGET_PER_CORE = 5e6
 TARGET_RATIO = 100.0
-#: Draws per real viewer in the cohort engine: dwell, fake, intent, eps, likes,
-#: comments, click, share, questions, carry-over, first candidate; plus about one
-#: more candidate pair and the comment times (measured order of magnitude).
+#: Draws per real viewer in the cohort engine, counted from the code (not measured):
+#: dwell, fake, intent, eps, likes, comments, click, share, questions, carry-over and
+#: the first candidate (11), plus about one more candidate pair and comment times.
 DRAWS_PER_VIEWER = 14
 
 CHILD = """

@@ -222,12 +222,14 @@ class StreamRun:
             * campaign.costs.ad_enter_rate
             / stream.duration
         )
+        # mean intent of arrivals by source; carry-over arrivals are given theirs
+        # by the earlier stream's host (`carry_over`), so their slot is a placeholder
         self.intent_by_source = (
             platform.intent_follower,
             platform.intent_platform,
             platform.intent_ads,
             platform.intent_wom,
-            platform.intent_follower * 1.0,
+            platform.intent_follower,
         )
         self.later: list[StreamRun] = []
         # state

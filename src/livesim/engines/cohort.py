@@ -65,6 +65,7 @@ ARRIVE, LEAVE, INTENT, EPS, BOUND, NEXT, ENGAGED, CLICKED, ASKER = range(
 )
 #: Columns of a row in the order queue (see `queue_orders` and `fill_orders`).
 ORDER_FIELDS = ("time", "stream", "product", "units", "unit_price", "returned", "late")
+TIME, STREAM, PRODUCT, UNITS, UNIT_PRICE, RETURNED, LATE = range(len(ORDER_FIELDS))
 
 
 @dataclass
@@ -591,9 +592,9 @@ class CohortSession:
         if not chunks:
             return
         rows = np.concatenate(chunks)
-        rows = rows[np.argsort(rows[:, 0], kind="stable")]
-        product = rows[:, 2].astype(np.int64)
-        wanted = rows[:, 3]
+        rows = rows[np.argsort(rows[:, TIME], kind="stable")]
+        product = rows[:, PRODUCT].astype(np.int64)
+        wanted = rows[:, UNITS]
         units = wanted.copy()
         lost = np.zeros(len(rows), dtype=bool)
         for p in np.unique(product):
@@ -605,10 +606,10 @@ class CohortSession:
             lost[mine] = before < 1.0
             self.level[p] = max(0.0, self.level[p] - wanted[mine].sum())
         self.scarce = self.level < self.platform.scarcity_threshold * self.initial
-        value = units * rows[:, 4]
-        returned = rows[:, 5] > 0
-        late = rows[:, 6] > 0
-        stream = rows[:, 1].astype(np.int64)
+        value = units * rows[:, UNIT_PRICE]
+        returned = rows[:, RETURNED] > 0
+        late = rows[:, LATE] > 0
+        stream = rows[:, STREAM].astype(np.int64)
         for cs in self.streams:
             mine = stream == cs.index
             if not mine.any():
@@ -628,7 +629,7 @@ class CohortSession:
             )
             live = done & ~late
             at = np.minimum(
-                (rows[live, 0] - cs.sr.start).astype(np.int64), cs.sr.minutes - 1
+                (rows[live, TIME] - cs.sr.start).astype(np.int64), cs.sr.minutes - 1
             )
             cs.orders += np.bincount(at, minlength=cs.sr.minutes)
             cs.gmv += np.bincount(at, weights=value[live], minlength=cs.sr.minutes)
