@@ -1,17 +1,19 @@
 """The cohort engine: the agent engine's model at campaign scale, a batch at a time.
 
-The dense per-viewer work runs in numpy arrays, one batch per stream and minute:
-arrival times and sources, dwell, intent, price sensitivity, engagement counts and
-comment times, shares and their offspring, carry-over, the purchase clock by vectorised
-thinning, units, returns and delayed purchases. What is sparse and interacting runs in
-time order, as in the agent engine:
+The dense per-viewer work runs in numpy arrays, one batch per campaign minute holding
+the arrivals of every live stream (each viewer carries its stream's index, and the
+host's parameters are gathered from per-stream tables): arrival times and sources,
+dwell, intent, price sensitivity, engagement counts and comment times, shares and
+their offspring, carry-over, the purchase clock by vectorised thinning, units,
+returns and delayed purchases. What is sparse and interacting runs in time order, as
+in the agent engine:
 
 * the platform's feedback reads the comment and GMV bins of the last minutes;
 * stock is consumed by a time-ordered queue of orders (all streams share it), with
   partial fills and lost sales;
-* the Q&A desk is an exact FIFO queue with `qa_capacity` servers and reneging (a
-  question is answered if a server frees before the asker gives up; abandoning
-  questions use no server, so FIFO order is kept exactly);
+* each stream's Q&A desk is an exact FIFO queue with `qa_capacity` servers and
+  reneging (a question is answered if a server frees before the asker gives up;
+  abandoning questions use no server, so FIFO order is kept exactly);
 * a viewer who asks is evaluated once its questions are resolved and its visit is
   over, with trust moved by its answers at their times (a Python loop over askers).
 
@@ -20,14 +22,17 @@ docs/model.md, section 10, with their effects. The constants (profiles, promotio
 segments, hazard bounds) come from the agent engine's `StreamRun`, so both engines
 read one model. Memory does not grow with the number of viewers: only counters,
 per-minute bins and the viewers still to be resolved are kept.
+
+Random numbers: one generator per (replication, decision, minute), so a difference
+between two strategies in one minute does not shift the draws of later minutes
+(common random numbers, docs/model.md section 5).
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import simpy
@@ -42,14 +47,15 @@ from livesim.engines.agent import (
     ProductStock,
     SessionOutput,
     StreamRun,
+    StreamTally,
     fewer_collections,
     stream_row,
 )
-from livesim.model import traffic
-from livesim.model.rng import generator, seed_sequence
+from livesim.model.rng import stream_key
 from livesim.scenario import Campaign
 
 SHOPPER_FIELDS = (
+    "stream",
     "arrive",
     "leave",
     "intent",
@@ -60,64 +66,151 @@ SHOPPER_FIELDS = (
     "clicked",
     "asker",
 )
-ARRIVE, LEAVE, INTENT, EPS, BOUND, NEXT, ENGAGED, CLICKED, ASKER = range(
+STREAM_, ARRIVE, LEAVE, INTENT, EPS, BOUND, NEXT, ENGAGED, CLICKED, ASKER = range(
     len(SHOPPER_FIELDS)
 )
 #: Columns of a row in the order queue (see `queue_orders` and `fill_orders`).
 ORDER_FIELDS = ("time", "stream", "product", "units", "unit_price", "returned", "late")
 TIME, STREAM, PRODUCT, UNITS, UNIT_PRICE, RETURNED, LATE = range(len(ORDER_FIELDS))
+#: Columns of a scheduled arrival (word of mouth, carry-over) in a minute's inbox.
+INBOX_FIELDS = ("stream", "time", "source", "intent")
+#: Columns of a question in a desk's queue.
+QUESTION_FIELDS = ("asked", "patience", "service", "asker")
+#: One random generator per decision and minute.
+DECISIONS = ("arrivals", "viewers", "engagement", "traffic", "purchase", "qa", "orders")
+COHORT_KEY = stream_key("cohort engine")
+TALLY = tuple(f.name for f in fields(StreamTally))
+T = {name: i for i, name in enumerate(TALLY)}
 
 
 @dataclass
 class Asker:
-    """A viewer with questions: when it leaves, and its answers (time, answered)."""
+    """A viewer with questions: its stream, when it leaves, and its answers."""
 
+    stream: int
     leave: float
     pending: int
     shopping: bool = True
     history: list[tuple[float, bool]] = field(default_factory=list)
 
 
-class CohortStream:
-    """One stream of one replication: constants (from `StreamRun`), bins, queues."""
+class StreamTable:
+    """Every stream's constants as arrays indexed by the stream's position.
 
-    def __init__(
-        self,
-        sr: StreamRun,
-        index: int,
-        rng: np.random.Generator,
-        product_index: np.ndarray,
-    ) -> None:
-        self.sr = sr
-        self.index = index
-        self.rng = rng
-        #: the stream's products as indices into the campaign's product arrays
-        self.product_index = product_index
-        minutes = sr.minutes
-        self.arrivals = np.zeros((len(SOURCE_NAMES), minutes))
-        self.comments = np.zeros(minutes + 1)
-        self.orders = np.zeros(minutes)
-        self.gmv = np.zeros(minutes)
-        self.area = np.zeros(minutes + 1)
-        self.full = np.zeros(minutes + 2)
-        self.leaves: dict[int, list[np.ndarray]] = defaultdict(list)
-        self.present = 0
-        self.peak = 0
-        self.incoming: dict[int, list[tuple[np.ndarray, int, np.ndarray]]] = (
-            defaultdict(list)
+    Built from the agent engine's `StreamRun`s, so both engines read one model.
+    Per-minute profiles are padded to the longest stream.
+    """
+
+    def __init__(self, runs: list[StreamRun], campaign: Campaign) -> None:
+        platform = campaign.platform
+        product_ids = list(campaign.products)
+        self.count = n = len(runs)
+        self.width = max(r.minutes for r in runs)
+
+        def column(get: object) -> np.ndarray:
+            assert callable(get)
+            return np.array([get(r) for r in runs], dtype=float)
+
+        self.start = column(lambda r: r.start)
+        self.start_minute = self.start.astype(np.int64)
+        self.end = column(lambda r: r.end)
+        self.minutes = np.array([r.minutes for r in runs], dtype=np.int64)
+        self.lognormal = np.array([r.lognormal for r in runs])
+        self.dwell_mu = column(lambda r: r.dwell_mu)
+        self.dwell_sigma = column(lambda r: r.dwell_sigma)
+        self.dwell_mean = column(lambda r: r.dwell_mean)
+        self.fake_share = column(lambda r: r.fake_share)
+        self.intent_sigma = column(lambda r: r.host.intent_sigma)
+        self.intent_half = column(lambda r: r.intent_half)
+        self.eps_mu = column(lambda r: r.eps_mu)
+        self.eps_sigma = column(lambda r: r.eps_sigma)
+        self.like_rate = column(lambda r: r.host.like_rate)
+        self.comment_rate = column(lambda r: r.host.comment_rate)
+        self.click_rate = column(lambda r: r.host.click_rate)
+        self.share_prob = column(lambda r: r.host.share_prob)
+        self.question_rate = column(lambda r: r.host.question_rate)
+        self.carry_share = column(lambda r: r.host.carryover_share)
+        self.carry_intent = platform.intent_follower * column(
+            lambda r: r.host.carryover_intent_boost
         )
-        self.questions: list[np.ndarray] = []  # rows: time, patience, service, asker
-        # viewers whose purchase clock is running: columns of SHOPPER_FIELDS
-        self.shoppers = np.empty((0, len(SHOPPER_FIELDS)))
-        self.servers = [sr.start] * sr.host.qa_capacity
-        self.later: list[CohortStream] = []
-        promo_products = [
-            set(p.products or sr.stream.products) for p in sr.stream.promotions
+        self.recommendation = column(lambda r: r.host.recommendation_rate)
+        self.ads_per_minute = column(lambda r: r.ads_per_minute)
+        self.hazard_unit = column(lambda r: r.hazard_unit)
+        self.purchase_rate = column(lambda r: r.host.purchase_rate)
+        self.ceiling = column(lambda r: r.ceiling)
+        self.gap0 = column(lambda r: r.gap0)
+        self.trust_rate = column(lambda r: r.host.trust_rate)
+        self.segment = column(lambda r: r.segment)
+        self.delayed_prob = column(lambda r: r.host.delayed_purchase_prob)
+        self.delayed_mean = column(lambda r: r.host.delayed_mean_minutes)
+        self.patience = column(lambda r: r.host.qa_patience_minutes)
+        self.service = column(lambda r: r.host.qa_service_minutes)
+        self.intent_by_source = np.array(runs[0].intent_by_source)
+        # follower arrivals: expected count per minute and the profile's inverse
+        self.follower_per_minute = np.zeros((self.count, self.width))
+        self.follower_cdf = np.ones((self.count, self.width + 1))
+        for i, r in enumerate(runs):
+            self.follower_per_minute[i, : r.minutes] = r.follower_per_minute
+            self.follower_cdf[i, : r.minutes + 1] = r.follower_cdf
+        self.uniform_profile = np.array(
+            [r.host.arrival_profile == "uniform" for r in runs]
+        )
+        self.tau = np.where(
+            self.uniform_profile, 1.0, column(lambda r: r.host.arrival_decay_minutes)
+        )
+        self.decay_scale = np.expm1(-self.minutes / self.tau)
+        # products: each stream's products as campaign product indices, with fits
+        most = max(len(r.products) for r in runs)
+        self.products = np.zeros((self.count, most), dtype=np.int64)
+        self.fit = np.zeros((self.count, most))
+        self.product_count = np.array([len(r.products) for r in runs], dtype=np.int64)
+        for i, r in enumerate(runs):
+            ids = [product_ids.index(p) for p in r.stream.products]
+            self.products[i, : len(ids)] = ids
+            self.fit[i, : len(ids)] = [p.fit for p in r.products]
+        # promotions: a flat table (the last row a promotion that never runs) and
+        # each stream's rows in order, padded with that last row
+        promo = [
+            (i, *window, [pid in (p.products or r.stream.products) for pid in ids])
+            for i, r in enumerate(runs)
+            for window, p, ids in (
+                (w, p, r.stream.products)
+                for w, p in zip(r.promo_windows, r.stream.promotions, strict=True)
+            )
         ]
-        self.promo_masks = [
-            np.array([pid in chosen for pid in sr.stream.products])
-            for chosen in promo_products
-        ]
+        self.promoted = bool(promo)
+        self.promo_t0 = np.array([p[1] for p in promo] + [math.inf])
+        self.promo_t1 = np.array([p[2] for p in promo] + [math.inf])
+        self.promo_depth = np.array([p[3] for p in promo] + [0.0])
+        self.promo_lift = np.array([p[4] for p in promo] + [0.0])
+        self.promo_on = np.zeros((len(promo) + 1, most), dtype=bool)
+        for k, p in enumerate(promo):
+            self.promo_on[k, : len(p[5])] = p[5]
+        per_stream = [[k for k, p in enumerate(promo) if p[0] == i] for i in range(n)]
+        self.promo_slots = np.full(
+            (n, max(1, *(len(x) for x in per_stream))), len(promo), dtype=np.int64
+        )
+        for i, ks in enumerate(per_stream):
+            self.promo_slots[i, : len(ks)] = ks
+        # carry-over: the streams that start after each stream ends
+        later = [[j for j, o in enumerate(runs) if o.start >= r.end] for r in runs]
+        self.later_count = np.array([len(x) for x in later], dtype=np.int64)
+        self.later = np.zeros((self.count, max(1, *self.later_count)), dtype=np.int64)
+        for i, x in enumerate(later):
+            self.later[i, : len(x)] = x
+
+    def follower_time(self, stream: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Campaign minute by which a share u of a stream's followers has come."""
+        uniform = u * self.minutes[stream]
+        decay = -self.tau[stream] * np.log1p(u * self.decay_scale[stream])
+        return self.start[stream] + np.where(
+            self.uniform_profile[stream], uniform, decay
+        )
+
+    def featured(self, stream: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Index (in the stream's product list) of the product on sale at t."""
+        slot = ((t - self.start[stream]) / self.segment[stream]).astype(np.int64)
+        return slot % self.product_count[stream]
 
 
 class CohortSession:
@@ -126,9 +219,10 @@ class CohortSession:
     def __init__(self, campaign: Campaign, seed: int, replication: int) -> None:
         self.campaign = campaign
         self.platform = campaign.platform
+        self.seed = seed
+        self.replication = replication
         env = simpy.Environment()  # only to build the shared constants
         stock = {pid: ProductStock(env, p) for pid, p in campaign.products.items()}
-        self.product_ids = list(campaign.products)
         products = list(campaign.products.values())
         self.price = np.array([p.price for p in products])
         self.margin = np.array([p.margin for p in products])
@@ -139,9 +233,8 @@ class CohortSession:
         )
         self.initial = self.level.copy()
         self.scarce = np.zeros(len(products), dtype=bool)
-        self.streams: list[CohortStream] = []
-        for i, s in enumerate(campaign.streams):
-            sr = StreamRun(
+        self.runs = [
+            StreamRun(
                 env,
                 s,
                 campaign.hosts[s.host],
@@ -151,242 +244,389 @@ class CohortSession:
                 seed,
                 replication,
             )
-            sr.desk = None
-            rng = generator(seed_sequence(seed, replication, s.id, 2))
-            index = np.array([self.product_ids.index(p) for p in s.products])
-            self.streams.append(CohortStream(sr, i, rng, index))
-        for cs in self.streams:
-            cs.later = [o for o in self.streams if o.sr.start >= cs.sr.end]
-        self.pending_orders: dict[int, list[np.ndarray]] = defaultdict(list)
+            for s in campaign.streams
+        ]
+        self.table = tab = StreamTable(self.runs, campaign)
+        n, width = tab.count, tab.width
+        # per-stream bins (rows: streams; columns: stream minutes)
+        self.arrivals = np.zeros((n, len(SOURCE_NAMES), width))
+        self.entered = np.zeros((n, width))
+        self.comments = np.zeros((n, width + 1))
+        self.orders = np.zeros((n, width))
+        self.gmv = np.zeros((n, width))
+        self.area = np.zeros((n, width + 2))
+        self.full = np.zeros((n, width + 2))
+        self.tally = np.zeros((len(TALLY), n))
+        self.present = np.zeros(n, dtype=np.int64)
+        self.peak = np.zeros(n, dtype=np.int64)
+        # what waits for a later minute, by campaign minute
+        self.leaves = Pending(2)  # rows: stream, time
+        self.inbox = Pending(len(INBOX_FIELDS))
+        self.pending_orders = Pending(len(ORDER_FIELDS))
+        # each desk's questions not yet served, and its servers' free times
+        self.questions: dict[int, list[np.ndarray]] = {}
+        self.first_question = np.full(n, math.inf)
+        self.servers = [[r.start] * r.host.qa_capacity for r in self.runs]
         self.askers: dict[int, Asker] = {}
         self.next_asker = 0
+        # viewers whose purchase clock is running: columns of SHOPPER_FIELDS
+        self.shoppers = np.empty((0, len(SHOPPER_FIELDS)))
         self.clock = 0
+        self.generators: dict[str, np.random.Generator] = {}
 
     # ------------------------------------------------------------------ main loop
 
+    def rng(self, decision: str) -> np.random.Generator:
+        """The generator of one decision in the current minute (made when first used)."""
+        gen = self.generators.get(decision)
+        if gen is None:
+            key = (self.replication, COHORT_KEY, DECISIONS.index(decision), self.clock)
+            seq = np.random.SeedSequence(entropy=self.seed, spawn_key=key)
+            gen = self.generators[decision] = np.random.Generator(np.random.PCG64(seq))
+        return gen
+
     def run(self) -> SessionOutput:
         """Run the replication: minute by minute, then the tail of delayed orders."""
+        tab = self.table
         with fewer_collections():
             horizon = self.campaign.horizon
-            for minute in range(horizon):
+            for minute in range(int(tab.start.min()), horizon):
                 self.clock = minute
-                live = [cs for cs in self.streams if cs.sr.start <= minute < cs.sr.end]
-                for cs in live:
-                    self.batch(cs, minute)
-                    # every answer before the minute's end is known before the
-                    # purchase clocks run (the desk is FIFO: later questions cannot
-                    # change earlier ones)
-                    self.serve_questions(cs, minute + 1.0)
-                    self.shop(cs, minute)
+                self.generators = {}
+                live = np.flatnonzero((tab.start <= minute) & (minute < tab.end))
+                if len(live):
+                    self.batch(minute, live)
+                # every answer before the minute's end is known before the purchase
+                # clocks run (a desk is FIFO: later questions cannot change earlier
+                # ones)
+                for s in np.flatnonzero(self.first_question < minute + 1.0):
+                    self.serve_questions(int(s), minute + 1.0)
+                self.shop(minute)
                 self.fill_orders(minute)
             self.clock = horizon
-            for cs in self.streams:
-                self.serve_questions(cs, math.inf)
-            for minute in sorted(self.pending_orders):
-                self.fill_orders(minute)
+            for s in list(self.questions):
+                self.serve_questions(s, math.inf)
+            # after the last stream, stock no longer moves any purchase hazard: the
+            # remaining (delayed) orders are filled in one time-ordered pass
+            self.fill_orders(self.pending_orders.last())
+        return self.output()
+
+    def output(self) -> SessionOutput:
+        """Rows and per-minute series in the agent engine's form."""
         rows = []
-        for cs in self.streams:
-            cs.sr.arrival_bins = [list(b) for b in cs.arrivals]  # for the row's counts
-            rows.append(stream_row(self.campaign, cs.sr, len(self.streams), cs.peak))
-        return SessionOutput(
-            rows=rows,
-            timeseries={cs.sr.stream.id: self.timeseries(cs) for cs in self.streams},
-            events=None,
+        series = {}
+        for i, sr in enumerate(self.runs):
+            for k, name in enumerate(TALLY):
+                value = self.tally[k, i]
+                setattr(
+                    sr.tally,
+                    name,
+                    float(value)
+                    if "minutes" in name
+                    or name
+                    in ("gross_gmv", "refunds", "margin_value", "platform_expected")
+                    else int(round(value)),
+                )
+            m = sr.minutes
+            sr.arrival_bins = [list(b) for b in self.arrivals[i, :, :m]]
+            rows.append(
+                stream_row(self.campaign, sr, len(self.runs), int(self.peak[i]))
+            )
+            concurrent = self.area[i, :m] + np.cumsum(self.full[i])[:m]
+            series[sr.stream.id] = np.column_stack(
+                [
+                    concurrent,
+                    *self.arrivals[i, :, :m],
+                    self.orders[i, :m],
+                    self.gmv[i, :m],
+                ]
+            )
+        return SessionOutput(rows=rows, timeseries=series, events=None)
+
+    def add(
+        self, name: str, stream: np.ndarray, weights: np.ndarray | None = None
+    ) -> None:
+        """Add per-viewer counts (or weights) to a tally, per stream."""
+        self.tally[T[name]] += np.bincount(
+            stream, weights=weights, minlength=self.table.count
         )
 
     # ------------------------------------------------------------------ a batch
 
-    def batch(self, cs: CohortStream, minute: int) -> None:
-        """Arrivals of one stream in one minute: the platform's draw, then the inbox
-        (word of mouth and carry-over) until it is empty, since a share can bring a
-        viewer within the same minute."""
-        m = minute - cs.sr.stream.start
-        arrived = []
-        t, source, intent_mean = self.arrivals_of(cs, m)
+    def batch(self, minute: int, live: np.ndarray) -> None:
+        """Arrivals of every live stream in one minute: the platform's draw, then the
+        inbox (word of mouth and carry-over) until it is empty, since a share can bring
+        a viewer within the same minute."""
+        arrived_stream, arrived_t = [], []
+        stream, t, source, intent = self.arrivals_of(minute, live)
         while True:
             if len(t):
-                arrived.append(t)
-                self.enter(cs, m, t, source, intent_mean)
-            inbox = cs.incoming.pop(m, [])
-            if not inbox:
+                arrived_stream.append(stream)
+                arrived_t.append(t)
+                self.enter(stream, t, source, intent)
+            rows = self.inbox.take(minute)
+            if not len(rows):
                 break
-            t = np.concatenate([when for when, _, _ in inbox])
-            source = np.concatenate(
-                [np.full(len(w), s, dtype=np.int64) for w, s, _ in inbox]
-            )
-            intent_mean = np.concatenate([i for _, _, i in inbox])
-        self.minute_peak(cs, m, np.concatenate(arrived or [np.empty(0)]))
+            stream = rows[:, 0].astype(np.int64)
+            t, source, intent = rows[:, 1], rows[:, 2].astype(np.int64), rows[:, 3]
+        empty = [np.empty(0, dtype=np.int64)]
+        self.minute_peak(
+            minute,
+            np.concatenate(arrived_stream or empty),
+            np.concatenate(arrived_t or [np.empty(0)]),
+        )
+
+    def arrivals_of(
+        self, minute: int, live: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """This minute's arrivals (stream, time, source, mean intent), feedback included."""
+        tab, platform, rng = self.table, self.platform, self.rng("arrivals")
+        m = minute - tab.start_minute[live]
+        window = platform.feedback_window_minutes
+        lag = m[:, None] - np.arange(1, window + 1)[None, :]
+        past = lag >= 0
+        lag = np.maximum(lag, 0)
+        rows = live[:, None]
+        comments = (self.comments[rows, lag] * past).sum(axis=1)
+        views = (self.entered[rows, lag] * past).sum(axis=1)
+        gmv = (self.gmv[rows, lag] * past).sum(axis=1)
+        feedback = np.minimum(
+            platform.feedback_max_viewers_per_minute,
+            platform.feedback_viewers_per_comment * comments / window,
+        )
+        gpm = np.where(views > 0, 1000.0 * gmv / np.maximum(views, 1.0), 0.0)
+        boost = platform.gpm_boost * np.minimum(1.0, gpm / platform.gpm_reference)
+        rate = tab.recommendation[live] * (1.0 + boost) + feedback
+        self.tally[T["platform_expected"], live] += rate
+        n_f = rng.poisson(tab.follower_per_minute[live, m])
+        n_p = rng.poisson(rate)
+        n_a = rng.poisson(tab.ads_per_minute[live])
+        s_f = np.repeat(live, n_f)
+        m_f = np.repeat(m, n_f)
+        lo, hi = tab.follower_cdf[s_f, m_f], tab.follower_cdf[s_f, m_f + 1]
+        t_f = tab.follower_time(s_f, lo + rng.random(len(s_f)) * (hi - lo))
+        s_p = np.repeat(live, n_p)
+        t_p = minute + rng.random(len(s_p))
+        s_a = np.repeat(live, n_a)
+        t_a = minute + rng.random(len(s_a))
+        source = np.repeat(
+            np.array([FOLLOWER, PLATFORM, ADS]), [len(s_f), len(s_p), len(s_a)]
+        )
+        return (
+            np.concatenate([s_f, s_p, s_a]),
+            np.concatenate([t_f, t_p, t_a]),
+            source,
+            self.table.intent_by_source[source],
+        )
 
     def enter(
         self,
-        cs: CohortStream,
-        m: int,
+        stream: np.ndarray,
         t: np.ndarray,
         source: np.ndarray,
         intent_mean: np.ndarray,
     ) -> None:
         """A batch of viewers enters: everything decided at arrival."""
-        sr, rng, host = cs.sr, cs.rng, cs.sr.host
+        tab, rng = self.table, self.rng("viewers")
         n = len(t)
-        if n:
-            cs.arrivals[:, m] += np.bincount(source, minlength=len(SOURCE_NAMES))
-        if sr.lognormal:
-            dwell = np.exp(sr.dwell_mu + sr.dwell_sigma * rng.standard_normal(n))
-        else:
-            dwell = sr.dwell_mean * rng.standard_exponential(n)
-        leave = np.minimum(t + dwell, sr.end)
-        self.concurrency(cs, m, t, leave)
-        real = ~((source == FOLLOWER) & (rng.random(n) < sr.fake_share))
-        tally = sr.tally
-        tally.viewers += n
-        tally.fake_viewers += int(n - real.sum())
-        t, leave, source, intent_mean = (
-            t[real],
-            leave[real],
-            source[real],
-            intent_mean[real],
+        m = np.minimum(
+            (t - tab.start[stream]).astype(np.int64), tab.minutes[stream] - 1
         )
-        n = len(t)
+        flat = (stream * len(SOURCE_NAMES) + source) * tab.width + m
+        self.arrivals += np.bincount(flat, minlength=self.arrivals.size).reshape(
+            self.arrivals.shape
+        )
+        self.entered += np.bincount(
+            stream * tab.width + m, minlength=self.entered.size
+        ).reshape(self.entered.shape)
+        dwell = np.empty(n)
+        logn = tab.lognormal[stream]
+        k = int(logn.sum())
+        if k:
+            s = stream[logn]
+            z = rng.standard_normal(k)
+            dwell[logn] = np.exp(tab.dwell_mu[s] + tab.dwell_sigma[s] * z)
+        if k < n:
+            dwell[~logn] = tab.dwell_mean[stream[~logn]] * rng.standard_exponential(
+                n - k
+            )
+        leave = np.minimum(t + dwell, tab.end[stream])
+        self.concurrency(stream, t, leave)
+        follower = np.flatnonzero(source == FOLLOWER)
+        fake = follower[rng.random(len(follower)) < tab.fake_share[stream[follower]]]
+        self.add("viewers", stream)
+        if len(fake):
+            self.add("fake_viewers", stream[fake])
+            real = np.ones(n, dtype=bool)
+            real[fake] = False
+            stream, t, leave, source, intent_mean = (
+                stream[real],
+                t[real],
+                leave[real],
+                source[real],
+                intent_mean[real],
+            )
+            n = len(t)
         if not n:
             return
         stay = leave - t
-        tally.unique_viewers += n
-        tally.watch_minutes += float(stay.sum())
+        self.add("unique_viewers", stream)
+        self.add("watch_minutes", stream, stay)
         intent = intent_mean * np.exp(
-            host.intent_sigma * rng.standard_normal(n) - sr.intent_half
+            tab.intent_sigma[stream] * rng.standard_normal(n) - tab.intent_half[stream]
         )
-        eps = np.exp(sr.eps_mu + sr.eps_sigma * rng.standard_normal(n))
-        likes = rng.poisson(host.like_rate * stay)
-        comments = rng.poisson(host.comment_rate * stay)
-        clicked = rng.random(n) < -np.expm1(-host.click_rate * stay)
-        shared = rng.random(n) < host.share_prob
-        questions = rng.poisson(host.question_rate * stay)
-        tally.likes += int(likes.sum())
-        tally.comments += int(comments.sum())
-        tally.shares += int(shared.sum())
+        eps = np.exp(
+            tab.eps_mu[stream] + tab.eps_sigma[stream] * rng.standard_normal(n)
+        )
+        engaged, clicked, asker = self.engage(stream, t, leave, stay)
+        self.add_shoppers(stream, t, leave, intent, eps, engaged, clicked, asker)
+
+    def engage(
+        self, stream: np.ndarray, t: np.ndarray, leave: np.ndarray, stay: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Likes, comments, clicks, shares, questions and carry-over of real viewers;
+        (engaged, clicked, asker id or -1)."""
+        tab, rng = self.table, self.rng("engagement")
+        n = len(t)
+        likes = rng.poisson(tab.like_rate[stream] * stay)
+        comments = rng.poisson(tab.comment_rate[stream] * stay)
+        clicked = rng.random(n) < -np.expm1(-tab.click_rate[stream] * stay)
+        shared = rng.random(n) < tab.share_prob[stream]
+        questions = rng.poisson(tab.question_rate[stream] * stay)
+        self.add("likes", stream, likes)
+        self.add("comments", stream, comments)
+        self.add("shares", stream[shared])
+        self.add("clicked", stream[clicked])
         if comments.any():
-            when = np.repeat(t, comments) + rng.random(comments.sum()) * np.repeat(
+            s_c = np.repeat(stream, comments)
+            when = np.repeat(t, comments) + rng.random(len(s_c)) * np.repeat(
                 stay, comments
             )
-            bins = np.minimum((when - sr.start).astype(np.int64), sr.minutes)
-            cs.comments += np.bincount(bins, minlength=sr.minutes + 1)
+            bins = np.minimum(
+                (when - tab.start[s_c]).astype(np.int64), tab.minutes[s_c]
+            )
+            self.comments += np.bincount(
+                s_c * (tab.width + 1) + bins, minlength=self.comments.size
+            ).reshape(self.comments.shape)
+        traffic = self.rng("traffic")
         if shared.any():
-            self.word_of_mouth(cs, t[shared] + rng.random(shared.sum()) * stay[shared])
-        if cs.later:
-            self.carry_over(cs, rng.random(n) < host.carryover_share)
+            at = t[shared] + traffic.random(int(shared.sum())) * stay[shared]
+            self.word_of_mouth(traffic, stream[shared], at)
+        movers = np.flatnonzero(tab.later_count[stream] > 0)
+        if len(movers):
+            chosen = movers[
+                traffic.random(len(movers)) < tab.carry_share[stream[movers]]
+            ]
+            if len(chosen):
+                self.carry_over(traffic, stream[chosen])
         engaged = (likes > 0) | (comments > 0) | clicked | shared | (questions > 0)
+        self.add("engaged", stream[engaged])
         asker = np.full(n, -1.0)
         if questions.any():
-            asker[questions > 0] = self.queue_questions(cs, t, leave, questions)
-        self.add_shoppers(cs, t, leave, intent, eps, engaged, clicked, asker)
-        tally.engaged += int(engaged.sum())
-        tally.clicked += int(clicked.sum())
+            asks = questions > 0
+            asker[asks] = self.queue_questions(
+                stream[asks], t[asks], leave[asks], questions[asks]
+            )
+        return engaged, clicked, asker
 
-    def arrivals_of(
-        self, cs: CohortStream, m: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """This minute's arrival times, sources and mean intents (feedback included)."""
-        sr, rng, platform = cs.sr, cs.rng, self.platform
-        window = platform.feedback_window_minutes
-        lo = max(0, m - window)
-        feedback = min(
-            platform.feedback_max_viewers_per_minute,
-            platform.feedback_viewers_per_comment * cs.comments[lo:m].sum() / window,
-        )
-        views = cs.arrivals[:, lo:m].sum()
-        gpm = 1000.0 * cs.gmv[lo:m].sum() / views if views else 0.0
-        boost = platform.gpm_boost * min(1.0, gpm / platform.gpm_reference)
-        rate = sr.host.recommendation_rate * (1.0 + boost) + feedback
-        sr.tally.platform_expected += rate
-        n_f = rng.poisson(sr.follower_per_minute[m])
-        n_p = rng.poisson(rate)
-        n_a = rng.poisson(sr.ads_per_minute)
-        cdf = sr.follower_cdf
-        u = cdf[m] + rng.random(n_f) * (cdf[m + 1] - cdf[m])
-        parts = [
-            (traffic.follower_inverse(sr.host, sr.minutes, u) + sr.start, FOLLOWER),
-            (sr.start + m + rng.random(n_p), PLATFORM),
-            (sr.start + m + rng.random(n_a), ADS),
-        ]
-        times = [p for p, _ in parts]
-        sources = [np.full(len(p), s, dtype=np.int64) for p, s in parts]
-        intents = [np.full(len(p), sr.intent_by_source[s]) for p, s in parts]
-        return np.concatenate(times), np.concatenate(sources), np.concatenate(intents)
-
-    def concurrency(
-        self, cs: CohortStream, m: int, t: np.ndarray, leave: np.ndarray
-    ) -> None:
+    def concurrency(self, stream: np.ndarray, t: np.ndarray, leave: np.ndarray) -> None:
         """Time-weighted presence per minute; leaves filed by minute for the peak."""
-        sr = cs.sr
-        first = np.minimum((t - sr.start).astype(np.int64), sr.minutes - 1)
-        last = np.minimum((leave - sr.start).astype(np.int64), sr.minutes)
+        tab = self.table
+        start, minutes = tab.start[stream], tab.minutes[stream]
+        first = np.minimum((t - start).astype(np.int64), minutes - 1)
+        last = np.minimum((leave - start).astype(np.int64), minutes)
         same = last == first
-        edge = first + 1 + sr.start
-        cs.area += np.bincount(
-            first, weights=np.where(same, leave, edge) - t, minlength=sr.minutes + 1
-        )
+        row = stream * (tab.width + 2)
+        size = self.area.size
+        self.area += np.bincount(
+            row + first,
+            weights=np.where(same, leave, first + 1 + start) - t,
+            minlength=size,
+        ).reshape(self.area.shape)
         split = ~same
-        cs.area += np.bincount(
-            last[split],
-            weights=leave[split] - (last[split] + sr.start),
-            minlength=sr.minutes + 1,
-        )
-        cs.full += np.bincount(first[split] + 1, minlength=sr.minutes + 2)
-        cs.full -= np.bincount(last[split], minlength=sr.minutes + 2)
-        ending = last < sr.minutes
-        for k, part in by_minute(last[ending], leave[ending]):
-            cs.leaves[k].append(part)
+        self.area += np.bincount(
+            row[split] + last[split],
+            weights=leave[split] - (last[split] + start[split]),
+            minlength=size,
+        ).reshape(self.area.shape)
+        self.full += (
+            np.bincount(row[split] + first[split] + 1, minlength=size)
+            - np.bincount(row[split] + last[split], minlength=size)
+        ).reshape(self.full.shape)
+        ending = last < minutes
+        rows = np.column_stack([stream[ending], leave[ending]])
+        minute = tab.start_minute[stream[ending]] + last[ending]
+        self.leaves.add(minute, rows)
 
-    def minute_peak(self, cs: CohortStream, m: int, t: np.ndarray) -> None:
-        """The exact peak inside minute m: arrivals and leaves merged in time order."""
-        gone = np.concatenate(cs.leaves.pop(m, [np.empty(0)]))
-        times = np.concatenate([gone, t])
-        steps = np.concatenate([-np.ones(len(gone)), np.ones(len(t))])
-        order = np.argsort(times, kind="stable")
-        if len(order):
-            cs.peak = max(cs.peak, cs.present + int(np.cumsum(steps[order]).max()))
-        cs.present += len(t) - len(gone)
+    def minute_peak(self, minute: int, stream: np.ndarray, t: np.ndarray) -> None:
+        """The exact peak of each stream inside a minute: its arrivals and leaves
+        merged in time order (a leave before an arrival at the same time)."""
+        rows = self.leaves.take(minute)
+        g_stream = rows[:, 0].astype(np.int64)
+        everyone = np.concatenate([g_stream, stream])
+        if not len(everyone):
+            return
+        # one key orders by stream, then time (both within [minute, minute + 1)); a
+        # stable sort keeps the leaves, which come first, before equal arrivals
+        key = everyone + 0.5 * (np.concatenate([rows[:, 1], t]) - minute)
+        steps = np.concatenate([-np.ones(len(rows)), np.ones(len(t))])
+        order = np.argsort(key, kind="stable")
+        who = everyone[order]
+        level = np.cumsum(steps[order])
+        first = np.flatnonzero(np.r_[True, who[1:] != who[:-1]])
+        before = np.r_[0.0, level[first[1:] - 1]]
+        top = np.maximum.reduceat(level, first) - before
+        s = who[first]
+        self.peak[s] = np.maximum(self.peak[s], self.present[s] + top.astype(np.int64))
+        n = self.table.count
+        self.present += np.bincount(stream, minlength=n) - np.bincount(
+            g_stream, minlength=n
+        )
 
     # ------------------------------------------------------------------ traffic
 
-    def word_of_mouth(self, cs: CohortStream, t_share: np.ndarray) -> None:
+    def word_of_mouth(
+        self, rng: np.random.Generator, stream: np.ndarray, t_share: np.ndarray
+    ) -> None:
         """Each share brings Poisson(k) viewers after exponential delays."""
-        platform, rng = self.platform, cs.rng
+        platform = self.platform
         offspring = rng.poisson(platform.wom_viewers_per_share, len(t_share))
         when = np.repeat(t_share, offspring)
         when = when + platform.wom_delay_minutes * rng.standard_exponential(len(when))
-        self.schedule(cs, when[when < cs.sr.end], WOM, platform.intent_wom)
+        stream = np.repeat(stream, offspring)
+        keep = when < self.table.end[stream]
+        self.schedule(
+            stream[keep], when[keep], WOM, np.full(int(keep.sum()), platform.intent_wom)
+        )
 
-    def carry_over(self, cs: CohortStream, chosen: np.ndarray) -> None:
+    def carry_over(self, rng: np.random.Generator, origin: np.ndarray) -> None:
         """Chosen viewers come to one later stream each, drawn uniformly."""
-        k = int(chosen.sum())
-        if not k:
-            return
-        rng = cs.rng
-        target = rng.integers(0, len(cs.later), k)
-        intent = self.platform.intent_follower * cs.sr.host.carryover_intent_boost
-        for j, other in enumerate(cs.later):
-            count = int((target == j).sum())
-            if count:
-                u = rng.random(count)
-                when = other.sr.start + traffic.follower_inverse(
-                    other.sr.host, other.sr.minutes, u
-                )
-                self.schedule(other, when, CARRY, intent)
+        tab = self.table
+        pick = (rng.random(len(origin)) * tab.later_count[origin]).astype(np.int64)
+        target = tab.later[origin, pick]
+        when = tab.follower_time(target, rng.random(len(origin)))
+        self.schedule(target, when, CARRY, tab.carry_intent[origin])
 
     def schedule(
-        self, cs: CohortStream, when: np.ndarray, source: int, intent: float
+        self, stream: np.ndarray, when: np.ndarray, source: int, intent: np.ndarray
     ) -> None:
-        """Future arrivals into a stream's per-minute inboxes."""
-        minute = np.minimum((when - cs.sr.start).astype(np.int64), cs.sr.minutes - 1)
-        for k, pick in by_minute(minute, when):
-            cs.incoming[k].append((pick, source, np.full(len(pick), intent)))
+        """Future arrivals into the inboxes of their (campaign) minutes."""
+        if not len(when):
+            return
+        tab = self.table
+        m = np.minimum(
+            (when - tab.start[stream]).astype(np.int64), tab.minutes[stream] - 1
+        )
+        rows = np.column_stack(
+            [stream, when, np.full(len(when), float(source)), intent]
+        )
+        self.inbox.add(tab.start_minute[stream] + m, rows)
 
     # ------------------------------------------------------------------ purchases
 
     def add_shoppers(
         self,
-        cs: CohortStream,
+        stream: np.ndarray,
         t: np.ndarray,
         leave: np.ndarray,
         intent: np.ndarray,
@@ -396,72 +636,80 @@ class CohortSession:
         asker: np.ndarray,
     ) -> None:
         """Start the purchase clocks of new viewers (bound over their visit)."""
-        sr = cs.sr
+        tab = self.table
         n = len(t)
-        d_max = np.zeros(n)
-        u_max = np.zeros(n)
-        for t0, t1, depth, lift in sr.promo_windows:
-            overlap = (t0 < leave) & (t1 > t)
-            d_max = np.where(overlap, np.maximum(d_max, depth), d_max)
-            u_max = np.where(overlap, np.maximum(u_max, lift), u_max)
-        bound = sr.hazard_unit * intent * (1.0 + u_max) * (1.0 - d_max) ** (-eps)
-        first = t + cs.rng.standard_exponential(n) / np.where(bound > 0, bound, 1.0)
-        first = np.where(bound > 0, first, np.inf)
-        new = np.column_stack(
-            [t, leave, intent, eps, bound, first, engaged, clicked, asker]
+        d_max = u_max = np.zeros(n)
+        if tab.promoted:
+            slot = tab.promo_slots[stream]
+            overlap = (tab.promo_t0[slot] < leave[:, None]) & (
+                tab.promo_t1[slot] > t[:, None]
+            )
+            d_max = np.where(overlap, tab.promo_depth[slot], 0.0).max(axis=1)
+            u_max = np.where(overlap, tab.promo_lift[slot], 0.0).max(axis=1)
+        bound = (
+            tab.hazard_unit[stream] * intent * (1.0 + u_max) * (1.0 - d_max) ** (-eps)
         )
-        cs.shoppers = np.concatenate([cs.shoppers, new])
+        clock = self.rng("purchase").standard_exponential(n)
+        first = np.where(bound > 0, t + clock / np.where(bound > 0, bound, 1.0), np.inf)
+        new = np.column_stack(
+            [stream, t, leave, intent, eps, bound, first, engaged, clicked, asker]
+        )
+        self.shoppers = np.concatenate([self.shoppers, new])
 
-    def shop(self, cs: CohortStream, minute: int) -> None:
+    def shop(self, minute: int) -> None:
         """Thinning candidates inside this minute, against this minute's stock state.
 
         Each candidate is kept with probability hazard / bound; a kept one orders
         (the order joins this minute's time-ordered queue); a clock that passes the
         viewer's leaving time ends, and the delayed purchase is decided then.
         """
-        sr, rng, host = cs.sr, cs.rng, cs.sr.host
-        shoppers = cs.shoppers
+        tab, rng = self.table, self.rng("purchase")
+        shoppers = self.shoppers
+        if not len(shoppers):
+            return
         end = minute + 1.0
-        fits = np.array([p.fit for p in sr.products])
-        scarce = self.scarce[cs.product_index]
         bought = np.zeros(len(shoppers), dtype=bool)
         live = np.flatnonzero(shoppers[:, NEXT] < np.minimum(shoppers[:, LEAVE], end))
-        hits: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        hits: list[tuple[np.ndarray, ...]] = []
+        lift = 1.0 + self.platform.scarcity_lift
         while len(live):
             rows = shoppers[live]
+            stream = rows[:, STREAM_].astype(np.int64)
             xs = rows[:, NEXT]
-            index = ((xs - sr.start) / sr.segment).astype(np.int64) % len(sr.products)
-            discount, urgency = self.promotion(cs, index, xs)
-            trust = self.trust(cs, rows, xs)
+            index = tab.featured(stream, xs)
+            discount, urgency = self.promotion(stream, index, xs)
+            scarce = self.scarce[tab.products[stream, index]]
             hazard = (
-                host.purchase_rate
+                tab.purchase_rate[stream]
                 * rows[:, INTENT]
-                * trust
-                * fits[index]
+                * self.trust(rows, xs)
+                * tab.fit[stream, index]
                 * (1.0 - discount) ** (-rows[:, EPS])
                 * (1.0 + urgency)
-                * np.where(scarce[index], 1.0 + sr.scarcity_lift, 1.0)
+                * np.where(scarce, lift, 1.0)
             )
             accept = rng.random(len(live)) * rows[:, BOUND] < hazard
-            hits.append((live[accept], xs[accept], index[accept], discount[accept]))
+            hits.append(
+                (
+                    live[accept],
+                    stream[accept],
+                    xs[accept],
+                    index[accept],
+                    discount[accept],
+                )
+            )
             bought[live[accept]] = True
             live = live[~accept]
             shoppers[live, NEXT] += (
                 rng.standard_exponential(len(live)) / shoppers[live, BOUND]
             )
             live = live[shoppers[live, NEXT] < np.minimum(shoppers[live, LEAVE], end)]
-        tally = sr.tally
         if hits:
-            who = np.concatenate([h[0] for h in hits])
-            self.queue_orders(
-                cs,
-                np.concatenate([h[1] for h in hits]),
-                np.concatenate([h[2] for h in hits]),
-                np.concatenate([h[3] for h in hits]),
-                late=False,
+            who, stream, xs, index, discount = (
+                np.concatenate([h[i] for h in hits]) for i in range(5)
             )
-            tally.engaged += int((shoppers[who, ENGAGED] == 0).sum())
-            tally.clicked += int((shoppers[who, CLICKED] == 0).sum())
+            self.queue_orders(stream, xs, index, discount, late=False)
+            self.first_touch(shoppers[who])
         # an asker's delayed purchase waits for the minute it leaves in, when every
         # answer before its leaving is known
         over = (
@@ -471,36 +719,37 @@ class CohortSession:
         )
         if over.any():
             gone = shoppers[over]
-            late = self.delayed(
-                cs,
-                gone[:, ARRIVE],
-                gone[:, LEAVE],
-                gone[:, INTENT],
-                self.trust(cs, gone, gone[:, LEAVE]),
-            )
-            tally.engaged += int((late & (gone[:, ENGAGED] == 0)).sum())
-            tally.clicked += int((late & (gone[:, CLICKED] == 0)).sum())
+            late = self.delayed(gone, self.trust(gone, gone[:, LEAVE]))
+            self.first_touch(gone[late])
         for k in shoppers[(bought | over) & (shoppers[:, ASKER] >= 0), ASKER]:
             done = self.askers[int(k)]
             done.shopping = False
             if not done.pending:
                 del self.askers[int(k)]
-        cs.shoppers = shoppers[~bought & ~over]
+        self.shoppers = shoppers[~bought & ~over]
 
-    def trust(self, cs: CohortStream, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
+    def first_touch(self, buyers: np.ndarray) -> None:
+        """A buyer who had not engaged or clicked has now done both."""
+        stream = buyers[:, STREAM_].astype(np.int64)
+        self.add("engaged", stream[buyers[:, ENGAGED] == 0])
+        self.add("clicked", stream[buyers[:, CLICKED] == 0])
+
+    def trust(self, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Trust at times x; for askers, moved by their answers before x."""
-        sr, host = cs.sr, cs.sr.host
-        trust = sr.ceiling - sr.gap0 * np.exp(-host.trust_rate * (x - rows[:, ARRIVE]))
+        tab = self.table
+        stream = rows[:, STREAM_].astype(np.int64)
+        trust = tab.ceiling[stream] - tab.gap0[stream] * np.exp(
+            -tab.trust_rate[stream] * (x - rows[:, ARRIVE])
+        )
         for i in np.flatnonzero(rows[:, ASKER] >= 0):
             asker = self.askers[int(rows[i, ASKER])]
-            trust[i] = self.asker_trust(cs, asker, float(rows[i, ARRIVE]), float(x[i]))
+            trust[i] = self.asker_trust(asker, float(rows[i, ARRIVE]), float(x[i]))
         return trust
 
-    def asker_trust(
-        self, cs: CohortStream, asker: Asker, arrive: float, x: float
-    ) -> float:
+    def asker_trust(self, asker: Asker, arrive: float, x: float) -> float:
         """The agent engine's trust rules, replayed over an asker's answers."""
-        sr, host = cs.sr, cs.sr.host
+        sr = self.runs[asker.stream]
+        host = sr.host
         gap, ref = sr.gap0, arrive
         for at, answered in sorted(asker.history):
             if at > x:
@@ -514,50 +763,54 @@ class CohortSession:
         return sr.ceiling - gap * math.exp(-host.trust_rate * (x - ref))
 
     def promotion(
-        self, cs: CohortStream, index: np.ndarray, x: np.ndarray
+        self, stream: np.ndarray, index: np.ndarray, x: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """(discount, urgency) of the deepest promotion on each featured product."""
-        d = np.zeros(len(x))
-        urgency = np.zeros(len(x))
-        for (t0, t1, depth, u), mask in zip(
-            cs.sr.promo_windows, cs.promo_masks, strict=True
-        ):
-            on = (x >= t0) & (x < t1) & mask[index] & (depth >= d)
-            d = np.where(on, depth, d)
-            urgency = np.where(on, u, urgency)
-        return d, urgency
-
-    def delayed(
-        self,
-        cs: CohortStream,
-        t: np.ndarray,
-        leave: np.ndarray,
-        intent: np.ndarray,
-        trust: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """Purchases after leaving, within the attribution window (mask of buyers).
-
-        `trust` at leaving defaults to the path without questions."""
-        sr, rng, host = cs.sr, cs.rng, cs.sr.host
-        if host.delayed_purchase_prob <= 0 or not len(t):
-            return np.zeros(len(t), dtype=bool)
-        if trust is None:
-            trust = sr.ceiling - sr.gap0 * np.exp(-host.trust_rate * (leave - t))
-        p = np.minimum(1.0, host.delayed_purchase_prob * intent * trust)
-        buys = rng.random(len(t)) < p
-        delay = host.delayed_mean_minutes * rng.standard_exponential(len(t))
-        buys &= delay <= self.platform.attribution_window_minutes
-        index = ((leave - 1e-9 - sr.start) / sr.segment).astype(np.int64) % len(
-            sr.products
+        tab = self.table
+        if not tab.promoted:
+            return np.zeros(len(x)), np.zeros(len(x))
+        slot = tab.promo_slots[stream]
+        on = (
+            (x[:, None] >= tab.promo_t0[slot])
+            & (x[:, None] < tab.promo_t1[slot])
+            & tab.promo_on[slot, index[:, None]]
         )
+        depth = np.where(on, tab.promo_depth[slot], -1.0)
+        # the deepest, and of equally deep ones the last (as the agent engine)
+        j = slot.shape[1] - 1 - np.argmax(depth[:, ::-1], axis=1)
+        rows = np.arange(len(x))
+        k = slot[rows, j]
+        found = on[rows, j]
+        return (
+            np.where(found, tab.promo_depth[k], 0.0),
+            np.where(found, tab.promo_lift[k], 0.0),
+        )
+
+    def delayed(self, gone: np.ndarray, trust: np.ndarray) -> np.ndarray:
+        """Purchases after leaving, within the attribution window (mask of buyers),
+        given trust at leaving."""
+        tab, rng = self.table, self.rng("purchase")
+        stream = gone[:, STREAM_].astype(np.int64)
+        leave = gone[:, LEAVE]
+        n = len(gone)
+        p = np.minimum(1.0, tab.delayed_prob[stream] * gone[:, INTENT] * trust)
+        buys = rng.random(n) < p
+        delay = tab.delayed_mean[stream] * rng.standard_exponential(n)
+        buys &= delay <= self.platform.attribution_window_minutes
+        buys &= tab.delayed_prob[stream] > 0
+        index = tab.featured(stream[buys], leave[buys] - 1e-9)
         self.queue_orders(
-            cs, (leave + delay)[buys], index[buys], np.zeros(int(buys.sum())), late=True
+            stream[buys],
+            (leave + delay)[buys],
+            index,
+            np.zeros(int(buys.sum())),
+            late=True,
         )
         return buys
 
     def queue_orders(
         self,
-        cs: CohortStream,
+        stream: np.ndarray,
         when: np.ndarray,
         index: np.ndarray,
         discount: np.ndarray,
@@ -566,14 +819,14 @@ class CohortSession:
         """Orders into the time-ordered queue (units and returns drawn now)."""
         if not len(when):
             return
-        rng = cs.rng
-        product = cs.product_index[index]
+        rng = self.rng("orders")
+        product = self.table.products[stream, index]
         units = 1 + rng.poisson(self.extra_units[product])
         returned = rng.random(len(when)) < self.return_rate[product]
         rows = np.column_stack(
             [
                 when,
-                np.full(len(when), cs.index),
+                stream,
                 product,
                 units,
                 self.price[product] * (1.0 - discount),
@@ -583,15 +836,14 @@ class CohortSession:
         )
         # a guard: an order never joins a minute already filled
         minute = np.maximum(np.floor(when).astype(np.int64), self.clock)
-        for k, part in by_minute(minute, rows):
-            self.pending_orders[k].append(part)
+        self.pending_orders.add(minute, rows)
 
     def fill_orders(self, minute: int) -> None:
-        """Take the orders of one minute in time order from the shared stock."""
-        chunks = self.pending_orders.pop(minute, None)
-        if not chunks:
+        """Take the orders due by the end of `minute` in time order from the stock."""
+        rows = self.pending_orders.take(minute)
+        if not len(rows):
             return
-        rows = np.concatenate(chunks)
+        tab = self.table
         rows = rows[np.argsort(rows[:, TIME], kind="stable")]
         product = rows[:, PRODUCT].astype(np.int64)
         wanted = rows[:, UNITS]
@@ -610,97 +862,134 @@ class CohortSession:
         returned = rows[:, RETURNED] > 0
         late = rows[:, LATE] > 0
         stream = rows[:, STREAM].astype(np.int64)
-        for cs in self.streams:
-            mine = stream == cs.index
-            if not mine.any():
-                continue
-            tally = cs.sr.tally
-            done = mine & ~lost
-            tally.lost_sales += int((mine & lost).sum())
-            tally.orders += int(done.sum())
-            tally.delayed_orders += int((done & late).sum())
-            tally.units += int(units[done].sum())
-            tally.gross_gmv += float(value[done].sum())
-            tally.refunds += float(value[done & returned].sum())
-            tally.returned_orders += int((done & returned).sum())
-            kept = done & ~returned
-            tally.margin_value += float(
-                (value[kept] * self.margin[product[kept]]).sum()
-            )
-            live = done & ~late
-            at = np.minimum(
-                (rows[live, TIME] - cs.sr.start).astype(np.int64), cs.sr.minutes - 1
-            )
-            cs.orders += np.bincount(at, minlength=cs.sr.minutes)
-            cs.gmv += np.bincount(at, weights=value[live], minlength=cs.sr.minutes)
+        done = ~lost
+        kept = done & ~returned
+        self.add("lost_sales", stream[lost])
+        self.add("orders", stream[done])
+        self.add("delayed_orders", stream[done & late])
+        self.add("units", stream[done], units[done])
+        self.add("gross_gmv", stream[done], value[done])
+        self.add("refunds", stream[done & returned], value[done & returned])
+        self.add("returned_orders", stream[done & returned])
+        self.add("margin_value", stream[kept], value[kept] * self.margin[product[kept]])
+        now = done & ~late
+        s = stream[now]
+        at = np.minimum(
+            (rows[now, TIME] - tab.start[s]).astype(np.int64), tab.minutes[s] - 1
+        )
+        flat = s * tab.width + at
+        self.orders += np.bincount(flat, minlength=self.orders.size).reshape(
+            self.orders.shape
+        )
+        self.gmv += np.bincount(
+            flat, weights=value[now], minlength=self.gmv.size
+        ).reshape(self.gmv.shape)
 
     # ------------------------------------------------------------------ Q&A
 
     def queue_questions(
-        self, cs: CohortStream, t: np.ndarray, leave: np.ndarray, questions: np.ndarray
+        self, stream: np.ndarray, t: np.ndarray, leave: np.ndarray, count: np.ndarray
     ) -> np.ndarray:
-        """Record askers and put their questions in the desk's queue; their ids."""
-        rng, host = cs.rng, cs.sr.host
-        asks = questions > 0
-        ids = np.arange(self.next_asker, self.next_asker + int(asks.sum()))
+        """Record askers and put their questions in their desks' queues; their ids."""
+        tab, rng = self.table, self.rng("qa")
+        ids = np.arange(self.next_asker, self.next_asker + len(t))
         self.next_asker += len(ids)
-        count = questions[asks]
-        for k, left, many in zip(
-            ids.tolist(), leave[asks].tolist(), count.tolist(), strict=True
+        for k, s, left, many in zip(
+            ids.tolist(), stream.tolist(), leave.tolist(), count.tolist(), strict=True
         ):
-            self.askers[k] = Asker(leave=left, pending=many)
+            self.askers[k] = Asker(stream=s, leave=left, pending=many)
         who = np.repeat(ids.astype(float), count)
-        start = np.repeat(t[asks], count)
-        span = np.repeat((leave - t)[asks], count)
-        asked = start + rng.random(len(who)) * span
-        patience = host.qa_patience_minutes * rng.standard_exponential(len(who))
-        service = host.qa_service_minutes * rng.standard_exponential(len(who))
-        cs.questions.append(np.column_stack([asked, patience, service, who]))
+        desk = np.repeat(stream, count)
+        asked = np.repeat(t, count) + rng.random(len(who)) * np.repeat(leave - t, count)
+        patience = tab.patience[desk] * rng.standard_exponential(len(who))
+        service = tab.service[desk] * rng.standard_exponential(len(who))
+        rows = np.column_stack([asked, patience, service, who])
+        for s, part in split_by(desk, rows):
+            self.questions.setdefault(s, []).append(part)
+            self.first_question[s] = min(self.first_question[s], part[:, 0].min())
         return ids.astype(float)
 
-    def serve_questions(self, cs: CohortStream, until: float) -> None:
-        """FIFO service of the questions asked before `until` (exact, with reneging)."""
-        if not cs.questions:
-            return
-        queue = np.concatenate(cs.questions)
+    def serve_questions(self, s: int, until: float) -> None:
+        """FIFO service of a desk's questions asked before `until` (exact, reneging)."""
+        queue = np.concatenate(self.questions[s])
         queue = queue[np.argsort(queue[:, 0], kind="stable")]
         now = queue[:, 0] < until
-        cs.questions = [queue[~now]] if (~now).any() else []
-        host, tally, servers = cs.sr.host, cs.sr.tally, cs.servers
+        if (~now).any():
+            self.questions[s] = [queue[~now]]
+            self.first_question[s] = queue[~now, 0].min()
+        else:
+            del self.questions[s]
+            self.first_question[s] = math.inf
+        host, servers = self.runs[s].host, self.servers[s]
+        asked_n = answered_n = abandoned_n = 0
+        waited = 0.0
         for asked, patience, service, who in queue[now].tolist():
             asker = self.askers[int(who)]
             asker.pending -= 1
             if not asker.pending and not asker.shopping:
                 del self.askers[int(who)]
-            tally.questions_asked += 1
+            asked_n += 1
             give_up = asked + min(patience, asker.leave - asked)
             if servers:
                 begin = max(asked, servers[0])
                 if not host.reneging or begin <= give_up:
                     heapq.heapreplace(servers, begin + service)
-                    tally.qa_wait_minutes += begin - asked
-                    tally.questions_answered += 1
+                    waited += begin - asked
+                    answered_n += 1
                     asker.history.append((begin + service, True))
                     continue
-            tally.questions_abandoned += 1
+            abandoned_n += 1
             if patience < asker.leave - asked:  # a question dropped on leaving
                 asker.history.append((give_up, False))  # changes no trust
-
-    # ------------------------------------------------------------------ output
-
-    def timeseries(self, cs: CohortStream) -> np.ndarray:
-        """Per-minute levels and tallies, in the agent engine's columns."""
-        minutes = cs.sr.minutes
-        concurrent = cs.area[:minutes] + np.cumsum(cs.full)[:minutes]
-        return np.column_stack([concurrent, *cs.arrivals, cs.orders, cs.gmv])
+        tally = self.tally[:, s]
+        tally[T["questions_asked"]] += asked_n
+        tally[T["questions_answered"]] += answered_n
+        tally[T["questions_abandoned"]] += abandoned_n
+        tally[T["qa_wait_minutes"]] += waited
 
 
-def by_minute(minute: np.ndarray, values: np.ndarray) -> list[tuple[int, np.ndarray]]:
-    """`values` split by their `minute` (one sort instead of a mask per minute)."""
-    if len(minute) == 0:
+class Pending:
+    """Rows waiting for a later minute; `take(minute)` removes those due by then."""
+
+    def __init__(self, width: int) -> None:
+        self.minute = np.empty(0, dtype=np.int64)
+        self.rows = np.empty((0, width))
+        self.new: list[tuple[np.ndarray, np.ndarray]] = []
+        self.soonest: float = math.inf
+
+    def add(self, minute: np.ndarray, rows: np.ndarray) -> None:
+        if len(minute):
+            self.new.append((minute, rows))
+            self.soonest = min(self.soonest, int(minute.min()))
+
+    def take(self, minute: int) -> np.ndarray:
+        if self.soonest > minute:
+            return self.rows[:0]
+        self.gather()
+        due = self.minute <= minute
+        out = self.rows[due]
+        self.minute, self.rows = self.minute[~due], self.rows[~due]
+        self.soonest = int(self.minute.min()) if len(self.minute) else math.inf
+        return out
+
+    def gather(self) -> None:
+        if self.new:
+            self.minute = np.concatenate([self.minute, *(m for m, _ in self.new)])
+            self.rows = np.concatenate([self.rows, *(r for _, r in self.new)])
+            self.new = []
+
+    def last(self) -> int:
+        """The last minute that has rows (-1 if none)."""
+        self.gather()
+        return int(self.minute.max()) if len(self.minute) else -1
+
+
+def split_by(key: np.ndarray, values: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """`values` split by an integer `key` (one sort instead of a mask per key)."""
+    if len(key) == 0:
         return []
-    order = np.argsort(minute, kind="stable")
-    keys, first = np.unique(minute[order], return_index=True)
+    order = np.argsort(key, kind="stable")
+    keys, first = np.unique(key[order], return_index=True)
     parts = np.split(values[order], first[1:])
     return list(zip(keys.tolist(), parts, strict=True))
 
