@@ -277,7 +277,7 @@ class CohortSession:
     # ------------------------------------------------------------------ main loop
 
     def rng(self, decision: str) -> np.random.Generator:
-        """The generator of one decision in the current minute (made when first used)."""
+        """The generator of one decision in this minute (made when first used)."""
         gen = self.generators.get(decision)
         if gen is None:
             key = (self.replication, COHORT_KEY, DECISIONS.index(decision), self.clock)
@@ -299,13 +299,13 @@ class CohortSession:
                 # every answer before the minute's end is known before the purchase
                 # clocks run (a desk is FIFO: later questions cannot change earlier
                 # ones)
-                for s in np.flatnonzero(self.first_question < minute + 1.0):
-                    self.serve_questions(int(s), minute + 1.0)
+                for desk in np.flatnonzero(self.first_question < minute + 1.0):
+                    self.serve_questions(int(desk), minute + 1.0)
                 self.shop(minute)
                 self.fill_orders(minute)
             self.clock = horizon
-            for s in list(self.questions):
-                self.serve_questions(s, math.inf)
+            for desk in list(self.questions):
+                self.serve_questions(desk, math.inf)
             # after the last stream, stock no longer moves any purchase hazard: the
             # remaining (delayed) orders are filled in one time-ordered pass
             self.fill_orders(self.pending_orders.last())
@@ -379,7 +379,7 @@ class CohortSession:
     def arrivals_of(
         self, minute: int, live: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """This minute's arrivals (stream, time, source, mean intent), feedback included."""
+        """This minute's arrivals (stream, time, source, mean intent) with feedback."""
         tab, platform, rng = self.table, self.platform, self.rng("arrivals")
         m = minute - tab.start_minute[live]
         window = platform.feedback_window_minutes
