@@ -299,8 +299,8 @@ class CohortSession:
                 # every answer before the minute's end is known before the purchase
                 # clocks run (a desk is FIFO: later questions cannot change earlier
                 # ones)
-                for desk in np.flatnonzero(self.first_question < minute + 1.0):
-                    self.serve_questions(int(desk), minute + 1.0)
+                for due in np.flatnonzero(self.first_question < minute + 1.0):
+                    self.serve_questions(int(due), minute + 1.0)
                 self.shop(minute)
                 self.fill_orders(minute)
             self.clock = horizon
