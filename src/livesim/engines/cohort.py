@@ -260,7 +260,7 @@ class CohortSession:
         self.present = np.zeros(n, dtype=np.int64)
         self.peak = np.zeros(n, dtype=np.int64)
         # what waits for a later minute, by campaign minute
-        self.leaves = Pending(2)  # rows: stream, time
+        self.leaves = Buckets()  # keyed leaves (see `minute_peak`)
         self.inbox = Pending(len(INBOX_FIELDS))
         self.pending_orders = Pending(len(ORDER_FIELDS))
         # each desk's questions not yet served, and its servers' free times
@@ -554,34 +554,35 @@ class CohortSession:
             - np.bincount(row[split] + last[split], minlength=size)
         ).reshape(self.full.shape)
         ending = last < minutes
-        rows = np.column_stack([stream[ending], leave[ending]])
         minute = tab.start_minute[stream[ending]] + last[ending]
-        self.leaves.add(minute, rows)
+        self.leaves.add(minute, stream[ending] + 0.5 * (leave[ending] - minute))
 
     def minute_peak(self, minute: int, stream: np.ndarray, t: np.ndarray) -> None:
-        """The exact peak of each stream inside a minute: its arrivals and leaves
-        merged in time order (a leave before an arrival at the same time)."""
-        rows = self.leaves.take(minute)
-        g_stream = rows[:, 0].astype(np.int64)
-        everyone = np.concatenate([g_stream, stream])
-        if not len(everyone):
-            return
-        # one key orders by stream, then time (both within [minute, minute + 1)); a
-        # stable sort keeps the leaves, which come first, before equal arrivals
-        key = everyone + 0.5 * (np.concatenate([rows[:, 1], t]) - minute)
-        steps = np.concatenate([-np.ones(len(rows)), np.ones(len(t))])
-        order = np.argsort(key, kind="stable")
-        who = everyone[order]
-        level = np.cumsum(steps[order])
-        first = np.flatnonzero(np.r_[True, who[1:] != who[:-1]])
-        before = np.r_[0.0, level[first[1:] - 1]]
-        top = np.maximum.reduceat(level, first) - before
-        s = who[first]
-        self.peak[s] = np.maximum(self.peak[s], self.present[s] + top.astype(np.int64))
+        """The exact peak of each stream inside a minute.
+
+        Times are keyed `stream + (time - minute) / 2`, which orders by stream and
+        then by time. The level just after the i-th arrival of a stream is its
+        presence at the minute's start, plus its arrivals so far, minus its leaves
+        up to that time (a leave at the same time as an arrival comes first).
+        """
         n = self.table.count
-        self.present += np.bincount(stream, minlength=n) - np.bincount(
-            g_stream, minlength=n
-        )
+        gone = self.leaves.pop(minute)
+        arrived = np.bincount(stream, minlength=n)
+        left = np.bincount(gone.astype(np.int64), minlength=n)
+        if len(t):
+            key = np.sort(stream + 0.5 * (t - minute))
+            who = key.astype(np.int64)
+            level = (
+                np.arange(1, len(key) + 1)
+                - (np.cumsum(arrived) - arrived)[who]
+                - np.searchsorted(gone, key, side="right")
+                + (np.cumsum(left) - left)[who]
+            )
+            first = np.flatnonzero(np.r_[True, who[1:] != who[:-1]])
+            s = who[first]
+            top = self.present[s] + np.maximum.reduceat(level, first)
+            self.peak[s] = np.maximum(self.peak[s], top)
+        self.present += arrived - left
 
     # ------------------------------------------------------------------ traffic
 
@@ -948,6 +949,21 @@ class CohortSession:
         tally[T["qa_wait_minutes"]] += waited
 
 
+class Buckets:
+    """Values filed by minute; `pop(minute)` returns that minute's, sorted."""
+
+    def __init__(self) -> None:
+        self.filed: dict[int, list[np.ndarray]] = {}
+
+    def add(self, minute: np.ndarray, values: np.ndarray) -> None:
+        for k, part in split_by(minute, values):
+            self.filed.setdefault(k, []).append(part)
+
+    def pop(self, minute: int) -> np.ndarray:
+        parts = self.filed.pop(minute, None)
+        return np.sort(np.concatenate(parts)) if parts else np.empty(0)
+
+
 class Pending:
     """Rows waiting for a later minute; `take(minute)` removes those due by then."""
 
@@ -989,9 +1005,10 @@ def split_by(key: np.ndarray, values: np.ndarray) -> list[tuple[int, np.ndarray]
     if len(key) == 0:
         return []
     order = np.argsort(key, kind="stable")
-    keys, first = np.unique(key[order], return_index=True)
-    parts = np.split(values[order], first[1:])
-    return list(zip(keys.tolist(), parts, strict=True))
+    key = key[order]
+    cut = np.flatnonzero(key[1:] != key[:-1]) + 1
+    parts = np.split(values[order], cut)
+    return list(zip(key[np.r_[0, cut]].tolist(), parts, strict=True))
 
 
 def run_replication(
