@@ -2,9 +2,9 @@
 
 1. The same ~1M-viewer session as bench_agent.py (the KOS101 night, platform traffic
    x 4.2), one replication per engine on one core, in this run: the speed ratio.
-2. A larger session (traffic x 42, about 6M room entries: the platform's bounded
-   feedback caps growth) with the cohort engine: viewers per second per core, and the
-   peak memory of a fresh process that runs only that replication.
+2. A 10M-viewer session (platform traffic x 75) with the cohort engine: viewers per
+   second per core, and the peak memory of a fresh process that runs only that
+   replication.
 3. The limit random-number generation alone sets: numpy draws per second (normals,
    uniforms, exponentials, Poisson counts in blocks) divided by the draws the cohort
    engine makes per viewer.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import sys
 import time
@@ -61,19 +62,23 @@ def rng_limit() -> float:
     """Viewers per second if the cohort engine did nothing but draw its numbers."""
     gen = np.random.default_rng(0)
     n = 1_000_000
-    start = time.perf_counter()
-    gen.standard_normal(n)
-    gen.random(n)
-    gen.standard_exponential(n)
-    gen.poisson(np.full(n, 2.0))
-    per_draw = (time.perf_counter() - start) / (4 * n)
+    means = np.full(n, 2.0)
+    best = math.inf
+    for _ in range(5):  # the best of five: the machine's noise only slows a pass
+        start = time.perf_counter()
+        gen.standard_normal(n)
+        gen.random(n)
+        gen.standard_exponential(n)
+        gen.poisson(means)
+        best = min(best, time.perf_counter() - start)
+    per_draw = best / (4 * n)
     return 1.0 / (per_draw * DRAWS_PER_VIEWER)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/cohort.json"))
-    parser.add_argument("--big-scale", type=float, default=42.0)
+    parser.add_argument("--big-scale", type=float, default=75.0)
     args = parser.parse_args()
     session = scaled(4.2).campaigns()["baseline"]
     viewers_a, seconds_a = timed(agent, session)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from helpers import build, event_frame, quiet_host
 from livesim import simulate
@@ -188,7 +189,8 @@ def test_funnel_stages_are_nested() -> None:
     assert (rows["orders"] >= rows["kept_orders"]).all()
 
 
-def test_common_random_numbers_shrink_paired_differences() -> None:
+@pytest.mark.parametrize("engine", ["agent", "cohort"])
+def test_common_random_numbers_shrink_paired_differences(engine: str) -> None:
     """Two strategies differing in one discount, compared on the same seeds, have a
     paired difference with a much smaller variance than runs on independent seeds."""
 
@@ -197,7 +199,9 @@ def test_common_random_numbers_shrink_paired_differences() -> None:
         scenario = build(
             host=quiet_host(recommendation_rate=20.0), stream={"promotions": [promo]}
         )
-        rows = simulate(scenario, replications=40, seed=seed).replications
+        rows = simulate(
+            scenario, replications=40, seed=seed, engine=engine
+        ).replications
         return rows["net_gmv"].to_numpy()
 
     shallow, deep, deep_elsewhere = run(0.1, 1), run(0.3, 1), run(0.3, 2)
