@@ -1,4 +1,5 @@
-"""The `livesim` command: `livesim run [SCENARIO]` and `livesim check SCENARIO`.
+"""The `livesim` command: `livesim run [SCENARIO]`, `livesim calibrate SCENARIO` and
+`livesim check SCENARIO`.
 
 Exit codes: 0 success, 1 runtime failure, 2 usage or config error. Errors are one
 line each, with the field, the value and the rule; a traceback only with --debug.
@@ -82,6 +83,32 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument("--debug", action="store_true", help="tracebacks on errors")
 
+    cal = sub.add_parser(
+        "calibrate",
+        help="fit a scenario's free parameters ([calibration]) to target medians",
+    )
+    cal.add_argument("scenario", type=Path)
+    cal.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
+        help="a target median, e.g. gmv=5.88e6 (repeatable; replaces the "
+        "scenario's [calibration.targets])",
+    )
+    cal.add_argument(
+        "--replications",
+        "-n",
+        type=int,
+        help="replications per evaluation (default: the scenario's, else 100)",
+    )
+    cal.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
+    cal.add_argument("--workers", "-w", type=int, default=os.cpu_count() or 1)
+    cal.add_argument("--engine", default="auto", choices=ENGINES)
+    cal.add_argument("--out", type=Path, help="also write the result as JSON here")
+    cal.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cal.add_argument("--debug", action="store_true", help="tracebacks on errors")
+
     check = sub.add_parser("check", help="validate a scenario without running it")
     check.add_argument("scenario", type=Path)
     check.add_argument("--debug", action="store_true", help="tracebacks on errors")
@@ -94,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check":
             return _check(args)
+        if args.command == "calibrate":
+            return _calibrate(args)
         return _run(args)
     except ConfigError as exc:
         if args.debug:
@@ -159,6 +188,82 @@ def _run(args: argparse.Namespace) -> int:
         f"{result.manifest['run_seconds']:.1f} s of simulation"
     )
     return EXIT_OK
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    import json
+
+    from livesim.calibrate import calibrate, parse_targets
+    from livesim.output import write_text_atomic
+    from livesim.scenario import load_scenario
+
+    targets = parse_targets(args.target)
+    scenario = load_scenario(args.scenario)
+    if args.replications is not None and not 10 <= args.replications <= 10_000:
+        raise ConfigError(
+            f"--replications: {args.replications} must be between 10 and 10000"
+        )
+    if args.seed is not None and args.seed < 0:
+        raise ConfigError(f"--seed: {args.seed} must be >= 0")
+    if args.out is not None and args.out.is_dir():
+        raise ConfigError(f"--out: {args.out} is a folder; give a .json file name")
+    result = calibrate(
+        scenario,
+        targets=targets,
+        replications=args.replications,
+        seed=args.seed,
+        workers=args.workers,
+        engine=args.engine,
+        progress=not args.no_progress,
+    )
+    print(
+        f"{result.scenario}: {len(result.parameters)} parameter(s) fitted to "
+        f"{len(result.targets)} target median(s); {result.replications} replications "
+        f"per evaluation, seed {result.seed}, engine {result.engine}, "
+        f"{result.evaluations} evaluations"
+    )
+    params = result.parameters.copy()
+    params["95% range (noise)"] = [
+        f"{lo:.4g} - {hi:.4g}"
+        for lo, hi in zip(params["range_low"], params["range_high"], strict=True)
+    ]
+    params["bounds"] = [
+        f"[{lo:g}, {hi:g}]"
+        for lo, hi in zip(params["bound_low"], params["bound_high"], strict=True)
+    ]
+    params["value"] = params["value"].map(lambda v: f"{v:.4g}")
+    print(
+        params[["parameter", "value", "95% range (noise)", "bounds"]].to_string(
+            index=False
+        )
+    )
+    fit = result.targets.copy()
+    fit["median 95% CI"] = [
+        f"{_number(lo)} - {_number(hi)}"
+        for lo, hi in zip(fit["median_ci_low"], fit["median_ci_high"], strict=True)
+    ]
+    fit["residual"] = fit["residual"].map(lambda v: f"{v:+.2%}")
+    for column in ("target", "median"):
+        fit[column] = fit[column].map(_number)
+    print(
+        fit[["metric", "target", "median", "median 95% CI", "residual"]].to_string(
+            index=False
+        )
+    )
+    if result.parameters["at_bound"].any():
+        print("warning: a fitted value is at its bound; widen the bounds and rerun")
+    if args.out is not None:
+        write_text_atomic(args.out, json.dumps(result.to_dict(), indent=2) + "\n")
+        print(f"wrote {args.out}")
+    if not result.converged:
+        print(f"livesim: calibration failed: {result.message}", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def _number(value: float) -> str:
+    """Large values with thousands separators, small ones with 4 digits."""
+    return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
 
 
 def _print_headline(result: SimulationResult) -> None:

@@ -125,6 +125,16 @@ def describe(values: np.ndarray) -> dict[str, float]:
     }
 
 
+def median_ci(values: np.ndarray) -> tuple[float, float]:
+    """Distribution-free 95% CI of the median (order statistics; NaN if n < 2)."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if len(x) < 2:
+        return (math.nan, math.nan)
+    ci = stats.quantile_test(x, q=float(np.median(x)), p=0.5).confidence_interval(0.95)
+    return float(ci.low), float(ci.high)
+
+
 def summarize(
     replications: pd.DataFrame, target_gmv: float | None = None
 ) -> pd.DataFrame:
@@ -195,17 +205,19 @@ class SimulationResult:
         return campaign_totals(self.replications)
 
     def headline(self) -> pd.DataFrame:
-        """A short per-strategy table: median and 95% CI of net GMV, conversion, ROI."""
+        """A short per-strategy table: median net GMV with its 95% CI (order
+        statistics), mean net GMV, mean viewers, conversion and ROI."""
         rows = []
         for strategy, frame in self.campaign.groupby("strategy", sort=False):
             gmv = describe(frame["net_gmv"].to_numpy())
+            low, high = median_ci(frame["net_gmv"].to_numpy(dtype=float))
             rows.append(
                 {
                     "strategy": strategy,
                     "median net GMV": gmv["p50"],
+                    "median 95% CI low": low,
+                    "median 95% CI high": high,
                     "mean net GMV": gmv["mean"],
-                    "95% CI low": gmv["ci_low"],
-                    "95% CI high": gmv["ci_high"],
                     "viewers": frame["unique_viewers"].mean(),
                     "conversion": frame["conversion_rate"].mean(),
                     "ROI": frame["roi"].mean(),

@@ -200,6 +200,28 @@ class Strategy(Strict):
     costs: Costs | None = None
 
 
+class FreeParameter(Strict):
+    """A parameter `livesim calibrate` fits: one value written to every path.
+
+    A path is dotted: a list is entered by an element's id or `*` for all of them,
+    e.g. ``hosts.*.recommendation_rate`` or ``products.lipstick.price``.
+    """
+
+    name: Ident
+    paths: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+    low: float
+    high: float
+
+
+class Calibration(Strict):
+    """What `livesim calibrate` fits, to which targets, with how many replications."""
+
+    free: Annotated[list[FreeParameter], Field(min_length=1, max_length=10)]
+    targets: dict[str, Positive] = {}
+    replications: Annotated[int, Field(ge=10, le=10_000)] = 100
+    seed: Annotated[int, Field(ge=0)] = 0
+
+
 class Scenario(Strict):
     """A validated scenario file."""
 
@@ -213,6 +235,7 @@ class Scenario(Strict):
     platform: Platform = Platform()
     costs: Costs = Costs()
     strategies: Annotated[dict[Ident, Strategy], Field(max_length=MAX_STRATEGIES)] = {}
+    calibration: Calibration | None = None
 
     def digest(self) -> str:
         """A SHA-256 of the validated scenario (what a manifest and resume check)."""

@@ -35,9 +35,9 @@ def table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
 
 HEADLINE_FORMATS = {
     "median net GMV": ",.0f",
+    "median 95% CI low": ",.0f",
+    "median 95% CI high": ",.0f",
     "mean net GMV": ",.0f",
-    "95% CI low": ",.0f",
-    "95% CI high": ",.0f",
     "viewers": ",.0f",
     "conversion": ".2%",
     "ROI": ".2f",

@@ -1,0 +1,359 @@
+"""Calibration: fit a scenario's free parameters so that simulated medians hit targets.
+
+The scenario's ``[calibration]`` section names the free parameters (each a value
+written to one or more dotted paths, with bounds) and the targets (campaign metrics
+such as ``net_gmv``). Every evaluation runs the same replications with the same seed
+(common random numbers), so the medians are a deterministic, nearly smooth function
+of the parameters, and `scipy.optimize.least_squares` fits the log ratios
+``log(median / target)`` within the bounds, over the logarithms of positive
+parameters (most effects in the model are multiplicative).
+
+Uncertainty: each median has a distribution-free 95% confidence interval (order
+statistics, `scipy.stats.quantile_test`), which says how far the simulation noise
+alone could move it. Through the fit's Jacobian (the delta method) that becomes a
+range for each parameter: the values that would match the targets within the noise.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from livesim.errors import ConfigError
+from livesim.results import ADDITIVE, median_ci
+from livesim.scenario import Calibration, FreeParameter, Scenario, scenario_from_dict
+
+#: Campaign metrics a target can name (per-replication campaign totals).
+METRICS = [*ADDITIVE, "mean_watch_minutes", "mean_qa_wait", "conversion_rate", "roi"]
+ALIASES = {"gmv": "net_gmv"}
+Z95 = float(stats.norm.ppf(0.975))
+
+
+@dataclass
+class CalibrationResult:
+    """Fitted values with their noise ranges, and the fit at those values."""
+
+    scenario: str
+    parameters: pd.DataFrame
+    targets: pd.DataFrame
+    evaluations: int
+    replications: int
+    seed: int
+    engine: str
+    converged: bool
+    message: str
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready record of the calibration."""
+        return {
+            "scenario": self.scenario,
+            "replications_per_evaluation": self.replications,
+            "seed": self.seed,
+            "engine": self.engine,
+            "evaluations": self.evaluations,
+            "converged": self.converged,
+            "message": self.message,
+            "parameters": self.parameters.to_dict(orient="records"),
+            "targets": self.targets.to_dict(orient="records"),
+            "history": self.history,
+        }
+
+
+def parse_targets(items: list[str]) -> dict[str, float]:
+    """``["gmv=5.88e6", ...]`` as {metric: value}; a ConfigError names a bad item."""
+    targets: dict[str, float] = {}
+    problems = []
+    for item in items:
+        metric, sep, text = item.partition("=")
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not sep or not metric.strip() or not math.isfinite(value) or value <= 0:
+            problems.append(
+                f"--target: {item!r} must be METRIC=VALUE with a positive number, "
+                "e.g. gmv=5.88e6"
+            )
+            continue
+        targets[metric.strip()] = value
+    if problems:
+        raise ConfigError(problems)
+    return targets
+
+
+def set_path(data: Any, path: str, value: float) -> int:
+    """Write `value` at a dotted path of a scenario dict; how many places it set."""
+    head, _, rest = path.partition(".")
+    if isinstance(data, list):
+        chosen = [x for x in data if head == "*" or x.get("id") == head]
+        return sum(set_path(x, rest, value) for x in chosen) if rest else 0
+    if not isinstance(data, dict) or not head:
+        return 0
+    if not rest:
+        data[head] = value
+        return 1
+    if head not in data:
+        return 0
+    return set_path(data[head], rest, value)
+
+
+def apply(base: dict[str, Any], free: list[FreeParameter], values: Any) -> Scenario:
+    """The scenario with each free parameter's value written to its paths."""
+    data = copy.deepcopy(base)
+    for parameter, value in zip(free, values, strict=True):
+        for path in parameter.paths:
+            set_path(data, path, float(value))
+    return scenario_from_dict(data)
+
+
+def current_value(base: dict[str, Any], path: str) -> float | None:
+    """The value at the first place a path names, if it is set there."""
+    node: Any = base
+    for part in path.split("."):
+        if isinstance(node, list):
+            node = next((x for x in node if part == "*" or x.get("id") == part), None)
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            return None
+        if node is None:
+            return None
+    return float(node) if isinstance(node, int | float) else None
+
+
+def check_spec(
+    scenario: Scenario, spec: Calibration, targets: dict[str, float]
+) -> dict[str, float]:
+    """Every problem with the calibration request at once; the targets, resolved."""
+    base = scenario.model_dump(exclude_none=True)
+    problems = []
+    resolved = {ALIASES.get(k, k): v for k, v in targets.items()}
+    for metric in resolved:
+        if metric not in METRICS:
+            problems.append(
+                f"calibration.targets: {metric!r} is not a campaign metric; "
+                f"choose from gmv, {', '.join(METRICS)}"
+            )
+    if not resolved:
+        problems.append(
+            "calibration.targets: none given; add [calibration.targets] or "
+            "--target METRIC=VALUE"
+        )
+    elif len(resolved) < len(spec.free):
+        problems.append(
+            f"calibration: {len(spec.free)} free parameters need at least as many "
+            f"targets, got {len(resolved)}"
+        )
+    for i, p in enumerate(spec.free):
+        where = f"calibration.free[{i}] ({p.name})"
+        if not p.low < p.high:
+            problems.append(f"{where}: low {p.low} must be below high {p.high}")
+            continue
+        for path in p.paths:
+            if set_path(copy.deepcopy(base), path, p.low) == 0:
+                problems.append(f"{where}.paths: {path!r} names no field")
+        for bound in (p.low, p.high):
+            values = [bound if q is p else _start(base, q) for q in spec.free]
+            try:
+                apply(base, spec.free, values)
+            except ConfigError as exc:
+                problems.extend(f"{where} = {bound}: {e}" for e in exc.errors)
+    if problems:
+        raise ConfigError(problems)
+    return resolved
+
+
+def _start(base: dict[str, Any], p: FreeParameter) -> float:
+    """Where the fit starts: the scenario's own value if within bounds, else mid."""
+    value = current_value(base, p.paths[0])
+    if value is not None and p.low <= value <= p.high:
+        return value
+    return 0.5 * (p.low + p.high)
+
+
+def calibrate(
+    scenario: Scenario,
+    targets: dict[str, float] | None = None,
+    replications: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    engine: str = "auto",
+    progress: bool = False,
+) -> CalibrationResult:
+    """Fit the scenario's free parameters (its [calibration] section) to the targets.
+
+    `targets` (e.g. ``{"gmv": 5.88e6}``) replace the section's own; so do
+    `replications` and `seed` when given.
+    """
+    from livesim.runner import simulate
+
+    spec = scenario.calibration
+    if spec is None:
+        raise ConfigError(
+            "calibration: the scenario names no free parameters; add a [calibration] "
+            "section with [[calibration.free]] entries (docs/model.md, section 11)"
+        )
+    goal = check_spec(scenario, spec, targets if targets else spec.targets)
+    reps = replications or spec.replications
+    seed = spec.seed if seed is None else seed
+    base = scenario.model_dump(exclude_none=True)
+    metrics = list(goal)
+    target = np.array([goal[m] for m in metrics])
+    low = np.array([p.low for p in spec.free])
+    high = np.array([p.high for p in spec.free])
+    x0 = np.array([_start(base, p) for p in spec.free])
+    cache: dict[tuple[float, ...], pd.DataFrame] = {}
+    history: list[dict[str, float]] = []
+    used_engine = engine
+    bar = _progress(progress)
+
+    def totals(x: np.ndarray) -> pd.DataFrame:
+        nonlocal used_engine
+        key = tuple(float(v) for v in x)
+        if key not in cache:
+            result = simulate(
+                apply(base, spec.free, x),
+                replications=reps,
+                seed=seed,
+                workers=workers,
+                engine=engine,
+                strategies=[scenario.baseline],
+            )
+            used_engine = result.manifest["engine"]
+            cache[key] = result.campaign
+            medians = [float(cache[key][m].median()) for m in metrics]
+            history.append(
+                {
+                    **{p.name: v for p, v in zip(spec.free, key, strict=True)},
+                    **{f"median_{m}": v for m, v in zip(metrics, medians, strict=True)},
+                }
+            )
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix_str(
+                    ", ".join(
+                        f"{p.name}={v:.4g}" for p, v in zip(spec.free, key, strict=True)
+                    )
+                )
+        return cache[key]
+
+    # positive parameters are fitted on a log scale and residuals are log ratios:
+    # most effects are multiplicative, so the problem is close to linear there
+    logged = low > 0
+
+    def to_x(z: np.ndarray) -> np.ndarray:
+        return np.where(logged, np.exp(z), z)
+
+    def to_z(x: np.ndarray) -> np.ndarray:
+        return np.where(logged, np.log(np.where(logged, x, 1.0)), x)
+
+    def residuals(z: np.ndarray) -> np.ndarray:
+        frame = totals(np.clip(to_x(z), low, high))
+        medians = np.array([frame[m].median() for m in metrics], dtype=float)
+        return np.log(np.maximum(medians, 1e-300) / target)
+
+    try:
+        fit = optimize.least_squares(
+            residuals,
+            to_z(x0),
+            bounds=(to_z(low), to_z(high)),
+            # a step of a few percent sees through the medians' small discrete jumps
+            diff_step=0.03,
+            xtol=1e-3,
+            ftol=1e-6,
+            max_nfev=40,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    x = np.clip(to_x(fit.x), low, high)
+    frame = totals(x)
+    rows = []
+    noise = []
+    for m, t in zip(metrics, target, strict=True):
+        values = frame[m].to_numpy(dtype=float)
+        lo, hi = median_ci(values)
+        median = float(np.median(values))
+        noise.append(math.log(max(hi, 1e-300) / max(lo, 1e-300)) / (2.0 * Z95))
+        rows.append(
+            {
+                "metric": m,
+                "target": float(t),
+                "median": median,
+                "median_ci_low": lo,
+                "median_ci_high": hi,
+                "residual": median / t - 1.0,
+            }
+        )
+    half = _noise_range(np.asarray(fit.jac, dtype=float), np.array(noise))
+    with np.errstate(over="ignore"):
+        range_low = to_x(fit.x - half)
+        range_high = to_x(fit.x + half)
+    # matched: every target inside its median's 95% noise interval at the fit
+    matched = all(
+        r["median_ci_low"] <= r["target"] <= r["median_ci_high"] for r in rows
+    )
+    parameters = pd.DataFrame(
+        {
+            "parameter": [p.name for p in spec.free],
+            "value": x,
+            "range_low": range_low,
+            "range_high": range_high,
+            "start": x0,
+            "bound_low": low,
+            "bound_high": high,
+            "at_bound": (x <= low + 1e-3 * np.abs(low))
+            | (x >= high - 1e-3 * np.abs(high)),
+            "paths": [", ".join(p.paths) for p in spec.free],
+        }
+    )
+    message = str(fit.message)
+    if not matched:
+        message = (
+            "a target lies outside its median's 95% noise interval at the fit; "
+            f"the optimizer said: {message}"
+        )
+    return CalibrationResult(
+        scenario=scenario.name,
+        parameters=parameters,
+        targets=pd.DataFrame(rows),
+        evaluations=len(cache),
+        replications=reps,
+        seed=seed,
+        engine=used_engine,
+        converged=bool(fit.success) and matched,
+        message=message,
+        history=history,
+    )
+
+
+def _noise_range(jac: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """95% half-widths of the parameters from the medians' noise (delta method).
+
+    With log-ratio residuals r(z) and their standard errors s (from the medians'
+    order-statistic intervals), cov(z) is (J' S^-2 J)^-1; a parameter the targets
+    do not move gets an infinite range.
+    """
+    weights = np.where(noise > 0, 1.0 / np.maximum(noise, 1e-300) ** 2, 0.0)
+    info = jac.T @ (weights[:, None] * jac)
+    try:
+        cov = np.linalg.inv(info)
+    except np.linalg.LinAlgError:
+        return np.full(jac.shape[1], math.inf)
+    variance = np.diag(cov)
+    return np.where(variance >= 0, Z95 * np.sqrt(np.abs(variance)), math.inf)
+
+
+def _progress(enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(desc="calibrating", unit=" evaluation", delay=1.0)
