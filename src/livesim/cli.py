@@ -1,5 +1,5 @@
-"""The `livesim` command: `livesim run [SCENARIO]`, `livesim calibrate SCENARIO` and
-`livesim check SCENARIO`.
+"""The `livesim` command: `livesim run [SCENARIO]`, `livesim compare SCENARIO
+[FILE...]`, `livesim calibrate SCENARIO` and `livesim check SCENARIO`.
 
 Exit codes: 0 success, 1 runtime failure, 2 usage or config error. Errors are one
 line each, with the field, the value and the rule; a traceback only with --debug.
@@ -109,6 +109,37 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--no-progress", action="store_true", help="no progress bar")
     cal.add_argument("--debug", action="store_true", help="tracebacks on errors")
 
+    cmp = sub.add_parser(
+        "compare",
+        help="run strategies with common random numbers and compare them pairwise",
+    )
+    cmp.add_argument(
+        "scenario",
+        type=Path,
+        help="scenario TOML; its baseline and [strategies.*] are compared",
+    )
+    cmp.add_argument(
+        "others",
+        nargs="*",
+        type=Path,
+        help="more scenario files, each compared as strategies named by its `name`",
+    )
+    cmp.add_argument("--replications", "-n", type=int, default=100)
+    cmp.add_argument("--seed", type=int, default=0)
+    cmp.add_argument("--workers", "-w", type=int, default=os.cpu_count() or 1)
+    cmp.add_argument("--engine", default="auto", choices=ENGINES)
+    cmp.add_argument(
+        "--strategy",
+        action="append",
+        help="compare only this strategy of the first scenario (repeatable)",
+    )
+    cmp.add_argument(
+        "--out", type=Path, help="output folder (default results/<name>-compare)"
+    )
+    cmp.add_argument("--force", action="store_true", help=argparse.SUPPRESS)
+    cmp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cmp.add_argument("--debug", action="store_true", help="tracebacks on errors")
+
     check = sub.add_parser("check", help="validate a scenario without running it")
     check.add_argument("scenario", type=Path)
     check.add_argument("--debug", action="store_true", help="tracebacks on errors")
@@ -123,6 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args)
         if args.command == "calibrate":
             return _calibrate(args)
+        if args.command == "compare":
+            return _compare(args)
         return _run(args)
     except ConfigError as exc:
         if args.debug:
@@ -258,6 +291,45 @@ def _calibrate(args: argparse.Namespace) -> int:
     if not result.converged:
         print(f"livesim: calibration failed: {result.message}", file=sys.stderr)
         return EXIT_FAILURE
+    return EXIT_OK
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from livesim.compare import compare
+    from livesim.output import check_out_folder, write_outputs
+    from livesim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    others = [load_scenario(p) for p in args.others]
+    out = args.out or Path("results") / f"{scenario.name}-compare"
+    check_out_folder(out.resolve())
+    comparison = compare(
+        scenario,
+        others,
+        replications=args.replications,
+        seed=args.seed,
+        workers=args.workers,
+        engine=args.engine,
+        strategies=args.strategy,
+        progress=not args.no_progress,
+    )
+    result = comparison.result
+    result.manifest["scenario_path"] = str(args.scenario)
+    written = write_outputs(result, scenario, out, comparison)
+    _print_headline(result)
+    gmv = comparison.pairs[comparison.pairs["metric"] == "net_gmv"]
+    print("\npaired differences in net GMV (first - second), 95% bootstrap CI:")
+    for row in gmv.to_dict(orient="records"):
+        print(
+            f"  {row['first']} - {row['second']}: {row['mean_diff']:+,.0f} RMB "
+            f"({row['ci_low']:+,.0f} to {row['ci_high']:+,.0f}); first higher in "
+            f"{row['p_first_higher']:.0%} of replications"
+        )
+    print(
+        f"\nwrote {written}/ (report.md, report.html, pairs.csv, strategies.csv, "
+        f"replications.csv, summary.csv, timeseries.csv, manifest.json, figures/) "
+        f"in {result.manifest['run_seconds']:.1f} s of simulation"
+    )
     return EXIT_OK
 
 

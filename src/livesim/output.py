@@ -12,12 +12,16 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from livesim.errors import ConfigError
-from livesim.report.figures import draw_all
+from livesim.report.figures import draw_all, forest, strategy_distributions
 from livesim.report.markdown import write_report
 from livesim.results import SimulationResult
 from livesim.scenario import Scenario
+
+if TYPE_CHECKING:
+    from livesim.compare import Comparison
 
 
 def check_out_folder(out: Path) -> None:
@@ -39,8 +43,14 @@ def check_out_folder(out: Path) -> None:
         )
 
 
-def write_outputs(result: SimulationResult, scenario: Scenario, out: Path) -> Path:
-    """Write tables, manifest, figures and report.md to `out`, atomically."""
+def write_outputs(
+    result: SimulationResult,
+    scenario: Scenario,
+    out: Path,
+    comparison: Comparison | None = None,
+) -> Path:
+    """Write tables, manifest, figures, report.md and report.html to `out`,
+    atomically; with a comparison also its tables and figures."""
     out = out.resolve()
     check_out_folder(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -55,7 +65,26 @@ def write_outputs(result: SimulationResult, scenario: Scenario, out: Path) -> Pa
         if result.events is not None:
             result.events.to_csv(tmp / "events.csv", index=False)
         figures = draw_all(result, tmp / "figures", scenario.target_gmv)
-        write_report(result, tmp, figures, scenario.description)
+        if comparison is not None:
+            comparison.pairs.to_csv(tmp / "pairs.csv", index=False)
+            comparison.strategies.to_csv(tmp / "strategies.csv", index=False)
+            figures = [
+                strategy_distributions(
+                    result,
+                    tmp / "figures" / "strategy_distributions.png",
+                    scenario.target_gmv,
+                ),
+                forest(comparison.pairs, tmp / "figures" / "forest.png"),
+                *figures,
+            ]
+        write_report(
+            result,
+            tmp,
+            figures,
+            scenario.description,
+            comparison,
+            scenario.target_gmv,
+        )
         manifest = dict(
             result.manifest,
             files=sorted(

@@ -28,12 +28,14 @@ ADDITIVE = [
     "shares",
     "engaged",
     "clicked",
+    "askers",
     "questions_asked",
     "questions_answered",
     "questions_abandoned",
     "orders",
     "delayed_orders",
     "kept_orders",
+    "returned_orders",
     "units",
     "gross_gmv",
     "refunds",
@@ -55,6 +57,16 @@ FUNNEL = [
     ("clicked", "clicked"),
     ("ordered", "orders"),
     ("kept", "kept_orders"),
+]
+#: The report's funnel per strategy and host kind (viewers who asked, orders that
+#: were returned).
+REPORT_FUNNEL = [
+    ("reached", "reached"),
+    ("entered", "unique_viewers"),
+    ("engaged", "engaged"),
+    ("asked", "askers"),
+    ("bought", "orders"),
+    ("returned", "returned_orders"),
 ]
 SUMMARY_COLUMNS = [
     "strategy",

@@ -114,6 +114,7 @@ class StreamTally:
     shares: int = 0
     engaged: int = 0
     clicked: int = 0
+    askers: int = 0
     questions_asked: int = 0
     questions_answered: int = 0
     questions_abandoned: int = 0
@@ -407,6 +408,7 @@ class AgentSession:
             self.word_of_mouth(sr, rd, t + keyed_uniform(key, SHARE_TIME) * stay)
         if sr.later and rd.carryover.u() < host.carryover_share:
             self.carry_over(sr, rd)
+        tally.askers += questions > 0
         trust_state = [t, sr.gap0]  # (time, gap to the ceiling) moved by answers
         for j in range(questions):
             asked = t + keyed_uniform(key, TIMES + comments + j) * stay
@@ -729,6 +731,7 @@ def stream_row(
         "shares": t.shares,
         "engaged": t.engaged,
         "clicked": t.clicked,
+        "askers": t.askers,
         "questions_asked": t.questions_asked,
         "questions_answered": t.questions_answered,
         "questions_abandoned": t.questions_abandoned,
@@ -738,6 +741,7 @@ def stream_row(
         "orders": t.orders,
         "delayed_orders": t.delayed_orders,
         "kept_orders": t.orders - t.returned_orders,
+        "returned_orders": t.returned_orders,
         "units": t.units,
         "gross_gmv": t.gross_gmv,
         "refunds": t.refunds,

@@ -524,6 +524,7 @@ class CohortSession:
         asker = np.full(n, -1.0)
         if questions.any():
             asks = questions > 0
+            self.add("askers", stream[asks])
             asker[asks] = self.queue_questions(
                 stream[asks], t[asks], leave[asks], questions[asks]
             )

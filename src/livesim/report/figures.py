@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from livesim.results import FUNNEL, SimulationResult
+from livesim.archetypes import HOST_KINDS
+from livesim.results import REPORT_FUNNEL, SimulationResult
 
 COLORS = ["#1f6f8b", "#e07a1f", "#5b8c3a", "#9b4f96", "#c0392b", "#7f8c8d"]
 
@@ -64,30 +65,31 @@ def gmv_distribution(
 
 
 def funnel_by_kind(result: SimulationResult, path: Path) -> Path:
-    """Mean funnel stage counts per host kind (one panel per strategy, log scale)."""
+    """Mean funnel counts per host kind, one panel per strategy (log scale): reached,
+    entered, engaged, asked, bought (orders) and returned (orders)."""
     plt = _pyplot()
     reps = result.replications
     strategies = list(dict.fromkeys(reps["strategy"]))[:6]
     fig, axes = plt.subplots(
         1, len(strategies), figsize=(5.5 * len(strategies), 4.2), squeeze=False
     )
-    columns = [c for _, c in FUNNEL]
+    columns = [c for _, c in REPORT_FUNNEL]
     for ax, strategy in zip(axes[0], strategies, strict=False):
         frame = reps[reps["strategy"] == strategy]
         per_rep = frame.groupby(["replication", "host_kind"])[columns].sum()
         means = per_rep.groupby("host_kind").mean()
-        x = np.arange(len(FUNNEL))
+        x = np.arange(len(REPORT_FUNNEL))
         width = 0.8 / max(len(means), 1)
         for i, (kind, row) in enumerate(means.iterrows()):
             ax.bar(
                 x + i * width,
                 np.maximum(row.to_numpy(dtype=float), 0.1),
                 width,
-                color=COLORS[i % len(COLORS)],
+                color=COLORS[HOST_KINDS.index(str(kind)) % len(COLORS)],
                 label=str(kind),
             )
         ax.set_yscale("log")
-        ax.set_xticks(x + 0.4 - width / 2, [stage for stage, _ in FUNNEL])
+        ax.set_xticks(x + 0.4 - width / 2, [stage for stage, _ in REPORT_FUNNEL])
         ax.set_title(f"Funnel by host kind: {strategy}")
         ax.set_ylabel("mean count per replication")
         ax.grid(axis="y", alpha=0.3)
@@ -128,6 +130,86 @@ def timeline(result: SimulationResult, path: Path) -> Path:
     for ax in (top, bottom):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="upper left")
+    return _save(fig, path)
+
+
+def strategy_distributions(
+    result: SimulationResult, path: Path, target: float | None
+) -> Path:
+    """Violins of net GMV and ROI over replications, one per strategy."""
+    plt = _pyplot()
+    campaign = result.campaign
+    names = list(dict.fromkeys(campaign["strategy"]))
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(11, 0.6 * len(names) + 2.6), sharey=True
+    )
+    for ax, column, scale, label in (
+        (left, "net_gmv", 1e6, "net GMV per campaign (million RMB)"),
+        (right, "roi", 1.0, "ROI = (margin on kept orders - cost) / cost"),
+    ):
+        data = []
+        for name in names:
+            values = campaign.loc[campaign["strategy"] == name, column]
+            values = values.to_numpy(dtype=float) / scale
+            data.append(values[np.isfinite(values)])
+        shown = [d if len(d) > 1 else np.r_[d, d, 0.0][:2] for d in data]
+        parts = ax.violinplot(
+            shown, orientation="horizontal", showmedians=True, showextrema=True
+        )
+        for i, body in enumerate(parts["bodies"]):
+            body.set_facecolor(COLORS[i % len(COLORS)])
+            body.set_alpha(0.55)
+        ax.set_yticks(np.arange(1, len(names) + 1), names)
+        ax.set_xlabel(label)
+        ax.grid(axis="x", alpha=0.3)
+    if target is not None:
+        left.axvline(target / 1e6, color="black", linestyle="--", linewidth=1)
+        left.text(
+            target / 1e6,
+            len(names) + 0.45,
+            f" target {target / 1e6:,.2f}M",
+            fontsize=8,
+            va="top",
+        )
+    right.axvline(0.0, color="black", linewidth=0.8)
+    left.set_title("Net GMV per strategy (violin; line: median)")
+    right.set_title("ROI per strategy")
+    return _save(fig, path)
+
+
+def forest(pairs: Any, path: Path, metric: str = "net_gmv") -> Path:
+    """Paired differences (first minus second) with 95% bootstrap CIs."""
+    plt = _pyplot()
+    rows = pairs[pairs["metric"] == metric].reset_index(drop=True)
+    biggest = float(
+        np.nanmax(np.abs(rows[["ci_low", "ci_high"]].to_numpy()), initial=0)
+    )
+    scale, unit = (1e6, "million RMB") if biggest >= 1e6 else (1e3, "thousand RMB")
+    if metric != "net_gmv":
+        scale, unit = 1.0, metric
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.6))
+    y = np.arange(len(rows))[::-1]
+    mean = rows["mean_diff"].to_numpy(dtype=float) / scale
+    low = rows["ci_low"].to_numpy(dtype=float) / scale
+    high = rows["ci_high"].to_numpy(dtype=float) / scale
+    clear = (low > 0) | (high < 0)
+    ax.errorbar(
+        mean, y, xerr=[mean - low, high - mean], fmt="none", ecolor="#555", capsize=3
+    )
+    for mask, color, label in (
+        (clear, 0, "CI excludes 0"),
+        (~clear, 1, "CI includes 0"),
+    ):
+        if mask.any():
+            ax.scatter(mean[mask], y[mask], color=COLORS[color], zorder=3, label=label)
+    ax.axvline(0.0, color="black", linewidth=0.8)
+    ax.set_yticks(
+        y, [f"{a} - {b}" for a, b in zip(rows["first"], rows["second"], strict=True)]
+    )
+    ax.set_xlabel(f"paired difference in {metric} ({unit}), mean and 95% bootstrap CI")
+    ax.set_title("Paired differences under common random numbers")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
     return _save(fig, path)
 
 

@@ -1,8 +1,10 @@
-"""report.md: the headline numbers, per-stream tables and the figures of a run."""
+"""The report of a run or a comparison: one list of blocks (headings, paragraphs,
+tables, figures), rendered to report.md and to a self-contained report.html."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -11,22 +13,24 @@ import pandas as pd
 from livesim.results import SimulationResult
 
 
+def cell(column: str, value: Any, formats: dict[str, str]) -> str:
+    """One formatted table cell ("n/a" for NaN)."""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "n/a"
+        return format(value, formats.get(column, ",.2f"))
+    return str(value)
+
+
 def table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
     """A DataFrame as a GitHub-flavoured markdown table."""
-    formats = formats or {}
-
-    def cell(column: str, value: Any) -> str:
-        if isinstance(value, float):
-            if math.isnan(value):
-                return "n/a"
-            return format(value, formats.get(column, ",.2f"))
-        return str(value)
+    fmt = formats or {}
 
     head = "| " + " | ".join(map(str, frame.columns)) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     body = [
         "| "
-        + " | ".join(cell(c, v) for c, v in zip(frame.columns, row, strict=True))
+        + " | ".join(cell(c, v, fmt) for c, v in zip(frame.columns, row, strict=True))
         + " |"
         for row in frame.itertuples(index=False)
     ]
@@ -56,47 +60,95 @@ def per_stream(result: SimulationResult) -> pd.DataFrame:
     return frame.reset_index()
 
 
-def write_report(
-    result: SimulationResult, folder: Path, figures: list[Path], scenario_text: str
-) -> Path:
-    """Write report.md into `folder` (figures are linked relative to it)."""
+@dataclass
+class Block:
+    """A piece of the report: kind is "h1", "h2", "p", "table" or "figure"."""
+
+    kind: str
+    text: str = ""
+    frame: pd.DataFrame | None = None
+    formats: dict[str, str] = field(default_factory=dict)
+    path: Path | None = None
+
+
+CAPTIONS = {
+    "gmv_distribution": "Net GMV over replications (histogram and empirical CDF).",
+    "funnel_by_kind": "Funnel stages by host kind: reached, entered, engaged, "
+    "clicked, ordered, kept.",
+    "timeline": "Concurrent viewers and cumulative in-stream GMV over time, with the "
+    "5th-95th percentile band over replications.",
+    "strategy_distributions": "Net GMV and ROI per strategy over replications.",
+    "forest": "Paired differences in net GMV between strategies (first minus "
+    "second) with 95% bootstrap confidence intervals; common random numbers pair "
+    "replication r of one strategy with replication r of the other.",
+}
+
+
+def run_blocks(
+    result: SimulationResult,
+    figures: list[Path],
+    scenario_text: str,
+    comparison: Any = None,
+    target: float | None = None,
+) -> list[Block]:
+    """The report's content, for both renderings."""
     m = result.manifest
-    lines = [
-        f"# livesim report: {m.get('scenario', '')}",
-        "",
-        scenario_text,
-        "",
-        f"{m.get('replications')} replications per strategy, seed {m.get('seed')}, "
-        f"engine `{m.get('engine')}`, livesim {m.get('livesim_version')}; "
-        f"scenario SHA-256 `{str(m.get('scenario_sha256', ''))[:12]}`.",
-        "",
-        "## Headline (campaign totals)",
-        "",
-        table(result.headline(), HEADLINE_FORMATS),
-        "",
-        "Net GMV is gross GMV less refunds of returned orders, including purchases "
-        "made after a viewer left (within the attribution window). Conversion is "
-        "orders per real viewer who entered. ROI = (margin on kept orders - cost) / "
-        "cost.",
-        "",
+    blocks = [
+        Block("h1", f"livesim report: {m.get('scenario', '')}"),
+        Block("p", scenario_text),
+        Block(
+            "p",
+            f"{m.get('replications')} replications per strategy, seed {m.get('seed')}, "
+            f"engine `{m.get('engine')}`, livesim {m.get('livesim_version')}; "
+            f"scenario SHA-256 `{str(m.get('scenario_sha256', ''))[:12]}`.",
+        ),
+        Block("h2", "Headline (campaign totals)"),
+        Block("table", frame=result.headline(), formats=HEADLINE_FORMATS),
+        Block(
+            "p",
+            "Net GMV is gross GMV less refunds of returned orders, including purchases "
+            "made after a viewer left (within the attribution window). Conversion is "
+            "orders per real viewer who entered. ROI = (margin on kept orders - cost) "
+            "/ cost.",
+        ),
     ]
-    target = result.summary[result.summary["metric"] == "p_net_gmv_ge_target"]
-    if len(target):
-        lines += ["## Probability of reaching the target", ""]
-        shown = target[["strategy", "mean", "ci_low", "ci_high"]].rename(
+    if comparison is not None:
+        from livesim.compare import paragraphs
+
+        blocks += [Block("h2", "Strategies in plain words")]
+        blocks += [Block("p", text) for text in paragraphs(comparison, target)]
+        blocks += [
+            Block("h2", "Strategies"),
+            Block("table", frame=comparison.strategies, formats=STRATEGY_FORMATS),
+            Block("h2", "Paired differences (first minus second)"),
+            Block("table", frame=comparison.pairs, formats=PAIR_FORMATS),
+            Block(
+                "p",
+                "mean_diff: mean over replications of the paired difference; ci: 95% "
+                "bootstrap (BCa) interval of that mean; p_first_higher: share of "
+                "replications in which the first strategy's value is higher (ties "
+                "count half).",
+            ),
+        ]
+    chance = result.summary[result.summary["metric"] == "p_net_gmv_ge_target"]
+    if len(chance):
+        shown = chance[["strategy", "mean", "ci_low", "ci_high"]].rename(
             columns={
                 "mean": "P(net GMV >= target)",
                 "ci_low": "95% CI low",
                 "ci_high": "95% CI high",
             }
         )
-        lines += [table(shown, {c: ".3f" for c in shown.columns}), ""]
-    lines += [
-        "## Per stream (means over replications)",
-        "",
-        table(
-            per_stream(result),
-            {
+        blocks += [
+            Block("h2", "Probability of reaching the target"),
+            Block("table", frame=shown, formats={c: ".3f" for c in shown.columns}),
+        ]
+    blocks += [
+        Block("h2", "Per stream (means over replications)"),
+        Block(
+            "table",
+            frame=per_stream(result),
+            formats={
                 "unique_viewers": ",.0f",
                 "orders": ",.0f",
                 "net_gmv": ",.0f",
@@ -105,34 +157,86 @@ def write_report(
                 "orders per viewer": ".2%",
             },
         ),
-        "",
-        "## Figures",
-        "",
+        Block("h2", "Figures"),
     ]
-    captions = {
-        "gmv_distribution": "Net GMV over replications (histogram and empirical CDF).",
-        "funnel_by_kind": "Funnel stages by host kind: reached, entered, engaged, "
-        "clicked, ordered, kept.",
-        "timeline": "Concurrent viewers and cumulative in-stream GMV over time.",
-    }
     for fig in figures:
-        lines += [
-            f"![{fig.stem}](figures/{fig.name})",
-            "",
-            captions.get(fig.stem, ""),
-            "",
-        ]
-    lines += [
-        "## Files",
-        "",
-        "- `replications.csv`: one row per replication x strategy x stream",
-        "- `summary.csv`: mean, sd, t-based 95% CI, p5/p50/p95 per metric and scope",
-        "- `timeseries.csv`: per-minute means (and p5/p95 bands) per scope",
-        "- `manifest.json`: scenario hash, seed, engine, version, timings",
-        "",
-        "The model and its sources: docs/model.md in the livesim repository.",
-        "",
+        blocks.append(Block("figure", CAPTIONS.get(fig.stem, ""), path=fig))
+    blocks += [
+        Block("h2", "Files"),
+        Block(
+            "p",
+            "replications.csv: one row per replication x strategy x stream; "
+            "summary.csv: mean, sd, t-based 95% CI, p5/p50/p95 per metric and scope; "
+            "timeseries.csv: per-minute means (and p5/p95 bands) per scope; "
+            + (
+                "pairs.csv and strategies.csv: the comparison tables; "
+                if comparison is not None
+                else ""
+            )
+            + "manifest.json: scenario hash, seed, engine, version, timings. The "
+            "model and its sources: docs/model.md in the livesim repository.",
+        ),
     ]
-    path = folder / "report.md"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
+    return blocks
+
+
+STRATEGY_FORMATS = {
+    "budget": ",.0f",
+    "median_net_gmv": ",.0f",
+    "median_ci_low": ",.0f",
+    "median_ci_high": ",.0f",
+    "mean_net_gmv": ",.0f",
+    "p5_net_gmv": ",.0f",
+    "p95_net_gmv": ",.0f",
+    "mean_orders": ",.0f",
+    "mean_viewers": ",.0f",
+    "conversion": ".2%",
+    "mean_roi": ".2f",
+    "p5_roi": ".2f",
+    "mean_cost": ",.0f",
+    "p_net_gmv_ge_target": ".2f",
+}
+PAIR_FORMATS = {
+    "mean_diff": ",.3f",
+    "ci_low": ",.3f",
+    "ci_high": ",.3f",
+    "p_first_higher": ".2f",
+}
+
+
+def to_markdown(blocks: list[Block], folder: Path) -> str:
+    """The blocks as markdown (figures linked relative to `folder`)."""
+    lines: list[str] = []
+    for b in blocks:
+        if b.kind == "h1":
+            lines += [f"# {b.text}", ""]
+        elif b.kind == "h2":
+            lines += [f"## {b.text}", ""]
+        elif b.kind == "p":
+            lines += [b.text, ""]
+        elif b.kind == "table" and b.frame is not None:
+            lines += [table(b.frame, b.formats), ""]
+        elif b.kind == "figure" and b.path is not None:
+            rel = b.path.relative_to(folder).as_posix()
+            lines += [f"![{b.path.stem}]({rel})", "", b.text, ""]
+    return "\n".join(lines)
+
+
+def write_report(
+    result: SimulationResult,
+    folder: Path,
+    figures: list[Path],
+    scenario_text: str,
+    comparison: Any = None,
+    target: float | None = None,
+) -> list[Path]:
+    """Write report.md and a self-contained report.html into `folder`."""
+    from livesim.report.html import to_html
+
+    blocks = run_blocks(result, figures, scenario_text, comparison, target)
+    md = folder / "report.md"
+    md.write_text(to_markdown(blocks, folder), encoding="utf-8")
+    page = folder / "report.html"
+    title = f"livesim report: {result.manifest.get('scenario', '')}"
+    page.write_text(to_html(blocks, title), encoding="utf-8")
+    return [md, page]

@@ -1,0 +1,276 @@
+"""Strategy comparison: paired differences under common random numbers.
+
+Every strategy runs the same replications with the same seed. Random streams are
+keyed by (seed, replication, stream, decision) and never by the strategy, so
+replication r of strategy A and replication r of strategy B share their random
+numbers as far as their campaigns allow, and the difference A_r - B_r is a *paired*
+difference with a smaller variance than two independent runs would give.
+
+For each pair of strategies and each of net GMV, orders and ROI the comparison
+reports the mean paired difference with a 95% bootstrap confidence interval
+(`scipy.stats.bootstrap`, BCa, over replications) and the share of replications in
+which the first strategy's value is higher (ties count half). Strategies can come
+from the scenario's own `[strategies.*]` tables and from other scenario files.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from livesim.engines import choose_engine
+from livesim.errors import ConfigError
+from livesim.results import SimulationResult, describe, median_ci, summarize
+from livesim.scenario import Scenario
+
+PAIR_METRICS = ("net_gmv", "orders", "roi")
+BOOTSTRAP_RESAMPLES = 2000
+
+
+@dataclass
+class Comparison:
+    """Everything `livesim compare` reports."""
+
+    result: SimulationResult
+    pairs: pd.DataFrame
+    strategies: pd.DataFrame
+    budgets: dict[str, float] = field(default_factory=dict)
+
+
+def budget(scenario: Scenario, strategy: str) -> float:
+    """Up-front outlay of a strategy (RMB): host fees, gifts and ad spend.
+
+    Commissions (a share of net GMV) and the fixed cost come on top and are in the
+    cost and ROI columns.
+    """
+    campaign = scenario.campaigns()[strategy]
+    hosts = {s.host for s in campaign.streams}
+    fees = sum(campaign.hosts[h].fee + campaign.hosts[h].gift_value for h in hosts)
+    return float(fees + sum(s.ad_spend for s in campaign.streams))
+
+
+def paired(a: np.ndarray, b: np.ndarray, seed: int) -> dict[str, float]:
+    """Mean paired difference a - b with a 95% BCa bootstrap CI; P(a > b)."""
+    ok = np.isfinite(a) & np.isfinite(b)
+    diff = a[ok] - b[ok]
+    n = len(diff)
+    if n == 0:
+        return {"n": 0, "mean_diff": math.nan, "ci_low": math.nan, "ci_high": math.nan}
+    mean = float(diff.mean())
+    if n < 3 or np.ptp(diff) == 0:  # identical pairs: the interval is the point
+        low = high = mean if np.ptp(diff) == 0 else math.nan
+    else:
+        ci = stats.bootstrap(
+            (diff,),
+            np.mean,
+            confidence_level=0.95,
+            n_resamples=BOOTSTRAP_RESAMPLES,
+            method="BCa",
+            rng=np.random.default_rng(seed),
+        ).confidence_interval
+        low, high = float(ci.low), float(ci.high)
+    wins = float(((diff > 0) + 0.5 * (diff == 0)).mean())
+    return {
+        "n": n,
+        "mean_diff": mean,
+        "ci_low": low,
+        "ci_high": high,
+        "p_first_higher": wins,
+    }
+
+
+def compare(
+    scenario: Scenario,
+    others: list[Scenario] | None = None,
+    replications: int = 100,
+    seed: int = 0,
+    workers: int = 1,
+    engine: str = "auto",
+    strategies: list[str] | None = None,
+    progress: bool = False,
+) -> Comparison:
+    """Run every strategy (the scenario's and other files' ones) with common random
+    numbers and compare them pair by pair."""
+    from livesim.runner import expected_work, simulate
+
+    runs: list[tuple[Scenario, list[str], dict[str, str]]] = []
+    names: list[str] = []
+    for i, sc in enumerate([scenario, *(others or [])]):
+        own = list(sc.campaigns())
+        chosen = own if i or strategies is None else strategies
+        rename = {
+            s: s if i == 0 else (sc.name if s == sc.baseline else f"{sc.name}.{s}")
+            for s in chosen
+        }
+        runs.append((sc, chosen, rename))
+        names += rename.values()
+    clash = sorted({n for n in names if names.count(n) > 1})
+    if clash:
+        raise ConfigError(
+            f"compare: strategy names {clash} occur twice; give the other scenario "
+            "files different `name`s"
+        )
+    if len(names) < 2:
+        raise ConfigError(
+            "compare: needs at least two strategies ([strategies.NAME] tables in the "
+            "scenario, or more scenario files)"
+        )
+    heaviest = max(expected_work(sc, chosen) / len(chosen) for sc, chosen, _ in runs)
+    engine = choose_engine(engine, heaviest, event_log=False)
+    parts = []
+    manifests = []
+    for sc, chosen, rename in runs:
+        part = simulate(
+            sc,
+            replications=replications,
+            seed=seed,
+            workers=workers,
+            engine=engine,
+            strategies=chosen,
+            progress=progress,
+        )
+        for frame in (part.replications, part.timeseries):
+            frame["strategy"] = frame["strategy"].map(rename)
+        parts.append(part)
+        manifests.append(part.manifest)
+    reps = pd.concat([p.replications for p in parts], ignore_index=True)
+    result = SimulationResult(
+        replications=reps,
+        summary=summarize(reps, scenario.target_gmv),
+        timeseries=pd.concat([p.timeseries for p in parts], ignore_index=True),
+        events=None,
+        manifest=dict(
+            manifests[0],
+            strategies=names,
+            scenario_files=[sc.name for sc, _, _ in runs],
+            run_seconds=round(sum(m["run_seconds"] for m in manifests), 3),
+            viewers_simulated=float(reps["viewers"].sum()),
+        ),
+    )
+    budgets = {rename[s]: budget(sc, s) for sc, chosen, rename in runs for s in chosen}
+    return Comparison(
+        result=result,
+        pairs=pair_table(result.campaign, names, seed),
+        strategies=strategy_table(result, names, budgets, scenario.target_gmv),
+        budgets=budgets,
+    )
+
+
+def pair_table(campaign: pd.DataFrame, names: list[str], seed: int) -> pd.DataFrame:
+    """Every pair (first, second) in the given order, for each paired metric."""
+    by = {
+        name: frame.sort_values("replication").set_index("replication")
+        for name, frame in campaign.groupby("strategy", sort=False)
+    }
+    rows = []
+    for first, second in combinations(names, 2):
+        a, b = by[first], by[second]
+        common = a.index.intersection(b.index)
+        for metric in PAIR_METRICS:
+            rows.append(
+                {
+                    "first": first,
+                    "second": second,
+                    "metric": metric,
+                    **paired(
+                        a.loc[common, metric].to_numpy(dtype=float),
+                        b.loc[common, metric].to_numpy(dtype=float),
+                        seed,
+                    ),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def strategy_table(
+    result: SimulationResult,
+    names: list[str],
+    budgets: dict[str, float],
+    target: float | None,
+) -> pd.DataFrame:
+    """Per strategy: budget, net GMV (median with CI, mean), orders, ROI, P(target)."""
+    campaign = result.campaign
+    rows = []
+    for name in names:
+        frame = campaign[campaign["strategy"] == name]
+        gmv = frame["net_gmv"].to_numpy(dtype=float)
+        low, high = median_ci(gmv)
+        roi = describe(frame["roi"].to_numpy(dtype=float))
+        row: dict[str, Any] = {
+            "strategy": name,
+            "budget": budgets[name],
+            "median_net_gmv": float(np.median(gmv)),
+            "median_ci_low": low,
+            "median_ci_high": high,
+            "mean_net_gmv": float(gmv.mean()),
+            "p5_net_gmv": float(np.percentile(gmv, 5)),
+            "p95_net_gmv": float(np.percentile(gmv, 95)),
+            "mean_orders": float(frame["orders"].mean()),
+            "mean_viewers": float(frame["unique_viewers"].mean()),
+            "conversion": float(frame["conversion_rate"].mean()),
+            "mean_roi": roi["mean"],
+            "p5_roi": roi["p5"],
+            "mean_cost": float(frame["cost"].mean()),
+        }
+        if target is not None:
+            row["p_net_gmv_ge_target"] = float((gmv >= target).mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def paragraphs(comparison: Comparison, target: float | None) -> list[str]:
+    """One plain-language paragraph per strategy, from the numbers."""
+    rows = comparison.strategies.to_dict(orient="records")
+    first = str(rows[0]["strategy"])
+    pairs = comparison.pairs
+    out = []
+    for row in rows:
+        name = str(row["strategy"])
+
+        def m(key: str, row: dict[Any, Any] = row) -> str:
+            return f"{float(row[key]) / 1e6:,.2f}"
+
+        text = (
+            f"**{name}** spends {float(row['budget']):,.0f} RMB up front and "
+            f"{float(row['mean_cost']):,.0f} RMB in all on average. Its median net "
+            f"GMV is {m('median_net_gmv')} million RMB (95% CI {m('median_ci_low')}-"
+            f"{m('median_ci_high')}); in 90% of replications it lies between "
+            f"{m('p5_net_gmv')} and {m('p95_net_gmv')} million. About "
+            f"{float(row['mean_viewers']):,.0f} viewers enter and "
+            f"{float(row['conversion']):.1%} of them order; the mean ROI is "
+            f"{float(row['mean_roi']):.2f}."
+        )
+        if target is not None:
+            text += (
+                f" It reaches the {target / 1e6:,.2f} million target in "
+                f"{float(row['p_net_gmv_ge_target']):.0%} of replications."
+            )
+        if name != first:
+            gmv = pairs[
+                (pairs["first"] == first)
+                & (pairs["second"] == name)
+                & (pairs["metric"] == "net_gmv")
+            ].iloc[0]
+            diff, low, high = (
+                float(gmv["mean_diff"]),
+                float(gmv["ci_low"]),
+                float(gmv["ci_high"]),
+            )
+            sign = "more" if diff < 0 else "less"
+            clear = low > 0 or high < 0
+            text += (
+                f" Against {first} on the same random numbers it earns "
+                f"{abs(diff) / 1e6:,.2f} million RMB {sign} net GMV on average (95% "
+                f"CI of {first} minus {name}: {low / 1e6:,.2f} to {high / 1e6:,.2f} "
+                f"million{'' if clear else ', which includes no difference'}) and "
+                f"earns more than {first} in "
+                f"{1.0 - float(gmv['p_first_higher']):.0%} of replications."
+            )
+        out.append(text)
+    return out
