@@ -47,6 +47,13 @@ def expected_work(scenario: Scenario, strategies: list[str] | None = None) -> fl
     return sum(expected_viewers(c, s) for c in chosen for s in c.streams)
 
 
+def heaviest_strategy(scenario: Scenario, strategies: list[str] | None = None) -> float:
+    """Expected room entries of the largest strategy's replication: `auto` picks one
+    engine for all strategies from it."""
+    names = [n for n in strategies or scenario.campaigns() if n in scenario.campaigns()]
+    return max((expected_work(scenario, [n]) for n in names), default=0.0)
+
+
 def check_request(
     scenario: Scenario,
     replications: int,
@@ -72,8 +79,7 @@ def check_request(
     campaigns = scenario.campaigns()
     per_replication = expected_work(scenario, strategies)
     work = per_replication * max(replications, 1)
-    count = len([n for n in strategies or campaigns if n in campaigns]) or 1
-    chosen = choose_engine(engine, per_replication / count, event_log)
+    chosen = choose_engine(engine, heaviest_strategy(scenario, strategies), event_log)
     limit = MAX_WORK.get(chosen, MAX_WORK["agent"])
     minutes = sum(
         (campaigns[n].horizon + sum(s.duration for s in campaigns[n].streams))
@@ -135,7 +141,7 @@ def simulate(
         scenario, replications, workers, engine, event_log, force, seed, names
     )
     chosen = choose_engine(
-        engine, expected_work(scenario, list(campaigns)) / len(campaigns), event_log
+        engine, heaviest_strategy(scenario, list(campaigns)), event_log
     )
     started = time.perf_counter()
     tasks = _tasks(campaigns, seed, replications, workers, event_log, chosen)

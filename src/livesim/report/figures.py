@@ -69,12 +69,16 @@ def funnel_by_kind(result: SimulationResult, path: Path) -> Path:
     entered, engaged, asked, bought (orders) and returned (orders)."""
     plt = _pyplot()
     reps = result.replications
-    strategies = list(dict.fromkeys(reps["strategy"]))[:6]
+    strategies = list(dict.fromkeys(reps["strategy"]))[:9]
+    cols = min(3, len(strategies))
+    rows = -(-len(strategies) // cols)
     fig, axes = plt.subplots(
-        1, len(strategies), figsize=(5.5 * len(strategies), 4.2), squeeze=False
+        rows, cols, figsize=(5.5 * cols, 4.2 * rows), squeeze=False
     )
+    for ax in axes.flat[len(strategies) :]:
+        ax.set_visible(False)
     columns = [c for _, c in REPORT_FUNNEL]
-    for ax, strategy in zip(axes[0], strategies, strict=False):
+    for ax, strategy in zip(axes.flat, strategies, strict=False):
         frame = reps[reps["strategy"] == strategy]
         per_rep = frame.groupby(["replication", "host_kind"])[columns].sum()
         means = per_rep.groupby("host_kind").mean()

@@ -121,7 +121,7 @@ def run_blocks(
             Block("h2", "Strategies"),
             Block("table", frame=comparison.strategies, formats=STRATEGY_FORMATS),
             Block("h2", "Paired differences (first minus second)"),
-            Block("table", frame=comparison.pairs, formats=PAIR_FORMATS),
+            Block("table", frame=pair_display(comparison.pairs), formats=PAIR_FORMATS),
             Block(
                 "p",
                 "mean_diff: mean over replications of the paired difference; ci: 95% "
@@ -196,12 +196,19 @@ STRATEGY_FORMATS = {
     "mean_cost": ",.0f",
     "p_net_gmv_ge_target": ".2f",
 }
-PAIR_FORMATS = {
-    "mean_diff": ",.3f",
-    "ci_low": ",.3f",
-    "ci_high": ",.3f",
-    "p_first_higher": ".2f",
-}
+PAIR_FORMATS = {"p_first_higher": ".2f"}
+
+
+def pair_display(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The pair table with differences formatted per metric (RMB and orders as
+    whole numbers, ROI with two decimals)."""
+    shown = pairs.copy()
+    for column in ("mean_diff", "ci_low", "ci_high"):
+        shown[column] = [
+            "n/a" if v != v else format(v, ".2f" if metric == "roi" else ",.0f")
+            for v, metric in zip(pairs[column], pairs["metric"], strict=True)
+        ]
+    return shown
 
 
 def to_markdown(blocks: list[Block], folder: Path) -> str:
