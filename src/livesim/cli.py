@@ -216,7 +216,7 @@ def _run(args: argparse.Namespace) -> int:
     written = write_outputs(result, scenario, out)
     _print_headline(result)
     print(
-        f"\nwrote {written}/ (report.md, replications.csv, summary.csv, "
+        f"\nwrote {written}/ (report.md, report.html, replications.csv, summary.csv, "
         f"timeseries.csv, manifest.json, figures/) in "
         f"{result.manifest['run_seconds']:.1f} s of simulation"
     )
