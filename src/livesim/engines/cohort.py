@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 
 import numpy as np
 import simpy
@@ -75,7 +75,8 @@ TIME, STREAM, PRODUCT, UNITS, UNIT_PRICE, RETURNED, LATE = range(len(ORDER_FIELD
 #: Columns of a scheduled arrival (word of mouth, carry-over) in a minute's inbox.
 INBOX_FIELDS = ("stream", "time", "source", "intent")
 #: Columns of a question in a desk's queue.
-QUESTION_FIELDS = ("asked", "patience", "service", "asker")
+QUESTION_FIELDS = ("asked", "patience", "service", "asker", "leave")
+ASKER_COLUMN = QUESTION_FIELDS.index("asker")
 #: One random generator per decision and minute.
 DECISIONS = ("arrivals", "viewers", "engagement", "traffic", "purchase", "qa", "orders")
 COHORT_KEY = stream_key("cohort engine")
@@ -83,15 +84,37 @@ TALLY = tuple(f.name for f in fields(StreamTally))
 T = {name: i for i, name in enumerate(TALLY)}
 
 
-@dataclass
-class Asker:
-    """A viewer with questions: its stream, when it leaves, and its answers."""
+class AskerTable:
+    """Viewers with questions, by id: stream, questions still at the desk, whether
+    the purchase clock still runs, and their answers (time, answered) once any."""
 
-    stream: int
-    leave: float
-    pending: int
-    shopping: bool = True
-    history: list[tuple[float, bool]] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.size = 0
+        self.stream = np.zeros(0, dtype=np.int64)
+        self.pending = np.zeros(0, dtype=np.int64)
+        self.shopping = np.zeros(0, dtype=bool)
+        self.history: dict[int, list[tuple[float, bool]]] = {}
+
+    def add(self, stream: np.ndarray, pending: np.ndarray) -> np.ndarray:
+        """New askers; their ids."""
+        n = len(stream)
+        if self.size + n > len(self.stream):
+            grow = max(2 * len(self.stream), self.size + n, 1024) - len(self.stream)
+            self.stream = np.concatenate([self.stream, np.zeros(grow, np.int64)])
+            self.pending = np.concatenate([self.pending, np.zeros(grow, np.int64)])
+            self.shopping = np.concatenate([self.shopping, np.zeros(grow, bool)])
+        ids = np.arange(self.size, self.size + n)
+        self.stream[ids] = stream
+        self.pending[ids] = pending
+        self.shopping[ids] = True
+        self.size += n
+        return ids
+
+    def release(self, ids: np.ndarray) -> None:
+        """Forget the answers of askers with no question left and no clock running."""
+        done = ids[(self.pending[ids] == 0) & ~self.shopping[ids]]
+        for k in done.tolist():
+            self.history.pop(k, None)
 
 
 class StreamTable:
@@ -144,6 +167,8 @@ class StreamTable:
         self.delayed_prob = column(lambda r: r.host.delayed_purchase_prob)
         self.delayed_mean = column(lambda r: r.host.delayed_mean_minutes)
         self.patience = column(lambda r: r.host.qa_patience_minutes)
+        self.answer_gain = column(lambda r: r.host.answer_trust_gain)
+        self.abandon_loss = column(lambda r: r.host.abandon_trust_loss)
         self.service = column(lambda r: r.host.qa_service_minutes)
         self.intent_by_source = np.array(runs[0].intent_by_source)
         # follower arrivals: expected count per minute and the profile's inverse
@@ -267,8 +292,7 @@ class CohortSession:
         self.questions: dict[int, list[np.ndarray]] = {}
         self.first_question = np.full(n, math.inf)
         self.servers = [[r.start] * r.host.qa_capacity for r in self.runs]
-        self.askers: dict[int, Asker] = {}
-        self.next_asker = 0
+        self.askers = AskerTable()
         # viewers whose purchase clock is running: columns of SHOPPER_FIELDS
         self.shoppers = np.empty((0, len(SHOPPER_FIELDS)))
         self.clock = 0
@@ -723,11 +747,11 @@ class CohortSession:
             gone = shoppers[over]
             late = self.delayed(gone, self.trust(gone, gone[:, LEAVE]))
             self.first_touch(gone[late])
-        for k in shoppers[(bought | over) & (shoppers[:, ASKER] >= 0), ASKER]:
-            done = self.askers[int(k)]
-            done.shopping = False
-            if not done.pending:
-                del self.askers[int(k)]
+        ids = shoppers[(bought | over) & (shoppers[:, ASKER] >= 0), ASKER]
+        if len(ids):
+            ids = ids.astype(np.int64)
+            self.askers.shopping[ids] = False
+            self.askers.release(ids)
         self.shoppers = shoppers[~bought & ~over]
 
     def first_touch(self, buyers: np.ndarray) -> None:
@@ -737,23 +761,51 @@ class CohortSession:
         self.add("clicked", stream[buyers[:, CLICKED] == 0])
 
     def trust(self, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """Trust at times x; for askers, moved by their answers before x."""
+        """Trust at times x; for askers, moved by their answers before x.
+
+        Most askers have no answer yet or one: their trust is computed in arrays;
+        the few with more are replayed one by one (`asker_trust`).
+        """
         tab = self.table
         stream = rows[:, STREAM_].astype(np.int64)
         trust = tab.ceiling[stream] - tab.gap0[stream] * np.exp(
             -tab.trust_rate[stream] * (x - rows[:, ARRIVE])
         )
-        for i in np.flatnonzero(rows[:, ASKER] >= 0):
-            asker = self.askers[int(rows[i, ASKER])]
-            trust[i] = self.asker_trust(asker, float(rows[i, ARRIVE]), float(x[i]))
+        idx = np.flatnonzero(rows[:, ASKER] >= 0)
+        if not len(idx):
+            return trust
+        history = self.askers.history
+        found = [history.get(k) for k in rows[idx, ASKER].astype(np.int64).tolist()]
+        one = [i for i, h in enumerate(found) if h is not None and len(h) == 1]
+        if one:
+            sel = idx[one]
+            at = np.array([found[i][0][0] for i in one])  # type: ignore[index]
+            answered = np.array([found[i][0][1] for i in one])  # type: ignore[index]
+            s, xs = stream[sel], x[sel]
+            gap = tab.gap0[s] * np.exp(-tab.trust_rate[s] * (at - rows[sel, ARRIVE]))
+            gap = np.where(
+                answered,
+                gap * (1.0 - tab.answer_gain[s]),
+                np.minimum(tab.ceiling[s], gap + tab.abandon_loss[s]),
+            )
+            after = tab.ceiling[s] - gap * np.exp(-tab.trust_rate[s] * (xs - at))
+            trust[sel] = np.where(xs >= at, after, trust[sel])
+        for i, h in enumerate(found):
+            if h is not None and len(h) > 1:
+                j = idx[i]
+                trust[j] = self.asker_trust(
+                    h, int(stream[j]), float(rows[j, ARRIVE]), float(x[j])
+                )
         return trust
 
-    def asker_trust(self, asker: Asker, arrive: float, x: float) -> float:
+    def asker_trust(
+        self, history: list[tuple[float, bool]], stream: int, arrive: float, x: float
+    ) -> float:
         """The agent engine's trust rules, replayed over an asker's answers."""
-        sr = self.runs[asker.stream]
+        sr = self.runs[stream]
         host = sr.host
         gap, ref = sr.gap0, arrive
-        for at, answered in sorted(asker.history):
+        for at, answered in sorted(history):
             if at > x:
                 break
             gap *= math.exp(-host.trust_rate * (at - ref))
@@ -894,18 +946,13 @@ class CohortSession:
     ) -> np.ndarray:
         """Record askers and put their questions in their desks' queues; their ids."""
         tab, rng = self.table, self.rng("qa")
-        ids = np.arange(self.next_asker, self.next_asker + len(t))
-        self.next_asker += len(ids)
-        for k, s, left, many in zip(
-            ids.tolist(), stream.tolist(), leave.tolist(), count.tolist(), strict=True
-        ):
-            self.askers[k] = Asker(stream=s, leave=left, pending=many)
+        ids = self.askers.add(stream, count)
         who = np.repeat(ids.astype(float), count)
         desk = np.repeat(stream, count)
         asked = np.repeat(t, count) + rng.random(len(who)) * np.repeat(leave - t, count)
         patience = tab.patience[desk] * rng.standard_exponential(len(who))
         service = tab.service[desk] * rng.standard_exponential(len(who))
-        rows = np.column_stack([asked, patience, service, who])
+        rows = np.column_stack([asked, patience, service, who, np.repeat(leave, count)])
         for s, part in split_by(desk, rows):
             self.questions.setdefault(s, []).append(part)
             self.first_question[s] = min(self.first_question[s], part[:, 0].min())
@@ -923,26 +970,27 @@ class CohortSession:
             del self.questions[s]
             self.first_question[s] = math.inf
         host, servers = self.runs[s].host, self.servers[s]
-        asked_n = answered_n = abandoned_n = 0
+        history = self.askers.history
+        served = queue[now]
+        answered_n = abandoned_n = 0
         waited = 0.0
-        for asked, patience, service, who in queue[now].tolist():
-            asker = self.askers[int(who)]
-            asker.pending -= 1
-            if not asker.pending and not asker.shopping:
-                del self.askers[int(who)]
-            asked_n += 1
-            give_up = asked + min(patience, asker.leave - asked)
+        for asked, patience, service, who, left in served.tolist():
+            give_up = asked + min(patience, left - asked)
             if servers:
                 begin = max(asked, servers[0])
                 if not host.reneging or begin <= give_up:
                     heapq.heapreplace(servers, begin + service)
                     waited += begin - asked
                     answered_n += 1
-                    asker.history.append((begin + service, True))
+                    history.setdefault(int(who), []).append((begin + service, True))
                     continue
             abandoned_n += 1
-            if patience < asker.leave - asked:  # a question dropped on leaving
-                asker.history.append((give_up, False))  # changes no trust
+            if patience < left - asked:  # a question dropped on leaving changes
+                history.setdefault(int(who), []).append((give_up, False))  # no trust
+        asked_n = len(served)
+        ids = served[:, ASKER_COLUMN].astype(np.int64)
+        np.subtract.at(self.askers.pending, ids, 1)
+        self.askers.release(ids)
         tally = self.tally[:, s]
         tally[T["questions_asked"]] += asked_n
         tally[T["questions_answered"]] += answered_n
