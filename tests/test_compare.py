@@ -169,3 +169,14 @@ gpm_boost = 2.0
         )
         == 2
     )
+
+
+def test_budget_counts_a_fee_per_stream() -> None:
+    """A host with two streams is paid twice, as in the cost column."""
+    from livesim.compare import budget
+
+    data = copy.deepcopy(BASE)
+    data["hosts"][0].update(fee=1000.0, gift_value=0.0)
+    second = dict(data["streams"][0], id="s2", start=60)
+    data["streams"].append(second)
+    assert budget(scenario_from_dict(data), "baseline") == 2000.0

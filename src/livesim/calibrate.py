@@ -51,19 +51,34 @@ class CalibrationResult:
     history: list[dict[str, float]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready record of the calibration."""
-        return {
-            "scenario": self.scenario,
-            "replications_per_evaluation": self.replications,
-            "seed": self.seed,
-            "engine": self.engine,
-            "evaluations": self.evaluations,
-            "converged": self.converged,
-            "message": self.message,
-            "parameters": self.parameters.to_dict(orient="records"),
-            "targets": self.targets.to_dict(orient="records"),
-            "history": self.history,
-        }
+        """A JSON-ready record of the calibration (NaN and infinities as null)."""
+        return _finite(
+            {
+                "scenario": self.scenario,
+                "replications_per_evaluation": self.replications,
+                "seed": self.seed,
+                "engine": self.engine,
+                "evaluations": self.evaluations,
+                "converged": self.converged,
+                "message": self.message,
+                "parameters": self.parameters.to_dict(orient="records"),
+                "targets": self.targets.to_dict(orient="records"),
+                "history": self.history,
+            }
+        )
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every NaN or infinite float replaced by None (valid JSON)."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, float | np.floating) and not math.isfinite(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def parse_targets(items: list[str]) -> dict[str, float]:
@@ -92,7 +107,11 @@ def set_path(data: Any, path: str, value: float) -> int:
     """Write `value` at a dotted path of a scenario dict; how many places it set."""
     head, _, rest = path.partition(".")
     if isinstance(data, list):
-        chosen = [x for x in data if head == "*" or x.get("id") == head]
+        chosen = [
+            x
+            for x in data
+            if isinstance(x, dict) and (head == "*" or x.get("id") == head)
+        ]
         return sum(set_path(x, rest, value) for x in chosen) if rest else 0
     if not isinstance(data, dict) or not head:
         return 0
@@ -104,13 +123,37 @@ def set_path(data: Any, path: str, value: float) -> int:
     return set_path(data[head], rest, value)
 
 
-def apply(base: dict[str, Any], free: list[FreeParameter], values: Any) -> Scenario:
-    """The scenario with each free parameter's value written to its paths."""
+def apply(
+    base: dict[str, Any],
+    free: list[FreeParameter],
+    values: Any,
+    whole: list[bool] | None = None,
+) -> Scenario:
+    """The scenario with each free parameter's value written to its paths; values of
+    parameters whose fields take whole numbers (`whole`) are rounded."""
     data = copy.deepcopy(base)
-    for parameter, value in zip(free, values, strict=True):
+    flags = whole or [False] * len(free)
+    for parameter, value, integer in zip(free, values, flags, strict=True):
         for path in parameter.paths:
-            set_path(data, path, float(value))
+            set_path(data, path, float(round(value)) if integer else float(value))
     return scenario_from_dict(data)
+
+
+def whole_numbers(base: dict[str, Any], spec: Calibration) -> list[bool]:
+    """Which free parameters write to fields that take whole numbers only (a
+    fractional probe is refused there), e.g. `followers`."""
+    flags = []
+    for p in spec.free:
+        probe = [
+            (p.low + 0.37 * (p.high - p.low) + 1e-6) if q is p else _start(base, q)
+            for q in spec.free
+        ]
+        try:
+            apply(base, spec.free, probe, [q is not p for q in spec.free])
+            flags.append(False)
+        except ConfigError as exc:
+            flags.append(any("integer" in e for e in exc.errors))
+    return flags
 
 
 def current_value(base: dict[str, Any], path: str) -> float | None:
@@ -118,7 +161,14 @@ def current_value(base: dict[str, Any], path: str) -> float | None:
     node: Any = base
     for part in path.split("."):
         if isinstance(node, list):
-            node = next((x for x in node if part == "*" or x.get("id") == part), None)
+            node = next(
+                (
+                    x
+                    for x in node
+                    if isinstance(x, dict) and (part == "*" or x.get("id") == part)
+                ),
+                None,
+            )
         elif isinstance(node, dict):
             node = node.get(part)
         else:
@@ -201,6 +251,7 @@ def calibrate(
             "section with [[calibration.free]] entries (docs/model.md, section 11)"
         )
     goal = check_spec(scenario, spec, targets if targets else spec.targets)
+    whole = whole_numbers(scenario.model_dump(exclude_none=True), spec)
     reps = replications or spec.replications
     seed = spec.seed if seed is None else seed
     base = scenario.model_dump(exclude_none=True)
@@ -219,7 +270,7 @@ def calibrate(
         key = tuple(float(v) for v in x)
         if key not in cache:
             result = simulate(
-                apply(base, spec.free, x),
+                apply(base, spec.free, x, whole),
                 replications=reps,
                 seed=seed,
                 workers=workers,
@@ -257,23 +308,47 @@ def calibrate(
     def residuals(z: np.ndarray) -> np.ndarray:
         frame = totals(np.clip(to_x(z), low, high))
         medians = np.array([frame[m].median() for m in metrics], dtype=float)
-        return np.log(np.maximum(medians, 1e-300) / target)
+        # a median at or below 0 (ROI can be) counts as a millionth of the target
+        return np.log(np.maximum(medians, 1e-6 * target) / target)
+
+    z_low, z_high = to_z(low), to_z(high)
+    # forward differences of 3% on the log scale (a tenth of the range else): large
+    # enough to see through the medians' small discrete jumps; a flat column is
+    # tried again with 4x and 16x the step
+    base_step = np.where(logged, 0.03, 0.1 * (high - low))
+
+    def jacobian(z: np.ndarray) -> np.ndarray:
+        r0 = residuals(z)
+        jac = np.zeros((len(r0), len(z)))
+        for j in range(len(z)):
+            for grow in (1.0, 4.0, 16.0):
+                h = base_step[j] * grow
+                if z[j] + h > z_high[j]:
+                    h = -h  # step back from the upper bound
+                zj = z.copy()
+                zj[j] = np.clip(z[j] + h, z_low[j], z_high[j])
+                if zj[j] == z[j]:
+                    continue
+                jac[:, j] = (residuals(zj) - r0) / (zj[j] - z[j])
+                if np.any(jac[:, j] != 0):
+                    break
+        return jac
 
     try:
         fit = optimize.least_squares(
             residuals,
             to_z(x0),
-            bounds=(to_z(low), to_z(high)),
-            # a step of a few percent sees through the medians' small discrete jumps
-            diff_step=0.03,
+            jac=jacobian,
+            bounds=(z_low, z_high),
             xtol=1e-3,
             ftol=1e-6,
-            max_nfev=40,
+            max_nfev=20,
         )
     finally:
         if bar is not None:
             bar.close()
     x = np.clip(to_x(fit.x), low, high)
+    x = np.where(whole, np.round(x), x)
     frame = totals(x)
     rows = []
     noise = []
@@ -341,7 +416,8 @@ def _noise_range(jac: np.ndarray, noise: np.ndarray) -> np.ndarray:
     order-statistic intervals), cov(z) is (J' S^-2 J)^-1; a parameter the targets
     do not move gets an infinite range.
     """
-    weights = np.where(noise > 0, 1.0 / np.maximum(noise, 1e-300) ** 2, 0.0)
+    # a median with a zero-width interval is the most precise target, not the least
+    weights = 1.0 / np.maximum(noise, 1e-12) ** 2
     info = jac.T @ (weights[:, None] * jac)
     try:
         cov = np.linalg.inv(info)

@@ -136,7 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument(
         "--out", type=Path, help="output folder (default results/<name>-compare)"
     )
-    cmp.add_argument("--force", action="store_true", help=argparse.SUPPRESS)
+    cmp.add_argument(
+        "--force", action="store_true", help="run even past the pre-flight work limit"
+    )
     cmp.add_argument("--no-progress", action="store_true", help="no progress bar")
     cmp.add_argument("--debug", action="store_true", help="tracebacks on errors")
 
@@ -227,7 +229,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     import json
 
     from livesim.calibrate import calibrate, parse_targets
-    from livesim.output import write_text_atomic
+    from livesim.output import check_out_file, write_text_atomic
     from livesim.scenario import load_scenario
 
     targets = parse_targets(args.target)
@@ -238,8 +240,8 @@ def _calibrate(args: argparse.Namespace) -> int:
         )
     if args.seed is not None and args.seed < 0:
         raise ConfigError(f"--seed: {args.seed} must be >= 0")
-    if args.out is not None and args.out.is_dir():
-        raise ConfigError(f"--out: {args.out} is a folder; give a .json file name")
+    if args.out is not None:
+        check_out_file(args.out)
     result = calibrate(
         scenario,
         targets=targets,
@@ -312,6 +314,7 @@ def _compare(args: argparse.Namespace) -> int:
         engine=args.engine,
         strategies=args.strategy,
         progress=not args.no_progress,
+        force=args.force,
     )
     result = comparison.result
     result.manifest["scenario_path"] = str(args.scenario)

@@ -44,15 +44,19 @@ class Comparison:
 
 
 def budget(scenario: Scenario, strategy: str) -> float:
-    """Up-front outlay of a strategy (RMB): host fees, gifts and ad spend.
+    """Up-front outlay of a strategy (RMB): host fees and gifts (per stream, as in
+    the cost column) and ad spend.
 
     Commissions (a share of net GMV) and the fixed cost come on top and are in the
     cost and ROI columns.
     """
     campaign = scenario.campaigns()[strategy]
-    hosts = {s.host for s in campaign.streams}
-    fees = sum(campaign.hosts[h].fee + campaign.hosts[h].gift_value for h in hosts)
-    return float(fees + sum(s.ad_spend for s in campaign.streams))
+    return float(
+        sum(
+            campaign.hosts[s.host].fee + campaign.hosts[s.host].gift_value + s.ad_spend
+            for s in campaign.streams
+        )
+    )
 
 
 def paired(a: np.ndarray, b: np.ndarray, seed: int) -> dict[str, float]:
@@ -94,6 +98,7 @@ def compare(
     engine: str = "auto",
     strategies: list[str] | None = None,
     progress: bool = False,
+    force: bool = False,
 ) -> Comparison:
     """Run every strategy (the scenario's and other files' ones) with common random
     numbers and compare them pair by pair."""
@@ -135,6 +140,7 @@ def compare(
             engine=engine,
             strategies=chosen,
             progress=progress,
+            force=force,
         )
         for frame in (part.replications, part.timeseries):
             frame["strategy"] = frame["strategy"].map(rename)

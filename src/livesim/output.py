@@ -109,14 +109,28 @@ def _swap_into_place(tmp: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def check_out_file(out: Path) -> None:
+    """Refuse an output file path that cannot be written (before any work)."""
+    if out.is_dir():
+        raise ConfigError(f"--out: {str(out)!r} is a folder; give a file name")
+    for parent in out.parents:
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(
+                f"--out: {str(out)!r}: {str(parent)!r} is a file, not a folder"
+            )
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write one text file whole or not at all (a temporary file, then a rename)."""
     path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; the output is not
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

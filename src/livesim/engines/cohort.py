@@ -384,6 +384,15 @@ class CohortSession:
         arrived_stream, arrived_t = [], []
         stream, t, source, intent = self.arrivals_of(minute, live)
         while True:
+            # stream by stream: a difference in one stream's arrivals leaves the draws
+            # of the streams before it in the batch where they were
+            order = np.argsort(stream, kind="stable")
+            stream, t, source, intent = (
+                stream[order],
+                t[order],
+                source[order],
+                intent[order],
+            )
             if len(t):
                 arrived_stream.append(stream)
                 arrived_t.append(t)

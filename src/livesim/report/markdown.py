@@ -73,8 +73,8 @@ class Block:
 
 CAPTIONS = {
     "gmv_distribution": "Net GMV over replications (histogram and empirical CDF).",
-    "funnel_by_kind": "Funnel stages by host kind: reached, entered, engaged, "
-    "clicked, ordered, kept.",
+    "funnel_by_kind": "Funnel stages per strategy and host kind: reached, entered, "
+    "engaged, asked (viewers with a question), bought (orders) and returned (orders).",
     "timeline": "Concurrent viewers and cumulative in-stream GMV over time, with the "
     "5th-95th percentile band over replications.",
     "strategy_distributions": "Net GMV and ROI per strategy over replications.",
