@@ -10,9 +10,10 @@ import pytest
 
 from helpers import build
 from livesim import simulate
-from livesim.calibrate import calibrate, parse_targets, set_path
+from livesim.calibrate import calibrate, parse_targets
 from livesim.cli import main
 from livesim.errors import ConfigError
+from livesim.paths import set_path
 
 TRUE_RATE = 20.0
 

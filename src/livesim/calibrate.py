@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from livesim.errors import ConfigError
+from livesim.paths import current_value, set_path
 from livesim.results import ADDITIVE, median_ci
 from livesim.scenario import Calibration, FreeParameter, Scenario, scenario_from_dict
 
@@ -103,26 +104,6 @@ def parse_targets(items: list[str]) -> dict[str, float]:
     return targets
 
 
-def set_path(data: Any, path: str, value: float) -> int:
-    """Write `value` at a dotted path of a scenario dict; how many places it set."""
-    head, _, rest = path.partition(".")
-    if isinstance(data, list):
-        chosen = [
-            x
-            for x in data
-            if isinstance(x, dict) and (head == "*" or x.get("id") == head)
-        ]
-        return sum(set_path(x, rest, value) for x in chosen) if rest else 0
-    if not isinstance(data, dict) or not head:
-        return 0
-    if not rest:
-        data[head] = value
-        return 1
-    if head not in data:
-        return 0
-    return set_path(data[head], rest, value)
-
-
 def apply(
     base: dict[str, Any],
     free: list[FreeParameter],
@@ -154,28 +135,6 @@ def whole_numbers(base: dict[str, Any], spec: Calibration) -> list[bool]:
         except ConfigError as exc:
             flags.append(any("integer" in e for e in exc.errors))
     return flags
-
-
-def current_value(base: dict[str, Any], path: str) -> float | None:
-    """The value at the first place a path names, if it is set there."""
-    node: Any = base
-    for part in path.split("."):
-        if isinstance(node, list):
-            node = next(
-                (
-                    x
-                    for x in node
-                    if isinstance(x, dict) and (part == "*" or x.get("id") == part)
-                ),
-                None,
-            )
-        elif isinstance(node, dict):
-            node = node.get(part)
-        else:
-            return None
-        if node is None:
-            return None
-    return float(node) if isinstance(node, int | float) else None
 
 
 def check_spec(

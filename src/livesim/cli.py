@@ -142,6 +142,25 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--no-progress", action="store_true", help="no progress bar")
     cmp.add_argument("--debug", action="store_true", help="tracebacks on errors")
 
+    sw = sub.add_parser(
+        "sweep", help="run a designed experiment over a scenario's parameters"
+    )
+    sw.add_argument("experiment", type=Path, help="experiment TOML (docs/model.md §12)")
+    sw.add_argument(
+        "--out", type=Path, help="output folder (default results/<file stem>-sweep)"
+    )
+    sw.add_argument("--workers", "-w", type=int, default=os.cpu_count() or 1)
+    sw.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue a sweep in --out: points already written are kept",
+    )
+    sw.add_argument(
+        "--force", action="store_true", help="run even past the pre-flight work limit"
+    )
+    sw.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sw.add_argument("--debug", action="store_true", help="tracebacks on errors")
+
     check = sub.add_parser("check", help="validate a scenario without running it")
     check.add_argument("scenario", type=Path)
     check.add_argument("--debug", action="store_true", help="tracebacks on errors")
@@ -158,6 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _calibrate(args)
         if args.command == "compare":
             return _compare(args)
+        if args.command == "sweep":
+            return _sweep(args)
         return _run(args)
     except ConfigError as exc:
         if args.debug:
@@ -332,6 +353,42 @@ def _compare(args: argparse.Namespace) -> int:
         f"\nwrote {written}/ (report.md, report.html, pairs.csv, strategies.csv, "
         f"replications.csv, summary.csv, timeseries.csv, manifest.json, figures/) "
         f"in {result.manifest['run_seconds']:.1f} s of simulation"
+    )
+    return EXIT_OK
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    import time
+
+    from livesim.sweep import load_experiment, run_sweep
+
+    plan = load_experiment(args.experiment)
+    out = args.out or Path("results") / f"{args.experiment.stem}-sweep"
+    for parent in [out, *out.parents]:
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(f"--out: {str(out)!r}: {str(parent)!r} is a file")
+    started = time.perf_counter()
+    table, summary = run_sweep(
+        plan,
+        out,
+        workers=args.workers,
+        resume=args.resume,
+        progress=not args.no_progress,
+        force=args.force,
+    )
+    exp = plan.experiment
+    print(
+        f"{args.experiment}: {len(plan.points)} points x {exp.replications} "
+        f"replications ({exp.design.kind} design), {len(table)} rows"
+    )
+    first = exp.outputs[0]
+    shown = summary[summary["metric"] == first].drop(columns=["metric"]).head(20)
+    print(f"{first} per point (mean and 95% CI; first 20 points):")
+    print(shown.to_string(index=False, float_format=_number))
+    print(
+        f"\nwrote {out}/ (sweep.csv: one row per point x replication x strategy; "
+        f"points.csv: per-point summaries; points/: one file per finished point) in "
+        f"{time.perf_counter() - started:.1f} s"
     )
     return EXIT_OK
 

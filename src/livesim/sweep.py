@@ -1,0 +1,362 @@
+"""Parameter sweeps: a designed experiment over a scenario's parameters.
+
+An experiment file (TOML) names a base scenario, the parameters to vary (explicit
+values, or bounds for a sampling design: full factorial, Latin hypercube or Sobol
+from `scipy.stats.qmc`), fixed parameters, replications per point and the campaign
+metrics to keep. Every point runs the same replications with the same seed, so
+points differ only by their parameters (common random numbers across points).
+
+Nothing finished is lost: each point's rows are written to their own file as soon as
+the point completes (atomically), and `resume=True` skips the points already on disk,
+so a killed sweep continued later gives the same table as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, ValidationError, model_validator
+from scipy.stats import qmc
+
+from livesim.errors import ConfigError
+from livesim.results import ADDITIVE, describe
+from livesim.scenario import Ident, Scenario, Strict, load_scenario, scenario_from_dict
+
+#: Campaign metrics a sweep can keep (per replication and strategy).
+METRICS = [*ADDITIVE, "mean_watch_minutes", "mean_qa_wait", "conversion_rate", "roi"]
+DEFAULT_OUTPUTS = ["net_gmv", "orders", "unique_viewers", "conversion_rate", "roi"]
+MAX_POINTS = 10_000
+
+
+class SweepParameter(Strict):
+    """A varied parameter: explicit `values`, or `low`/`high` for a design (with
+    `levels` for a factorial design)."""
+
+    name: Ident
+    paths: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+    values: Annotated[list[float], Field(min_length=1, max_length=1000)] | None = None
+    low: float | None = None
+    high: float | None = None
+    levels: Annotated[int, Field(ge=2, le=100)] = 5
+
+    @model_validator(mode="after")
+    def _values_or_bounds(self) -> SweepParameter:
+        if self.values is None and (self.low is None or self.high is None):
+            raise ValueError("give either values = [...] or both low and high")
+        if self.values is not None and (self.low is not None or self.high is not None):
+            raise ValueError("give values or low/high, not both")
+        if self.low is not None and self.high is not None and not self.low < self.high:
+            raise ValueError(f"low {self.low} must be below high {self.high}")
+        return self
+
+
+class Design(Strict):
+    """How points are chosen from the parameters' bounds."""
+
+    kind: Literal["factorial", "latin_hypercube", "sobol"] = "factorial"
+    points: Annotated[int, Field(ge=1, le=MAX_POINTS)] = 16
+    seed: Annotated[int, Field(ge=0)] = 0
+
+
+class Experiment(Strict):
+    """A sweep experiment file."""
+
+    scenario: Annotated[str, Field(min_length=1)]
+    parameters: Annotated[list[SweepParameter], Field(min_length=1, max_length=20)]
+    fixed: dict[str, float] = {}
+    design: Design = Design()
+    replications: Annotated[int, Field(ge=1, le=10_000)] = 20
+    seed: Annotated[int, Field(ge=0)] = 0
+    strategies: list[Ident] | None = None
+    outputs: Annotated[list[str], Field(min_length=1)] = DEFAULT_OUTPUTS
+    engine: Literal["auto", "agent", "cohort"] = "auto"
+
+
+@dataclass
+class SweepPlan:
+    """A loaded experiment: its base scenario (as a dict) and its points."""
+
+    experiment: Experiment
+    base: dict[str, Any]
+    points: pd.DataFrame  # one row per point, a column per parameter
+    digest: str
+
+
+def load_experiment(path: Path) -> SweepPlan:
+    """Read and check an experiment file; every problem is reported at once."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such experiment file")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        experiment = Experiment.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(
+            [
+                f"{'.'.join(str(p) for p in e['loc']) or 'experiment'}: {e['msg']}"
+                + (f" (got {e['input']!r})" if "input" in e and e["loc"] else "")
+                for e in exc.errors()
+            ]
+        ) from None
+    return plan(experiment, _scenario_path(path, experiment.scenario))
+
+
+def _scenario_path(experiment_path: Path, name: str) -> Path:
+    """A scenario file relative to the experiment file, or a bundled name."""
+    candidate = (experiment_path.parent / name).resolve()
+    if candidate.is_file():
+        return candidate
+    from livesim.scenarios import bundled_scenario
+
+    try:
+        return bundled_scenario(name)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"scenario: {name!r} is neither a file next to the experiment nor a "
+            "bundled scenario"
+        ) from None
+
+
+def plan(experiment: Experiment, scenario_path: Path) -> SweepPlan:
+    """The points of an experiment, checked against its scenario."""
+    from livesim.paths import set_path
+
+    scenario = load_scenario(scenario_path)
+    base = scenario.model_dump(exclude_none=True)
+    problems = []
+    for metric in experiment.outputs:
+        if metric not in METRICS:
+            problems.append(f"outputs: {metric!r} is not a campaign metric")
+    known = list(scenario.campaigns())
+    for name in experiment.strategies or []:
+        if name not in known:
+            problems.append(f"strategies: {name!r} is not one of {known}")
+    for path in experiment.fixed:
+        if set_path(copy.deepcopy(base), path, 0.0) == 0:
+            problems.append(f"fixed: {path!r} names no field")
+    for i, p in enumerate(experiment.parameters):
+        for path in p.paths:
+            if set_path(copy.deepcopy(base), path, 0.0) == 0:
+                problems.append(
+                    f"parameters[{i}] ({p.name}).paths: {path!r} names no field"
+                )
+    if problems:
+        raise ConfigError(problems)
+    points = design_points(experiment)
+    if len(points) > MAX_POINTS:
+        raise ConfigError(
+            f"design: {len(points)} points exceed the limit of {MAX_POINTS}"
+        )
+    # every point must give a valid scenario: check them all before running any
+    for k, row in enumerate(points.itertuples(index=False)):
+        try:
+            point_scenario(
+                base, experiment, dict(zip(points.columns, row, strict=True))
+            )
+        except ConfigError as exc:
+            raise ConfigError(
+                [f"point {k} {tuple(row)}: {e}" for e in exc.errors]
+            ) from None
+    digest = hashlib.sha256(
+        (experiment.model_dump_json() + scenario.digest()).encode()
+    ).hexdigest()
+    return SweepPlan(experiment=experiment, base=base, points=points, digest=digest)
+
+
+def design_points(experiment: Experiment) -> pd.DataFrame:
+    """The parameter values of every point (a column per parameter).
+
+    Parameters with explicit `values` are crossed with each other (factorial); the
+    ones with bounds follow the design: `levels` evenly spaced values each for a
+    factorial design, or `design.points` samples of a scrambled Latin hypercube or
+    Sobol sequence (`scipy.stats.qmc`), crossed with the explicit values.
+    """
+    params = experiment.parameters
+    listed = [p for p in params if p.values is not None]
+    bounded = [p for p in params if p.values is None]
+    design = experiment.design
+    if bounded and design.kind == "factorial":
+        grids = [np.linspace(p.low, p.high, p.levels) for p in bounded]  # type: ignore[arg-type]
+        sampled = [list(v) for v in itertools.product(*grids)]
+    elif bounded:
+        d = len(bounded)
+        if design.kind == "latin_hypercube":
+            unit = qmc.LatinHypercube(d=d, seed=design.seed).random(design.points)
+        else:
+            unit = qmc.Sobol(d=d, scramble=True, seed=design.seed).random(design.points)
+        low = [p.low for p in bounded]
+        high = [p.high for p in bounded]
+        sampled = qmc.scale(unit, low, high).tolist()
+    else:
+        sampled = [[]]
+    crossed: list[tuple[float, ...]] = list(
+        itertools.product(*[p.values or [] for p in listed])
+    )
+    rows = [
+        {
+            **dict(zip([p.name for p in listed], a, strict=True)),
+            **dict(zip([p.name for p in bounded], b, strict=True)),
+        }
+        for a in crossed
+        for b in sampled
+    ]
+    return pd.DataFrame(rows, columns=[p.name for p in params])
+
+
+def point_scenario(
+    base: dict[str, Any], experiment: Experiment, values: dict[str, float]
+) -> Scenario:
+    """The scenario of one point: fixed values, then the point's values."""
+    from livesim.paths import set_path
+
+    data = copy.deepcopy(base)
+    for path, value in experiment.fixed.items():
+        set_path(data, path, value)
+    for p in experiment.parameters:
+        for path in p.paths:
+            set_path(data, path, float(values[p.name]))
+    try:
+        return scenario_from_dict(data)
+    except ConfigError as exc:
+        # a whole-number field is given the nearest whole number
+        if not any("integer" in e for e in exc.errors):
+            raise
+    for p in experiment.parameters:
+        for path in p.paths:
+            set_path(data, path, float(round(values[p.name])))
+    return scenario_from_dict(data)
+
+
+def run_sweep(
+    plan: SweepPlan,
+    out: Path,
+    workers: int = 1,
+    resume: bool = False,
+    progress: bool = False,
+    force: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run every point not yet on disk; (rows, per-point summary).
+
+    Rows are one per point x replication x strategy with the parameters as columns.
+    """
+    from livesim.output import write_text_atomic
+    from livesim.runner import simulate
+
+    exp = plan.experiment
+    folder = out / "points"
+    manifest = out / "sweep.json"
+    if out.exists() and any(out.iterdir()):
+        if not resume:
+            raise ConfigError(
+                f"--out: {str(out)!r} is not empty; use --resume to continue the sweep "
+                "written there, or choose a new folder"
+            )
+        if not manifest.is_file():
+            raise ConfigError(f"--resume: {str(out)!r} holds no sweep (no sweep.json)")
+        if json.loads(manifest.read_text()).get("digest") != plan.digest:
+            raise ConfigError(
+                f"--resume: {str(out)!r} holds a sweep of another experiment or "
+                "scenario (its digest differs); choose a new folder"
+            )
+    folder.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(
+        manifest,
+        json.dumps(
+            {
+                "digest": plan.digest,
+                "points": len(plan.points),
+                "replications": exp.replications,
+                "seed": exp.seed,
+                "experiment": exp.model_dump(),
+            },
+            indent=2,
+        )
+        + "\n",
+    )
+    todo = [k for k in range(len(plan.points)) if not _point_file(folder, k).is_file()]
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(
+            total=len(plan.points),
+            initial=len(plan.points) - len(todo),
+            desc="points",
+            unit=" point",
+            delay=1.0,
+        )
+    try:
+        for k in todo:
+            values = {str(n): float(v) for n, v in plan.points.iloc[k].items()}
+            result = simulate(
+                point_scenario(plan.base, exp, values),
+                replications=exp.replications,
+                seed=exp.seed,
+                workers=workers,
+                engine=exp.engine,
+                strategies=exp.strategies,
+                force=force,
+            )
+            rows = result.campaign[["strategy", "replication", *exp.outputs]].copy()
+            rows.insert(0, "point", k)
+            for name, value in reversed(list(values.items())):
+                rows.insert(1, name, value)
+            write_text_atomic(_point_file(folder, k), rows.to_csv(index=False))
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    table = collect(plan, folder)
+    summary = summarize_points(table, plan)
+    write_text_atomic(out / "sweep.csv", table.to_csv(index=False))
+    write_text_atomic(out / "points.csv", summary.to_csv(index=False))
+    return table, summary
+
+
+def _point_file(folder: Path, k: int) -> Path:
+    return folder / f"point-{k:05d}.csv"
+
+
+def collect(plan: SweepPlan, folder: Path) -> pd.DataFrame:
+    """The sweep's rows from the point files, in point order."""
+    frames = [pd.read_csv(_point_file(folder, k)) for k in range(len(plan.points))]
+    table = pd.concat(frames, ignore_index=True)
+    return table.sort_values(
+        ["point", "strategy", "replication"], kind="stable"
+    ).reset_index(drop=True)
+
+
+def summarize_points(table: pd.DataFrame, plan: SweepPlan) -> pd.DataFrame:
+    """Per point, strategy and output: mean with its t-based 95% CI, and p5/p50/p95."""
+    names = [p.name for p in plan.experiment.parameters]
+    rows = []
+    for (point, strategy), frame in table.groupby(["point", "strategy"], sort=True):
+        for metric in plan.experiment.outputs:
+            stats = describe(frame[metric].to_numpy(dtype=float))
+            rows.append(
+                {
+                    "point": point,
+                    **{n: frame[n].iloc[0] for n in names},
+                    "strategy": strategy,
+                    "metric": metric,
+                    **{
+                        k: stats[k]
+                        for k in ("n", "mean", "ci_low", "ci_high", "p5", "p50", "p95")
+                    },
+                }
+            )
+    out = pd.DataFrame(rows)
+    return out.replace({math.inf: np.nan})

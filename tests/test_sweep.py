@@ -1,0 +1,216 @@
+"""Sweeps: designs, a known monotone effect, bad input, and resume after SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from livesim.cli import main
+from livesim.sweep import Experiment, design_points
+
+SCENARIO = """
+name = "swept"
+[[products]]
+id = "p"
+price = 100.0
+return_rate = 0.0
+[[hosts]]
+id = "h"
+kind = "KOS"
+followers = 0
+recommendation_rate = 10.0
+share_prob = 0.0
+comment_rate = 0.0
+question_rate = 0.0
+[[streams]]
+id = "s"
+host = "h"
+duration = 60
+products = ["p"]
+[platform]
+gpm_boost = 0.0
+"""
+
+
+def write(tmp_path: Path, experiment: str) -> Path:
+    (tmp_path / "swept.toml").write_text(SCENARIO)
+    path = tmp_path / "exp.toml"
+    path.write_text('scenario = "swept.toml"\n' + experiment)
+    return path
+
+
+def experiment(**design: Any) -> Experiment:
+    return Experiment.model_validate(
+        {
+            "scenario": "x",
+            "parameters": [
+                {"name": "a", "paths": ["x.a"], "low": 0.0, "high": 1.0, "levels": 3},
+                {"name": "b", "paths": ["x.b"], "low": 10.0, "high": 20.0},
+                {"name": "c", "paths": ["x.c"], "values": [1.0, 2.0]},
+            ],
+            "design": design,
+        }
+    )
+
+
+def test_designs() -> None:
+    factorial = design_points(experiment(kind="factorial"))
+    assert len(factorial) == 3 * 5 * 2  # levels of a and b (default 5), values of c
+    assert sorted(factorial["a"].unique()) == [0.0, 0.5, 1.0]
+    lhs = design_points(experiment(kind="latin_hypercube", points=8))
+    assert len(lhs) == 16  # 8 samples x 2 listed values
+    for name, low, high in (("a", 0.0, 1.0), ("b", 10.0, 20.0)):
+        values = lhs[lhs["c"] == 1.0][name].to_numpy()
+        # a Latin hypercube puts exactly one sample in each of the 8 strata
+        strata = np.floor((values - low) / (high - low) * 8).astype(int)
+        assert sorted(strata) == list(range(8))
+    sobol = design_points(experiment(kind="sobol", points=8))
+    assert len(sobol) == 16
+    assert sobol["b"].between(10.0, 20.0).all()
+
+
+@pytest.mark.slow
+def test_a_known_monotone_effect_shows(tmp_path: Path) -> None:
+    """More platform traffic, more viewers and orders at every step."""
+    path = write(
+        tmp_path,
+        """
+replications = 15
+outputs = ["unique_viewers", "orders"]
+[[parameters]]
+name = "push"
+paths = ["hosts.*.recommendation_rate"]
+values = [5.0, 15.0, 45.0]
+""",
+    )
+    out = tmp_path / "out"
+    assert (
+        main(["sweep", str(path), "--out", str(out), "-w", "1", "--no-progress"]) == 0
+    )
+    table = pd.read_csv(out / "sweep.csv")
+    assert list(table.columns[:4]) == ["point", "push", "strategy", "replication"]
+    assert len(table) == 3 * 15
+    means = table.groupby("push")[["unique_viewers", "orders"]].mean()
+    assert means["unique_viewers"].is_monotonic_increasing
+    assert means["orders"].is_monotonic_increasing
+    summary = pd.read_csv(out / "points.csv")
+    low = summary[(summary["push"] == 5.0) & (summary["metric"] == "unique_viewers")]
+    high = summary[(summary["push"] == 45.0) & (summary["metric"] == "unique_viewers")]
+    assert low["ci_high"].iloc[0] < high["ci_low"].iloc[0]
+
+
+def test_bad_experiments_get_one_line_each(tmp_path: Path, capsys: Any) -> None:
+    path = write(
+        tmp_path,
+        """
+outputs = ["net_gmv", "fame"]
+[[parameters]]
+name = "push"
+paths = ["hosts.*.no_such_field_path.x"]
+values = [1.0]
+low = 1.0
+""",
+    )
+    assert main(["sweep", str(path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "values or low/high" in err
+    path = write(
+        tmp_path,
+        """
+outputs = ["net_gmv", "fame"]
+[[parameters]]
+name = "push"
+paths = ["nowhere.x"]
+values = [1.0]
+""",
+    )
+    assert main(["sweep", str(path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "'fame' is not a campaign metric" in err and "names no field" in err
+    assert not (tmp_path / "o").exists()
+
+
+RESUMABLE = """
+replications = 30
+seed = 4
+outputs = ["net_gmv", "orders"]
+[[parameters]]
+name = "push"
+paths = ["hosts.*.recommendation_rate"]
+low = 5.0
+high = 40.0
+levels = 8
+"""
+
+
+@pytest.mark.slow
+def test_a_killed_sweep_resumed_equals_an_uninterrupted_one(tmp_path: Path) -> None:
+    path = write(tmp_path, RESUMABLE)
+    whole = tmp_path / "whole"
+    assert (
+        main(["sweep", str(path), "--out", str(whole), "-w", "1", "--no-progress"]) == 0
+    )
+    killed = tmp_path / "killed"
+    command = [
+        sys.executable,
+        "-m",
+        "livesim.cli",
+        "sweep",
+        str(path),
+        "--out",
+        str(killed),
+        "-w",
+        "1",
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(command, env=dict(os.environ), start_new_session=True)
+    points = killed / "points"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(points.glob("point-*.csv"))) < 2:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = len(list(points.glob("point-*.csv")))
+    assert 2 <= done < 8, "the sweep was not killed midway"
+    assert not (killed / "sweep.csv").exists()
+    # a half-written point (a hidden temporary file) never counts as finished
+    assert all(not p.name.startswith(".") for p in points.glob("point-*.csv"))
+    resumed = ["sweep", str(path), "--out", str(killed), "-w", "1", "--no-progress"]
+    assert main(resumed) == 2  # not empty: needs --resume
+    assert main([*resumed, "--resume"]) == 0
+    assert (killed / "sweep.csv").read_text() == (whole / "sweep.csv").read_text()
+    assert (killed / "points.csv").read_text() == (whole / "points.csv").read_text()
+
+
+def test_resume_refuses_another_experiment(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        RESUMABLE.replace("levels = 8", "levels = 2").replace(
+            "replications = 30", "replications = 2"
+        ),
+    )
+    out = tmp_path / "out"
+    assert (
+        main(["sweep", str(path), "--out", str(out), "-w", "1", "--no-progress"]) == 0
+    )
+    path.write_text(path.read_text().replace("seed = 4", "seed = 5"))
+    args = [
+        "sweep",
+        str(path),
+        "--out",
+        str(out),
+        "-w",
+        "1",
+        "--no-progress",
+        "--resume",
+    ]
+    assert main(args) == 2
