@@ -18,6 +18,32 @@ from livesim.paths import set_path
 TRUE_RATE = 20.0
 
 
+#: A one-stream KOS scenario file whose platform rate is free (bounds 2-80).
+CAL_TOML = """
+name = "cal"
+[[products]]
+id = "p"
+price = 100.0
+[[hosts]]
+id = "h"
+kind = "KOS"
+followers = 20000
+recommendation_rate = 10.0
+[[streams]]
+id = "s"
+host = "h"
+duration = 60
+products = ["p"]
+[calibration]
+replications = 20
+[[calibration.free]]
+name = "rate"
+paths = ["hosts.*.recommendation_rate"]
+low = 2.0
+high = 80.0
+"""
+
+
 def _no_constants(name: str) -> None:
     raise ValueError(f"not valid JSON: {name}")
 
@@ -141,31 +167,7 @@ def test_set_path_by_id_and_wildcard() -> None:
 @pytest.mark.slow
 def test_cli_calibrate_writes_json(tmp_path: Path, capsys: Any) -> None:
     path = tmp_path / "s.toml"
-    path.write_text(
-        """
-name = "cal"
-[[products]]
-id = "p"
-price = 100.0
-[[hosts]]
-id = "h"
-kind = "KOS"
-followers = 20000
-recommendation_rate = 10.0
-[[streams]]
-id = "s"
-host = "h"
-duration = 60
-products = ["p"]
-[calibration]
-replications = 20
-[[calibration.free]]
-name = "rate"
-paths = ["hosts.*.recommendation_rate"]
-low = 2.0
-high = 80.0
-"""
-    )
+    path.write_text(CAL_TOML)
     out = tmp_path / "fit.json"
     code = main(
         [
@@ -257,26 +259,7 @@ def test_cli_refuses_a_bad_out_path_before_fitting(tmp_path: Path, capsys: Any) 
     code = main(["calibrate", "no_such.toml", "--out", str(blocker / "x.json")])
     assert code == 2
     scenario_path = tmp_path / "s.toml"
-    scenario_path.write_text("""
-name = "cal"
-[[products]]
-id = "p"
-price = 100.0
-[[hosts]]
-id = "h"
-kind = "KOS"
-[[streams]]
-id = "s"
-host = "h"
-duration = 60
-products = ["p"]
-[calibration]
-[[calibration.free]]
-name = "rate"
-paths = ["hosts.*.recommendation_rate"]
-low = 2.0
-high = 80.0
-""")
+    scenario_path.write_text(CAL_TOML)
     code = main(
         [
             "calibrate",

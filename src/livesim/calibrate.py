@@ -26,9 +26,9 @@ import pandas as pd
 from scipy import optimize, stats
 
 from livesim.errors import ConfigError
-from livesim.paths import current_value, set_path
+from livesim.paths import current_value, set_path, takes_whole_numbers, with_values
 from livesim.results import ADDITIVE, median_ci
-from livesim.scenario import Calibration, FreeParameter, Scenario, scenario_from_dict
+from livesim.scenario import Calibration, FreeParameter, Scenario
 
 #: Campaign metrics a target can name (per-replication campaign totals).
 METRICS = [*ADDITIVE, "mean_watch_minutes", "mean_qa_wait", "conversion_rate", "roi"]
@@ -112,29 +112,17 @@ def apply(
 ) -> Scenario:
     """The scenario with each free parameter's value written to its paths; values of
     parameters whose fields take whole numbers (`whole`) are rounded."""
-    data = copy.deepcopy(base)
-    flags = whole or [False] * len(free)
-    for parameter, value, integer in zip(free, values, flags, strict=True):
-        for path in parameter.paths:
-            set_path(data, path, float(round(value)) if integer else float(value))
-    return scenario_from_dict(data)
+    return with_values(
+        base, [(p.paths, v) for p, v in zip(free, values, strict=True)], whole
+    )
 
 
 def whole_numbers(base: dict[str, Any], spec: Calibration) -> list[bool]:
-    """Which free parameters write to fields that take whole numbers only (a
-    fractional probe is refused there), e.g. `followers`."""
-    flags = []
-    for p in spec.free:
-        probe = [
-            (p.low + 0.37 * (p.high - p.low) + 1e-6) if q is p else _start(base, q)
-            for q in spec.free
-        ]
-        try:
-            apply(base, spec.free, probe, [q is not p for q in spec.free])
-            flags.append(False)
-        except ConfigError as exc:
-            flags.append(any("integer" in e for e in exc.errors))
-    return flags
+    """Which free parameters write to fields that take whole numbers only."""
+    return [
+        takes_whole_numbers(base, p.paths, p.low + 0.37 * (p.high - p.low))
+        for p in spec.free
+    ]
 
 
 def check_spec(

@@ -360,13 +360,12 @@ def _compare(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     import time
 
+    from livesim.output import check_no_file_in_the_way
     from livesim.sweep import load_experiment, run_sweep
 
     plan = load_experiment(args.experiment)
     out = args.out or Path("results") / f"{args.experiment.stem}-sweep"
-    for parent in [out, *out.parents]:
-        if parent.exists() and not parent.is_dir():
-            raise ConfigError(f"--out: {str(out)!r}: {str(parent)!r} is a file")
+    check_no_file_in_the_way(out, [out, *out.parents])
     started = time.perf_counter()
     table, summary = run_sweep(
         plan,

@@ -30,11 +30,7 @@ def check_out_folder(out: Path) -> None:
     An existing folder is replaced only if it is empty or an earlier livesim output
     (it holds a manifest.json); a path through an existing file cannot be a folder.
     """
-    for parent in [out, *out.parents]:
-        if parent.exists() and not parent.is_dir():
-            raise ConfigError(
-                f"--out: {str(out)!r}: {str(parent)!r} is a file, not a folder"
-            )
+    check_no_file_in_the_way(out, [out, *out.parents])
     if out.is_dir() and any(out.iterdir()) and not (out / "manifest.json").is_file():
         raise ConfigError(
             f"--out: {str(out)!r} is a folder with other files (no manifest.json of an "
@@ -118,7 +114,12 @@ def check_out_file(out: Path) -> None:
     """Refuse an output file path that cannot be written (before any work)."""
     if out.is_dir():
         raise ConfigError(f"--out: {str(out)!r} is a folder; give a file name")
-    for parent in out.parents:
+    check_no_file_in_the_way(out, list(out.parents))
+
+
+def check_no_file_in_the_way(out: Path, folders: list[Path]) -> None:
+    """Refuse `out` when one of `folders` (on its way) exists as a file."""
+    for parent in folders:
         if parent.exists() and not parent.is_dir():
             raise ConfigError(
                 f"--out: {str(out)!r}: {str(parent)!r} is a file, not a folder"

@@ -6,7 +6,13 @@ A path is dotted; a list is entered by an element's `id`, or `*` for every eleme
 
 from __future__ import annotations
 
+import copy
+import math
+from collections.abc import Iterable, Sequence
 from typing import Any
+
+from livesim.errors import ConfigError
+from livesim.scenario import Scenario, scenario_from_dict
 
 
 def set_path(data: Any, path: str, value: float) -> int:
@@ -49,3 +55,31 @@ def current_value(base: dict[str, Any], path: str) -> float | None:
         if node is None:
             return None
     return float(node) if isinstance(node, int | float) else None
+
+
+def with_values(
+    base: dict[str, Any],
+    assignments: Iterable[tuple[Sequence[str], float]],
+    whole: Sequence[bool] | None = None,
+) -> Scenario:
+    """The scenario with each value written to its paths, in order; the values of
+    assignments flagged in `whole` (fields that take whole numbers) are rounded."""
+    data = copy.deepcopy(base)
+    items = list(assignments)
+    flags = whole or [False] * len(items)
+    for (paths, value), integer in zip(items, flags, strict=True):
+        for path in paths:
+            set_path(data, path, float(round(value)) if integer else float(value))
+    return scenario_from_dict(data)
+
+
+def takes_whole_numbers(
+    base: dict[str, Any], paths: Sequence[str], near: float
+) -> bool:
+    """Whether the fields at `paths` take whole numbers only (e.g. `followers`): a
+    fractional value near `near` is refused there as not an integer."""
+    try:
+        with_values(base, [(paths, math.floor(near) + 0.5)])
+    except ConfigError as exc:
+        return any("integer" in e for e in exc.errors)
+    return False

@@ -17,7 +17,6 @@ import copy
 import hashlib
 import itertools
 import json
-import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ from scipy.stats import qmc
 
 from livesim.errors import ConfigError
 from livesim.results import ADDITIVE, describe
-from livesim.scenario import Ident, Scenario, Strict, load_scenario, scenario_from_dict
+from livesim.scenario import Ident, Scenario, Strict, load_scenario
 
 #: Campaign metrics a sweep can keep (per replication and strategy).
 METRICS = [*ADDITIVE, "mean_watch_minutes", "mean_qa_wait", "conversion_rate", "roi"]
@@ -90,6 +89,7 @@ class SweepPlan:
     base: dict[str, Any]
     points: pd.DataFrame  # one row per point, a column per parameter
     digest: str
+    whole: list[bool]  # parameters whose fields take whole numbers (rounded)
 
 
 def load_experiment(path: Path) -> SweepPlan:
@@ -131,7 +131,7 @@ def _scenario_path(experiment_path: Path, name: str) -> Path:
 
 def plan(experiment: Experiment, scenario_path: Path) -> SweepPlan:
     """The points of an experiment, checked against its scenario."""
-    from livesim.paths import set_path
+    from livesim.paths import set_path, takes_whole_numbers
 
     scenario = load_scenario(scenario_path)
     base = scenario.model_dump(exclude_none=True)
@@ -155,6 +155,14 @@ def plan(experiment: Experiment, scenario_path: Path) -> SweepPlan:
     if problems:
         raise ConfigError(problems)
     points = design_points(experiment)
+    whole = [
+        takes_whole_numbers(
+            base,
+            p.paths,
+            p.values[0] if p.values else p.low + 0.37 * (p.high - p.low),  # type: ignore[operator]
+        )
+        for p in experiment.parameters
+    ]
     if len(points) > MAX_POINTS:
         raise ConfigError(
             f"design: {len(points)} points exceed the limit of {MAX_POINTS}"
@@ -172,7 +180,9 @@ def plan(experiment: Experiment, scenario_path: Path) -> SweepPlan:
     digest = hashlib.sha256(
         (experiment.model_dump_json() + scenario.digest()).encode()
     ).hexdigest()
-    return SweepPlan(experiment=experiment, base=base, points=points, digest=digest)
+    return SweepPlan(
+        experiment=experiment, base=base, points=points, digest=digest, whole=whole
+    )
 
 
 def design_points(experiment: Experiment) -> pd.DataFrame:
@@ -216,27 +226,19 @@ def design_points(experiment: Experiment) -> pd.DataFrame:
 
 
 def point_scenario(
-    base: dict[str, Any], experiment: Experiment, values: dict[str, float]
+    base: dict[str, Any],
+    experiment: Experiment,
+    values: dict[str, float],
+    whole: list[bool] | None = None,
 ) -> Scenario:
-    """The scenario of one point: fixed values, then the point's values."""
-    from livesim.paths import set_path
+    """The scenario of one point: fixed values, then the point's values (rounded
+    for parameters flagged in `whole`)."""
+    from livesim.paths import with_values
 
-    data = copy.deepcopy(base)
-    for path, value in experiment.fixed.items():
-        set_path(data, path, value)
-    for p in experiment.parameters:
-        for path in p.paths:
-            set_path(data, path, float(values[p.name]))
-    try:
-        return scenario_from_dict(data)
-    except ConfigError as exc:
-        # a whole-number field is given the nearest whole number
-        if not any("integer" in e for e in exc.errors):
-            raise
-    for p in experiment.parameters:
-        for path in p.paths:
-            set_path(data, path, float(round(values[p.name])))
-    return scenario_from_dict(data)
+    fixed = [([path], value) for path, value in experiment.fixed.items()]
+    varied = [(p.paths, values[p.name]) for p in experiment.parameters]
+    flags = [False] * len(fixed) + (whole or [False] * len(varied))
+    return with_values(base, fixed + varied, flags)
 
 
 def run_sweep(
@@ -301,7 +303,7 @@ def run_sweep(
         for k in todo:
             values = {str(n): float(v) for n, v in plan.points.iloc[k].items()}
             result = simulate(
-                point_scenario(plan.base, exp, values),
+                point_scenario(plan.base, exp, values, plan.whole),
                 replications=exp.replications,
                 seed=exp.seed,
                 workers=workers,
@@ -358,5 +360,4 @@ def summarize_points(table: pd.DataFrame, plan: SweepPlan) -> pd.DataFrame:
                     },
                 }
             )
-    out = pd.DataFrame(rows)
-    return out.replace({math.inf: np.nan})
+    return pd.DataFrame(rows)

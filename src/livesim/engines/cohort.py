@@ -82,6 +82,8 @@ DECISIONS = ("arrivals", "viewers", "engagement", "traffic", "purchase", "qa", "
 COHORT_KEY = stream_key("cohort engine")
 TALLY = tuple(f.name for f in fields(StreamTally))
 T = {name: i for i, name in enumerate(TALLY)}
+#: Tallies that are counts (the others are minutes, RMB or expected viewers).
+COUNTS = {f.name for f in fields(StreamTally) if f.type in (int, "int")}
 
 
 class AskerTable:
@@ -345,11 +347,7 @@ class CohortSession:
                 setattr(
                     sr.tally,
                     name,
-                    float(value)
-                    if "minutes" in name
-                    or name
-                    in ("gross_gmv", "refunds", "margin_value", "platform_expected")
-                    else int(round(value)),
+                    int(round(value)) if name in COUNTS else float(value),
                 )
             m = sr.minutes
             sr.arrival_bins = [list(b) for b in self.arrivals[i, :, :m]]
