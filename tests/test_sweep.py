@@ -141,6 +141,7 @@ values = [1.0]
 
 RESUMABLE = """
 replications = 30
+chunk = 10
 seed = 4
 outputs = ["net_gmv", "orders"]
 [[parameters]]
@@ -175,16 +176,16 @@ def test_a_killed_sweep_resumed_equals_an_uninterrupted_one(tmp_path: Path) -> N
     proc = subprocess.Popen(command, env=dict(os.environ), start_new_session=True)
     points = killed / "points"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list(points.glob("point-*.csv"))) < 2:
+    while time.monotonic() < deadline and len(list(points.glob("*.csv"))) < 4:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    done = len(list(points.glob("point-*.csv")))
-    assert 2 <= done < 8, "the sweep was not killed midway"
+    done = len(list(points.glob("*.csv")))
+    assert 4 <= done < 24, "the sweep was not killed midway"  # 8 points x 3 chunks
     assert not (killed / "sweep.csv").exists()
-    # every point on disk is whole: the kill never leaves a half-written point
-    for finished in points.glob("point-*.csv"):
-        assert len(pd.read_csv(finished)) == 30
+    # every chunk on disk is whole: the kill never leaves a half-written chunk
+    for finished in points.glob("*.csv"):
+        assert len(pd.read_csv(finished)) == 10
     resumed = ["sweep", str(path), "--out", str(killed), "-w", "1", "--no-progress"]
     assert main(resumed) == 2  # not empty: needs --resume
     assert main([*resumed, "--resume"]) == 0

@@ -1,5 +1,7 @@
 """The `livesim` command: `livesim run [SCENARIO]`, `livesim compare SCENARIO
-[FILE...]`, `livesim calibrate SCENARIO` and `livesim check SCENARIO`.
+[FILE...]`, `livesim calibrate SCENARIO`, the experiments `livesim sweep`,
+`livesim sensitivity` and `livesim optimize` (each taking an experiment TOML), and
+`livesim check SCENARIO`.
 
 Exit codes: 0 success, 1 runtime failure, 2 usage or config error. Errors are one
 line each, with the field, the value and the rule; a traceback only with --debug.
@@ -8,13 +10,15 @@ line each, with the field, the value and the rule; a traceback only with --debug
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from livesim import __version__
+from livesim.backends import BACKENDS, Backend, make_backend
 from livesim.engines import ENGINES
 from livesim.errors import ConfigError
 
@@ -22,6 +26,8 @@ if TYPE_CHECKING:
     from livesim.results import SimulationResult
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+#: The commands that keep finished chunks on disk and can --resume.
+EXPERIMENTS = ("sweep", "sensitivity", "optimize")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -146,25 +152,45 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep", help="run a designed experiment over a scenario's parameters"
     )
     sw.add_argument("experiment", type=Path, help="experiment TOML (docs/model.md §12)")
-    sw.add_argument(
-        "--out", type=Path, help="output folder (default results/<file stem>-sweep)"
-    )
-    sw.add_argument("--workers", "-w", type=int, default=os.cpu_count() or 1)
-    sw.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue a sweep in --out: points already written are kept",
-    )
-    sw.add_argument(
-        "--force", action="store_true", help="run even past the pre-flight work limit"
-    )
-    sw.add_argument("--no-progress", action="store_true", help="no progress bar")
-    sw.add_argument("--debug", action="store_true", help="tracebacks on errors")
+    _experiment_options(sw, "sweep")
 
     check = sub.add_parser("check", help="validate a scenario without running it")
     check.add_argument("scenario", type=Path)
     check.add_argument("--debug", action="store_true", help="tracebacks on errors")
     return parser
+
+
+def _experiment_options(parser: argparse.ArgumentParser, kind: str) -> None:
+    """Options shared by the experiment commands (sweep, sensitivity, optimize)."""
+    parser.add_argument(
+        "--out", type=Path, help=f"output folder (default results/<file stem>-{kind})"
+    )
+    parser.add_argument(
+        "--workers",
+        "-w",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="local worker processes (default: one per core)",
+    )
+    parser.add_argument(
+        "--backend",
+        default="local",
+        choices=BACKENDS,
+        help="local processes (default) or a Dask cluster (the [dask] extra)",
+    )
+    parser.add_argument(
+        "--scheduler", help="the Dask scheduler's address, e.g. tcp://10.0.0.5:8786"
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the experiment in --out: chunks already written are kept",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="run even past the pre-flight work limit"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--debug", action="store_true", help="tracebacks on errors")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -187,7 +213,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"livesim: error: {line}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("livesim: interrupted; nothing was written", file=sys.stderr)
+        if args.command in EXPERIMENTS:
+            print(
+                "livesim: interrupted; the finished chunks are kept: rerun with "
+                "--resume to continue",
+                file=sys.stderr,
+            )
+        else:
+            print("livesim: interrupted; nothing was written", file=sys.stderr)
         return 130
     except Exception as exc:  # a runtime failure: one line unless --debug
         if args.debug:
@@ -367,14 +400,15 @@ def _sweep(args: argparse.Namespace) -> int:
     out = args.out or Path("results") / f"{args.experiment.stem}-sweep"
     check_no_file_in_the_way(out, [out, *out.parents])
     started = time.perf_counter()
-    table, summary = run_sweep(
-        plan,
-        out,
-        workers=args.workers,
-        resume=args.resume,
-        progress=not args.no_progress,
-        force=args.force,
-    )
+    with _backend(args) as backend:
+        table, summary = run_sweep(
+            plan,
+            out,
+            backend=backend,
+            resume=args.resume,
+            progress=not args.no_progress,
+            force=args.force,
+        )
     exp = plan.experiment
     print(
         f"{args.experiment}: {len(plan.points)} points x {exp.replications} "
@@ -386,10 +420,21 @@ def _sweep(args: argparse.Namespace) -> int:
     print(shown.to_string(index=False, float_format=_number))
     print(
         f"\nwrote {out}/ (sweep.csv: one row per point x replication x strategy; "
-        f"points.csv: per-point summaries; points/: one file per finished point) in "
+        f"points.csv: per-point summaries; points/: one file per chunk of "
+        f"replications) in "
         f"{time.perf_counter() - started:.1f} s"
     )
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _backend(args: argparse.Namespace) -> Iterator[Backend]:
+    """The backend the options ask for, closed afterwards."""
+    backend = make_backend(args.backend, args.workers, args.scheduler)
+    try:
+        yield backend
+    finally:
+        backend.close()
 
 
 def _number(value: float) -> str:

@@ -23,7 +23,7 @@ from livesim.engines import ENGINES, choose_engine, engine_runner
 from livesim.engines.agent import TIMESERIES_COLUMNS, SessionOutput
 from livesim.errors import ConfigError
 from livesim.model.traffic import expected_viewers
-from livesim.results import ID_COLUMNS, SimulationResult, summarize
+from livesim.results import ID_COLUMNS, SimulationResult, campaign_totals, summarize
 from livesim.scenario import Campaign, Scenario
 
 MAX_REPLICATIONS = 100_000
@@ -165,6 +165,29 @@ def simulate(
         "viewers_per_second": round(viewers / elapsed, 1) if elapsed > 0 else None,
     }
     return result
+
+
+def campaign_rows(
+    scenario: Scenario,
+    replications: Iterable[int],
+    seed: int,
+    engine: str,
+    strategies: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Campaign totals of the given replication numbers, in this process.
+
+    The building block of experiments (`livesim.backends`): `engine` is a concrete
+    engine chosen by the caller, so every chunk of an experiment uses the same one.
+    """
+    campaigns = scenario.campaigns()
+    names = list(strategies) if strategies is not None else list(campaigns)
+    reps = list(replications)
+    rows: list[dict[str, Any]] = []
+    for name in names:
+        _, done = run_task((name, campaigns[name], seed, reps, False, engine))
+        for r, output in done:
+            rows += [{"replication": r, "strategy": name} | row for row in output.rows]
+    return campaign_totals(pd.DataFrame(rows))
 
 
 def _tasks(

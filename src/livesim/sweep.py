@@ -27,7 +27,16 @@ import pandas as pd
 from pydantic import Field, ValidationError, model_validator
 from scipy.stats import qmc
 
+from livesim.backends import (
+    DEFAULT_CHUNK,
+    Backend,
+    Job,
+    LocalBackend,
+    run_jobs,
+    scenario_jobs,
+)
 from livesim.errors import ConfigError
+from livesim.output import write_text_atomic
 from livesim.results import ADDITIVE, describe
 from livesim.scenario import Ident, Scenario, Strict, load_scenario
 
@@ -79,6 +88,7 @@ class Experiment(Strict):
     strategies: list[Ident] | None = None
     outputs: Annotated[list[str], Field(min_length=1)] = DEFAULT_OUTPUTS
     engine: Literal["auto", "agent", "cohort"] = "auto"
+    chunk: Annotated[int, Field(ge=1, le=10_000)] = DEFAULT_CHUNK
 
 
 @dataclass
@@ -121,7 +131,7 @@ def _scenario_path(experiment_path: Path, name: str) -> Path:
     from livesim.scenarios import bundled_scenario
 
     try:
-        return bundled_scenario(name)
+        return bundled_scenario(name.removesuffix(".toml"))
     except FileNotFoundError:
         raise ConfigError(
             f"scenario: {name!r} is neither a file next to the experiment nor a "
@@ -244,98 +254,97 @@ def point_scenario(
 def run_sweep(
     plan: SweepPlan,
     out: Path,
-    workers: int = 1,
+    backend: Backend | None = None,
     resume: bool = False,
     progress: bool = False,
     force: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run every point not yet on disk; (rows, per-point summary).
+    """Run every chunk not yet on disk; (rows, per-point summary).
 
     Rows are one per point x replication x strategy with the parameters as columns.
+    Chunks of `experiment.chunk` replications run on `backend` (local, one process,
+    by default) and are each written to `out/points/` as they finish.
     """
-    from livesim.output import write_text_atomic
-    from livesim.runner import simulate
-
     exp = plan.experiment
-    folder = out / "points"
-    manifest = out / "sweep.json"
-    if out.exists() and any(out.iterdir()):
-        if not resume:
-            raise ConfigError(
-                f"--out: {str(out)!r} is not empty; use --resume to continue the sweep "
-                "written there, or choose a new folder"
-            )
-        if not manifest.is_file():
-            raise ConfigError(f"--resume: {str(out)!r} holds no sweep (no sweep.json)")
-        if json.loads(manifest.read_text()).get("digest") != plan.digest:
-            raise ConfigError(
-                f"--resume: {str(out)!r} holds a sweep of another experiment or "
-                "scenario (its digest differs); choose a new folder"
-            )
-    folder.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(
-        manifest,
-        json.dumps(
-            {
-                "digest": plan.digest,
-                "points": len(plan.points),
-                "replications": exp.replications,
-                "seed": exp.seed,
-                "experiment": exp.model_dump(),
-            },
-            indent=2,
+    folder = start_experiment(out, plan.digest, resume, _manifest(plan))
+    jobs = []
+    for k in range(len(plan.points)):
+        values = point_values(plan, k)
+        jobs += scenario_jobs(
+            f"point-{k:05d}",
+            point_scenario(plan.base, exp, values, plan.whole),
+            exp.replications,
+            exp.seed,
+            exp.engine,
+            exp.outputs,
+            exp.chunk,
+            exp.strategies,
+            force,
         )
-        + "\n",
-    )
-    todo = [k for k in range(len(plan.points)) if not _point_file(folder, k).is_file()]
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(
-            total=len(plan.points),
-            initial=len(plan.points) - len(todo),
-            desc="points",
-            unit=" point",
-            delay=1.0,
-        )
-    try:
-        for k in todo:
-            values = {str(n): float(v) for n, v in plan.points.iloc[k].items()}
-            result = simulate(
-                point_scenario(plan.base, exp, values, plan.whole),
-                replications=exp.replications,
-                seed=exp.seed,
-                workers=workers,
-                engine=exp.engine,
-                strategies=exp.strategies,
-                force=force,
-            )
-            rows = result.campaign[["strategy", "replication", *exp.outputs]].copy()
-            rows.insert(0, "point", k)
-            for name, value in reversed(list(values.items())):
-                rows.insert(1, name, value)
-            write_text_atomic(_point_file(folder, k), rows.to_csv(index=False))
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
-    table = collect(plan, folder)
+    done = run_jobs(jobs, folder, backend or LocalBackend(), progress, "sweep")
+    table = collect(plan, [done[job.key] for job in jobs], jobs)
     summary = summarize_points(table, plan)
     write_text_atomic(out / "sweep.csv", table.to_csv(index=False))
     write_text_atomic(out / "points.csv", summary.to_csv(index=False))
     return table, summary
 
 
-def _point_file(folder: Path, k: int) -> Path:
-    return folder / f"point-{k:05d}.csv"
+def point_values(plan: SweepPlan, k: int) -> dict[str, float]:
+    """The parameter values of point k."""
+    return {str(n): float(v) for n, v in plan.points.iloc[k].items()}
 
 
-def collect(plan: SweepPlan, folder: Path) -> pd.DataFrame:
-    """The sweep's rows from the point files, in point order."""
-    frames = [pd.read_csv(_point_file(folder, k)) for k in range(len(plan.points))]
-    table = pd.concat(frames, ignore_index=True)
+def _manifest(plan: SweepPlan) -> dict[str, Any]:
+    exp = plan.experiment
+    return {
+        "digest": plan.digest,
+        "points": len(plan.points),
+        "replications": exp.replications,
+        "seed": exp.seed,
+        "experiment": exp.model_dump(),
+    }
+
+
+def start_experiment(
+    out: Path, digest: str, resume: bool, manifest: dict[str, Any]
+) -> Path:
+    """Check `out` (empty, or the same experiment when resuming), write its
+    manifest `experiment.json`, and return the folder for the chunk files."""
+    path = out / "experiment.json"
+    if out.exists() and any(out.iterdir()):
+        if not resume:
+            raise ConfigError(
+                f"--out: {str(out)!r} is not empty; use --resume to continue the "
+                "experiment written there, or choose a new folder"
+            )
+        if not path.is_file():
+            raise ConfigError(
+                f"--resume: {str(out)!r} holds no experiment (no experiment.json)"
+            )
+        if json.loads(path.read_text()).get("digest") != digest:
+            raise ConfigError(
+                f"--resume: {str(out)!r} holds another experiment or scenario (its "
+                "digest differs); choose a new folder"
+            )
+    folder = out / "points"
+    folder.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, json.dumps(manifest, indent=2, default=str) + "\n")
+    return folder
+
+
+def collect(
+    plan: SweepPlan, frames: list[pd.DataFrame], jobs: list[Job]
+) -> pd.DataFrame:
+    """The sweep's rows: each chunk with its point and parameters, in point order."""
+    tagged = []
+    for frame, job in zip(frames, jobs, strict=True):
+        k = int(job.key.split("-")[1])
+        rows = frame.copy()
+        rows.insert(0, "point", k)
+        for name, value in reversed(list(point_values(plan, k).items())):
+            rows.insert(1, name, value)
+        tagged.append(rows)
+    table = pd.concat(tagged, ignore_index=True)
     return table.sort_values(
         ["point", "strategy", "replication"], kind="stable"
     ).reset_index(drop=True)

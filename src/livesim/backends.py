@@ -1,0 +1,261 @@
+"""Where experiments run: local processes or a Dask cluster, in chunks kept on disk.
+
+An experiment (a sweep, a sensitivity analysis, an optimization) is cut into jobs:
+one job runs a chunk of replications of one scenario and returns their campaign
+rows. A job's rows depend only on the job (scenario, replication numbers, seed,
+engine), never on where or when it ran, so every backend gives the same table.
+
+Each finished job is written to its own CSV file at once (atomically); jobs whose
+file is already there are not run again, which is how `--resume` continues a killed
+experiment. The final table is always read back from those files, so a resumed run
+and an uninterrupted one give identical tables.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+from livesim.errors import ConfigError
+from livesim.scenario import Scenario
+
+BACKENDS = ("local", "dask")
+#: Replications per job unless an experiment says otherwise: large enough that
+#: sending a scenario to a worker is a small share of a job, small enough that a
+#: killed run loses little and two workers stay busy to the end.
+DEFAULT_CHUNK = 25
+#: Seconds to wait for a Dask scheduler before giving up.
+CONNECT_TIMEOUT = 20
+
+
+@dataclass(frozen=True)
+class Job:
+    """A chunk of replications of one scenario; `key` names its file."""
+
+    key: str
+    scenario: Scenario
+    replications: tuple[int, ...]
+    seed: int
+    engine: str
+    columns: tuple[str, ...]
+    strategies: tuple[str, ...] | None = None
+
+    @property
+    def size(self) -> int:
+        """Replications x strategies: the job's share of a progress bar."""
+        n = len(self.strategies or self.scenario.campaigns())
+        return len(self.replications) * n
+
+
+def run_job(job: Job) -> pd.DataFrame:
+    """Campaign rows (strategy, replication, *columns) of one job (in a worker)."""
+    from livesim.runner import campaign_rows
+
+    rows = campaign_rows(
+        job.scenario, job.replications, job.seed, job.engine, job.strategies
+    )
+    return rows[["strategy", "replication", *job.columns]]
+
+
+def chunks(replications: int, size: int) -> list[tuple[int, ...]]:
+    """Replication numbers 0..replications-1 cut into runs of `size`."""
+    return [
+        tuple(range(lo, min(lo + size, replications)))
+        for lo in range(0, replications, size)
+    ]
+
+
+class Backend(Protocol):
+    """Runs a function over jobs and yields (index, result) as each finishes."""
+
+    name: str
+    workers: int
+
+    def map_unordered(
+        self, fn: Callable[[Any], Any], items: Sequence[Any]
+    ) -> Iterator[tuple[int, Any]]: ...
+
+    def close(self) -> None: ...
+
+
+class LocalBackend:
+    """The jobs in this process (one worker) or in a pool of local processes."""
+
+    name = "local"
+
+    def __init__(self, workers: int = 1) -> None:
+        if not 1 <= workers <= 256:
+            raise ConfigError(f"workers: {workers} is outside 1..256")
+        self.workers = min(workers, os.cpu_count() or 1)
+
+    def map_unordered(
+        self, fn: Callable[[Any], Any], items: Sequence[Any]
+    ) -> Iterator[tuple[int, Any]]:
+        if self.workers == 1 or len(items) <= 1:
+            for i, item in enumerate(items):
+                yield i, fn(item)
+            return
+        with ProcessPoolExecutor(max_workers=self.workers) as pool:
+            # keep a few jobs queued per worker, not all: a kill loses less, and
+            # results are written while the rest are still being sent
+            pending: dict[Future[Any], int] = {}
+            queue = iter(enumerate(items))
+            for i, item in queue:
+                pending[pool.submit(fn, item)] = i
+                if len(pending) >= 2 * self.workers:
+                    break
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    i = pending.pop(future)
+                    yield i, future.result()
+                    nxt = next(queue, None)
+                    if nxt is not None:
+                        pending[pool.submit(fn, nxt[1])] = nxt[0]
+
+    def close(self) -> None:
+        pass
+
+
+class DaskBackend:
+    """The jobs on a Dask distributed cluster (the `[dask]` extra).
+
+    The cluster's workers must have the same livesim installed (they import
+    `livesim.backends.run_job`); results are identical to the local backend's.
+    """
+
+    name = "dask"
+
+    def __init__(self, scheduler: str) -> None:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ConfigError(
+                "--backend: 'dask' needs the dask extra: pip install 'livesim[dask]'"
+            ) from None
+        try:
+            self.client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ConfigError(
+                f"--scheduler: cannot reach a Dask scheduler at {scheduler!r} "
+                f"within {CONNECT_TIMEOUT} s ({type(exc).__name__}: {exc})"
+            ) from None
+        self.workers = max(1, sum(self.client.nthreads().values()))
+
+    def map_unordered(
+        self, fn: Callable[[Any], Any], items: Sequence[Any]
+    ) -> Iterator[tuple[int, Any]]:
+        from distributed import as_completed
+
+        if not items:
+            return
+        futures = self.client.map(fn, list(items), pure=False)
+        index = {f.key: i for i, f in enumerate(futures)}
+        try:
+            for future, result in as_completed(futures, with_results=True):
+                yield index[future.key], result
+        finally:
+            self.client.cancel(futures)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def make_backend(name: str, workers: int = 1, scheduler: str | None = None) -> Backend:
+    """The backend a command line asks for, or a one-line error."""
+    if name not in BACKENDS:
+        raise ConfigError(f"--backend: {name!r} is not one of {', '.join(BACKENDS)}")
+    if name == "local":
+        if scheduler is not None:
+            raise ConfigError("--scheduler: only the dask backend takes a scheduler")
+        return LocalBackend(workers)
+    if not scheduler:
+        raise ConfigError(
+            "--scheduler: the dask backend needs a scheduler address, "
+            "e.g. tcp://10.0.0.5:8786"
+        )
+    return DaskBackend(scheduler)
+
+
+def run_jobs(
+    jobs: Sequence[Job],
+    folder: Path,
+    backend: Backend,
+    progress: bool = False,
+    desc: str = "replications",
+) -> dict[str, pd.DataFrame]:
+    """Run the jobs not yet on disk, writing each as it finishes; every job's rows.
+
+    Rows are read back from the files, so resumed and uninterrupted runs agree.
+    """
+    from tqdm import tqdm
+
+    from livesim.output import write_text_atomic
+
+    keys = [job.key for job in jobs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("job keys must be unique")
+    folder.mkdir(parents=True, exist_ok=True)
+    todo = [job for job in jobs if not _job_file(folder, job).is_file()]
+    total = sum(job.size for job in jobs)
+    bar = tqdm(
+        total=total,
+        initial=total - sum(job.size for job in todo),
+        desc=desc,
+        unit=" rep",
+        disable=not progress,
+        delay=1.0,
+    )
+    try:
+        for i, rows in backend.map_unordered(run_job, todo):
+            write_text_atomic(_job_file(folder, todo[i]), rows.to_csv(index=False))
+            bar.update(todo[i].size)
+    finally:
+        bar.close()
+    return {job.key: pd.read_csv(_job_file(folder, job)) for job in jobs}
+
+
+def _job_file(folder: Path, job: Job) -> Path:
+    return folder / f"{job.key}.csv"
+
+
+def scenario_jobs(
+    key: str,
+    scenario: Scenario,
+    replications: int,
+    seed: int,
+    engine: str,
+    columns: Sequence[str],
+    chunk: int = DEFAULT_CHUNK,
+    strategies: Sequence[str] | None = None,
+    force: bool = False,
+) -> list[Job]:
+    """The jobs of `replications` of a scenario, keyed `{key}-r{first:05d}`.
+
+    Checks the request first (as `livesim run` does) and fixes the engine for all
+    chunks: `auto` decides from the scenario's largest strategy.
+    """
+    from livesim.engines import choose_engine
+    from livesim.runner import check_request, heaviest_strategy
+
+    names = list(strategies) if strategies is not None else None
+    check_request(scenario, replications, 1, engine, False, force, seed, names)
+    chosen = choose_engine(engine, heaviest_strategy(scenario, names), False)
+    return [
+        Job(
+            key=f"{key}-r{reps[0]:05d}",
+            scenario=scenario,
+            replications=reps,
+            seed=seed,
+            engine=chosen,
+            columns=tuple(columns),
+            strategies=tuple(names) if names is not None else None,
+        )
+        for reps in chunks(replications, chunk)
+    ]
