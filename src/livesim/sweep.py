@@ -18,6 +18,7 @@ import hashlib
 import itertools
 import json
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -102,16 +103,26 @@ class SweepPlan:
     whole: list[bool]  # parameters whose fields take whole numbers (rounded)
 
 
-def load_experiment(path: Path) -> SweepPlan:
-    """Read and check an experiment file; every problem is reported at once."""
+def load_experiment(
+    path: Path,
+    model: type[Experiment] | None = None,
+    design: Callable[[Any], pd.DataFrame] | None = None,
+) -> SweepPlan:
+    """Read and check an experiment file; every problem is reported at once.
+
+    `model` and `design` let other experiment kinds (sensitivity) reuse the loading,
+    the checks and the points' validation with their own keys and points.
+    """
     if not path.is_file():
         raise ConfigError(f"{path}: no such experiment file")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file") from None
     try:
-        experiment = Experiment.model_validate(data)
+        experiment = (model or Experiment).model_validate(data)
     except ValidationError as exc:
         raise ConfigError(
             [
@@ -120,7 +131,9 @@ def load_experiment(path: Path) -> SweepPlan:
                 for e in exc.errors()
             ]
         ) from None
-    return plan(experiment, _scenario_path(path, experiment.scenario))
+    return plan(
+        experiment, _scenario_path(path, experiment.scenario), design or design_points
+    )
 
 
 def _scenario_path(experiment_path: Path, name: str) -> Path:
@@ -139,7 +152,11 @@ def _scenario_path(experiment_path: Path, name: str) -> Path:
         ) from None
 
 
-def plan(experiment: Experiment, scenario_path: Path) -> SweepPlan:
+def plan(
+    experiment: Experiment,
+    scenario_path: Path,
+    design: Callable[[Any], pd.DataFrame] | None = None,
+) -> SweepPlan:
     """The points of an experiment, checked against its scenario."""
     from livesim.paths import set_path, takes_whole_numbers
 
@@ -164,7 +181,7 @@ def plan(experiment: Experiment, scenario_path: Path) -> SweepPlan:
                 )
     if problems:
         raise ConfigError(problems)
-    points = design_points(experiment)
+    points = (design or design_points)(experiment)
     whole = [
         takes_whole_numbers(
             base,

@@ -217,10 +217,62 @@ def forest(pairs: Any, path: Path, metric: str = "net_gmv") -> Path:
     return _save(fig, path)
 
 
+def sensitivity_bars(indices: Any, path: Path) -> Path:
+    """Sobol' indices as a tornado: per output, parameters ranked by total index,
+    bars for ST and S1 with their bootstrap CIs (first strategy of the table)."""
+    plt = _pyplot()
+    strategy = indices["strategy"].iloc[0]
+    rows = indices[indices["strategy"] == strategy]
+    outputs = list(dict.fromkeys(rows["output"]))
+    d = rows["parameter"].nunique()
+    fig, axes = plt.subplots(
+        1, len(outputs), figsize=(4.2 * len(outputs), 0.5 * d + 1.8), squeeze=False
+    )
+    for ax, output in zip(axes[0], outputs, strict=True):
+        frame = rows[rows["output"] == output].sort_values("rank", ascending=False)
+        y = np.arange(len(frame))
+        for offset, (col, low, high, label, color) in zip(
+            (0.2, -0.2),
+            (
+                ("total", "total_low", "total_high", "total (ST)", COLORS[0]),
+                (
+                    "first_order",
+                    "first_low",
+                    "first_high",
+                    "first order (S1)",
+                    COLORS[1],
+                ),
+            ),
+            strict=True,
+        ):
+            value = frame[col].to_numpy(dtype=float)
+            err = [
+                np.clip(value - frame[low].to_numpy(dtype=float), 0, None),
+                np.clip(frame[high].to_numpy(dtype=float) - value, 0, None),
+            ]
+            ax.barh(y + offset, value, height=0.38, color=color, label=label)
+            ax.errorbar(
+                value, y + offset, xerr=err, fmt="none", ecolor="#333", capsize=2
+            )
+        ax.axvline(0.0, color="black", linewidth=0.8)
+        ax.set_yticks(y, frame["parameter"])
+        ax.set_title(output)
+        ax.set_xlabel("Sobol' index, 95% CI")
+        ax.grid(axis="x", alpha=0.3)
+    axes[0][0].legend(fontsize=8, loc="lower right")
+    fig.suptitle(f"Global sensitivity ({strategy})")
+    return _save(fig, path)
+
+
 def _save(fig: Any, path: Path) -> Path:
+    """Write the PNG atomically, then close the figure."""
+    from livesim.output import write_atomic
+
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    _pyplot().close(fig)
+    try:
+        write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    finally:
+        _pyplot().close(fig)
     return path
 
 

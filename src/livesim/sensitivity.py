@@ -1,0 +1,274 @@
+"""Global sensitivity: Sobol' first-order and total indices of campaign outcomes.
+
+Each named parameter varies uniformly between its `low` and `high`. Saltelli's
+design (Saltelli et al. 2010) takes two independent quasi-random matrices A and B
+of `samples` rows (one scrambled Sobol' sequence of 2d dimensions,
+`scipy.stats.qmc`) and, for every parameter i, the matrix AB_i: A with column i from
+B; that is samples x (d + 2) points. Every point runs the same `replications` with
+the same seed (common random numbers), and the model output at a point is the mean
+of an outcome (net GMV, conversion rate, ROI) over them.
+
+`scipy.stats.sobol_indices` turns the outputs into the first-order index S1 (the
+share of the output's variance explained by the parameter alone) and the total
+index ST (the share it takes part in, interactions included; Saltelli 2010 and
+Jansen 1999 estimators). Confidence intervals are BCa bootstrap intervals over the
+design's rows (`scipy.stats.bootstrap`, seeded, so the whole table is reproducible).
+
+A parameter the outcome does not depend on changes nothing under common random
+numbers, so both its indices are exactly 0. Noise left in the means (few
+replications) shows up as small non-zero indices with intervals around 0.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, field_validator, model_validator
+from scipy import stats
+from scipy.stats import qmc
+
+from livesim.backends import Backend
+from livesim.errors import ConfigError
+from livesim.sweep import Experiment, SweepPlan, load_experiment, run_sweep
+
+DEFAULT_OUTPUTS = ["net_gmv", "conversion_rate", "roi"]
+
+
+class SensitivityExperiment(Experiment):
+    """A sensitivity experiment file: the sweep's keys, with the design replaced by
+    `samples` (rows of Saltelli's A and B) and bootstrap settings."""
+
+    samples: Annotated[int, Field(ge=4, le=4096)] = 32
+    sample_seed: Annotated[int, Field(ge=0)] = 0
+    confidence: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.95
+    resamples: Annotated[int, Field(ge=100, le=100_000)] = 999
+    outputs: Annotated[list[str], Field(min_length=1)] = DEFAULT_OUTPUTS
+    replications: Annotated[int, Field(ge=1, le=10_000)] = 10
+
+    @field_validator("samples")
+    @classmethod
+    def _power_of_two(cls, value: int) -> int:
+        if value & (value - 1):
+            raise ValueError(
+                f"must be a power of 2 (a balanced Sobol' sample); got {value}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _bounds_only(self) -> SensitivityExperiment:
+        listed = [p.name for p in self.parameters if p.values is not None]
+        if listed:
+            raise ValueError(
+                f"parameters {listed} give values: every parameter needs low and "
+                "high (it varies uniformly between them)"
+            )
+        if "design" in self.model_fields_set:
+            raise ValueError(
+                "design: a sensitivity experiment uses its own Sobol' design; set "
+                "samples (and sample_seed) instead"
+            )
+        return self
+
+
+def saltelli_points(experiment: Any) -> pd.DataFrame:
+    """The points of Saltelli's design: A (samples rows), B, then AB_1 ... AB_d."""
+    exp: SensitivityExperiment = experiment
+    d = len(exp.parameters)
+    n = exp.samples
+    unit = qmc.Sobol(d=2 * d, scramble=True, seed=exp.sample_seed).random(n)
+    low = np.array([p.low for p in exp.parameters], dtype=float)
+    high = np.array([p.high for p in exp.parameters], dtype=float)
+    a = low + unit[:, :d] * (high - low)
+    b = low + unit[:, d:] * (high - low)
+    blocks = [a, b]
+    for i in range(d):
+        ab = a.copy()
+        ab[:, i] = b[:, i]
+        blocks.append(ab)
+    return pd.DataFrame(np.vstack(blocks), columns=[p.name for p in exp.parameters])
+
+
+def load_sensitivity(path: Path) -> SweepPlan:
+    """Read and check a sensitivity experiment file (all problems at once)."""
+    return load_experiment(path, SensitivityExperiment, saltelli_points)
+
+
+@dataclass
+class Sensitivity:
+    """Indices per strategy, outcome and parameter, and the sweep underneath."""
+
+    indices: pd.DataFrame
+    table: pd.DataFrame
+
+
+def run_sensitivity(
+    plan: SweepPlan,
+    out: Path,
+    backend: Backend | None = None,
+    resume: bool = False,
+    progress: bool = False,
+    force: bool = False,
+) -> Sensitivity:
+    """Run the design's points (as a sweep, chunks on disk) and estimate the indices;
+    writes sensitivity.csv, sensitivity.png and sensitivity.md into `out`."""
+    from livesim.output import write_text_atomic
+
+    table, _ = run_sweep(plan, out, backend, resume, progress, force)
+    indices = sobol_table(plan, table)
+    write_text_atomic(out / "sensitivity.csv", indices.to_csv(index=False))
+    from livesim.report.figures import sensitivity_bars
+
+    sensitivity_bars(indices, out / "sensitivity.png")
+    write_text_atomic(out / "sensitivity.md", report(plan, indices))
+    return Sensitivity(indices=indices, table=table)
+
+
+def sobol_table(plan: SweepPlan, table: pd.DataFrame) -> pd.DataFrame:
+    """S1 and ST with bootstrap CIs, one row per strategy x output x parameter,
+    ranked by ST within each strategy and output."""
+    exp: SensitivityExperiment = plan.experiment  # type: ignore[assignment]
+    names = [p.name for p in exp.parameters]
+    d, n = len(names), exp.samples
+    rows = []
+    for strategy, frame in table.groupby("strategy", sort=False):
+        means = frame.groupby("point", sort=True)[exp.outputs].mean()
+        if len(means) != n * (d + 2):
+            raise ValueError(f"expected {n * (d + 2)} points, got {len(means)}")
+        for output in exp.outputs:
+            f = means[output].to_numpy(dtype=float)
+            if not np.isfinite(f).all():
+                raise ConfigError(
+                    f"outputs: {output!r} is undefined (NaN) at some points of "
+                    f"strategy {strategy!r} (e.g. ROI without costs); drop it"
+                )
+            estimate = indices_with_ci(f, d, n, exp.confidence, exp.resamples, exp.seed)
+            for i, name in enumerate(names):
+                rows.append(
+                    {
+                        "strategy": strategy,
+                        "output": output,
+                        "parameter": name,
+                        **{k: v[i] for k, v in estimate.items()},
+                        "output_variance": float(np.var(f[: 2 * n])),
+                    }
+                )
+    indices = pd.DataFrame(rows)
+    indices["rank"] = (
+        indices.groupby(["strategy", "output"], sort=False)["total"]
+        .rank(ascending=False, method="first")
+        .astype(int)
+    )
+    return indices.sort_values(
+        ["strategy", "output", "rank"], key=_keep_order(indices), kind="stable"
+    ).reset_index(drop=True)
+
+
+def _keep_order(indices: pd.DataFrame) -> Any:
+    """Sort strategies and outputs by first appearance, ranks by value."""
+    order = {
+        col: {v: k for k, v in enumerate(dict.fromkeys(indices[col]))}
+        for col in ("strategy", "output")
+    }
+    return lambda s: s.map(order[s.name]) if s.name in order else s
+
+
+def indices_with_ci(
+    f: np.ndarray, d: int, n: int, confidence: float, resamples: int, seed: int
+) -> dict[str, np.ndarray]:
+    """First and total indices of outputs laid out as A, B, AB_1..AB_d
+    (`scipy.stats.sobol_indices`), each with its BCa bootstrap interval over the n
+    rows (`SobolResult.bootstrap`)."""
+    res = stats.sobol_indices(
+        func={
+            "f_A": f[None, :n],
+            "f_B": f[None, n : 2 * n],
+            "f_AB": f[2 * n :].reshape(d, 1, n),
+        },
+        n=n,
+    )
+    point = np.concatenate(
+        [np.atleast_1d(res.first_order), np.atleast_1d(res.total_order)]
+    )
+    # SobolResult.bootstrap draws from numpy's global generator: seed it for the
+    # call (so the table is reproducible) and put the caller's state back
+    state = np.random.get_state()  # noqa: NPY002 (scipy uses the global one)
+    np.random.seed(seed % 2**32)  # noqa: NPY002
+    try:
+        with warnings.catch_warnings():
+            # a parameter with no effect has a constant bootstrap distribution:
+            # BCa warns and gives NaN; its interval is the point (below)
+            warnings.simplefilter("ignore")
+            boot = res.bootstrap(confidence_level=confidence, n_resamples=resamples)
+    finally:
+        np.random.set_state(state)  # noqa: NPY002
+    parts = (boot.first_order, boot.total_order)
+    low = np.concatenate([np.atleast_1d(b.confidence_interval.low) for b in parts])
+    high = np.concatenate([np.atleast_1d(b.confidence_interval.high) for b in parts])
+    draws = np.vstack(
+        [np.atleast_2d(b.bootstrap_distribution).reshape(d, -1) for b in parts]
+    )
+    for k in range(2 * d):
+        if math.isfinite(low[k]) and math.isfinite(high[k]):
+            continue
+        if np.ptp(draws[k]) == 0:
+            low[k] = high[k] = point[k]
+        else:  # BCa failed on a non-constant distribution: percentile interval
+            q = [(1 - confidence) / 2, (1 + confidence) / 2]
+            low[k], high[k] = np.quantile(draws[k], q)
+    return {
+        "first_order": point[:d],
+        "first_low": low[:d],
+        "first_high": high[:d],
+        "total": point[d:],
+        "total_low": low[d:],
+        "total_high": high[d:],
+    }
+
+
+def report(plan: SweepPlan, indices: pd.DataFrame) -> str:
+    """sensitivity.md: the design, then a ranked table per strategy and output."""
+    exp: SensitivityExperiment = plan.experiment  # type: ignore[assignment]
+    d = len(exp.parameters)
+    lines = [
+        "# Global sensitivity (Sobol' indices)",
+        "",
+        f"Saltelli design: {exp.samples} x ({d} + 2) = {len(plan.points)} points, "
+        f"{exp.replications} replications each (seed {exp.seed}, common random "
+        f"numbers). Intervals: {exp.confidence:.0%} BCa bootstrap, "
+        f"{exp.resamples} resamples. Parameters vary uniformly:",
+        "",
+    ]
+    for p in exp.parameters:
+        lines.append(
+            f"- `{p.name}` from {p.low:g} to {p.high:g} ({', '.join(p.paths)})"
+        )
+    lines += [
+        "",
+        "S1 (first order) is the share of the output's variance the parameter "
+        "explains alone; ST (total) the share it takes part in, interactions "
+        "included. ST - S1 is the interaction share.",
+    ]
+    for (strategy, output), frame in indices.groupby(
+        ["strategy", "output"], sort=False
+    ):
+        lines += [
+            "",
+            f"## {output} ({strategy})",
+            "",
+            "| rank | parameter | ST | ST 95% CI | S1 | S1 95% CI |",
+            "|---:|---|---:|---|---:|---|",
+        ]
+        for row in frame.itertuples():
+            lines.append(
+                f"| {row.rank} | {row.parameter} | {row.total:.3f} | "
+                f"{row.total_low:.3f} to {row.total_high:.3f} | "
+                f"{row.first_order:.3f} | {row.first_low:.3f} to {row.first_high:.3f} |"
+            )
+    lines += ["", "![Sobol' indices](sensitivity.png)", ""]
+    return "\n".join(lines)
