@@ -27,7 +27,8 @@ test: $(STAMP_DEV)
 
 bench: $(STAMP_DEV)
 	PYTHONPATH=benchmarks $(BIN)/python benchmarks/bench_agent.py && \
-	PYTHONPATH=benchmarks $(BIN)/python benchmarks/bench_cohort.py
+	PYTHONPATH=benchmarks $(BIN)/python benchmarks/bench_cohort.py && \
+	PYTHONPATH=benchmarks $(BIN)/python benchmarks/bench_sweep.py
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check src tests benchmarks
