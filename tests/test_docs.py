@@ -102,3 +102,28 @@ def test_package_docstring_example_runs() -> None:
 
     failures, tried = doctest.testmod(livesim)
     assert tried >= 3 and failures == 0
+
+
+def _section(heading: str) -> str:
+    return MODEL.split(heading, 1)[1].split("\n## ", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("heading", "module", "model"),
+    [
+        ("## 12. Sweeps", "livesim.sweep", "Experiment"),
+        ("## 13. Global sensitivity", "livesim.sensitivity", "SensitivityExperiment"),
+    ],
+)
+def test_every_experiment_key_is_documented(
+    heading: str, module: str, model: str
+) -> None:
+    import importlib
+
+    cls = getattr(importlib.import_module(module), model)
+    section = _section(heading)
+    own = set(cls.model_fields)
+    if model == "SensitivityExperiment":  # the sweep's keys are listed by name
+        own -= {"design"}
+    missing = {k for k in own if not re.search(rf"`{k}[`.\[]", section)}
+    assert not missing, f"{model} keys missing from docs/model.md {heading}: {missing}"
