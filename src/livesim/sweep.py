@@ -6,9 +6,11 @@ from `scipy.stats.qmc`), fixed parameters, replications per point and the campai
 metrics to keep. Every point runs the same replications with the same seed, so
 points differ only by their parameters (common random numbers across points).
 
-Nothing finished is lost: each point's rows are written to their own file as soon as
-the point completes (atomically), and `resume=True` skips the points already on disk,
-so a killed sweep continued later gives the same table as an uninterrupted one.
+Nothing finished is lost: the points run as chunks of replications on a backend
+(`livesim.backends`: local processes or a Dask cluster), each chunk's rows written to
+their own file as soon as it completes (atomically), and `resume=True` skips the
+chunks already on disk, so a killed sweep continued later gives the same table as an
+uninterrupted one.
 """
 
 from __future__ import annotations
