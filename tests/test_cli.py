@@ -601,3 +601,9 @@ def test_run_refuses_to_replace_a_folder_of_other_files(
     assert code == 2 and "--out" in err and "manifest.json" in err
     assert keep.read_text() == "precious"
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+def test_app_refuses_an_unknown_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["app", "--scenario", "no_such_scenario", "--no-browser"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no_such_scenario" in err[0]

@@ -1,7 +1,7 @@
 """The `livesim` command: `livesim run [SCENARIO]`, `livesim compare SCENARIO
 [FILE...]`, `livesim calibrate SCENARIO`, the experiments `livesim sweep`,
-`livesim sensitivity` and `livesim optimize` (each taking an experiment TOML), and
-`livesim check SCENARIO`.
+`livesim sensitivity` and `livesim optimize` (each taking an experiment TOML),
+`livesim app` (the interactive page) and `livesim check SCENARIO`.
 
 Exit codes: 0 success, 1 runtime failure, 2 usage or config error. Errors are one
 line each, with the field, the value and the rule; a traceback only with --debug.
@@ -163,6 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _experiment_options(sens, "sensitivity")
 
+    app = sub.add_parser(
+        "app", help="open the interactive page in a browser (needs the app extra)"
+    )
+    from livesim.app import add_arguments as app_arguments
+
+    app_arguments(app)
+    app.add_argument("--debug", action="store_true", help="tracebacks on errors")
+
     check = sub.add_parser("check", help="validate a scenario without running it")
     check.add_argument("scenario", type=Path)
     check.add_argument("--debug", action="store_true", help="tracebacks on errors")
@@ -216,6 +224,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sweep(args)
         if args.command == "sensitivity":
             return _sensitivity(args)
+        if args.command == "app":
+            from livesim.app import run as run_app
+
+            return run_app(args)
         return _run(args)
     except ConfigError as exc:
         if args.debug:

@@ -1,0 +1,622 @@
+"""The interactive page (run by `livesim app`, i.e. `streamlit run page.py`).
+
+A sidebar of controls (scenario, strategy, each host kind's main parameters,
+promotion timing and depth, stock, what-if replications, teaching mode) and two
+views: the live view of one session (one replication of one stream, replayable) and
+the what-if view (net GMV and ROI over replications beside a saved baseline, with the
+paired difference and its CI). The numbers come from `livesim.app.logic`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from livesim.app import SCENARIO_ENV
+from livesim.app import logic as L
+from livesim.errors import ConfigError
+from livesim.report.figures import COLORS
+
+SOURCE_COLORS = dict(
+    zip(("follower", "platform", "ads", "wom", "carryover"), COLORS[:5], strict=True)
+)
+PROMO_COLOR = "#e07a1f"
+CHART_HEIGHT = 210
+LIVE_TITLES = (
+    "Concurrent viewers",
+    "Arrivals per minute by source",
+    "Funnel: viewers at each stage so far",
+    "Orders per minute (bars) and cumulative GMV (line)",
+)
+#: An Altair chart, layered or not.
+Chart = Any
+
+
+# ------------------------------------------------------------------- formatting
+
+
+def money(value: float) -> str:
+    """RMB, shortened: 5.89M, 91.3k."""
+    if value != value:  # NaN
+        return "n/a"
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:,.2f}M RMB"
+    if abs(value) >= 1e4:
+        return f"{value / 1e3:,.1f}k RMB"
+    return f"{value:,.0f} RMB"
+
+
+def signed_money(value: float) -> str:
+    """A difference in RMB with its sign."""
+    return ("+" if value >= 0 else "-") + money(abs(value))
+
+
+# --------------------------------------------------------------------- sidebar
+
+
+def choose_scenario() -> str:
+    """The scenario select box (opening on --scenario or the default)."""
+    names = L.bundled_names()
+    wanted = os.environ.get(SCENARIO_ENV, names[0])
+    index = names.index(wanted) if wanted in names else 0
+    return str(st.sidebar.selectbox("Scenario", names, index=index, key="scenario"))
+
+
+def control_widget(name: str, control: L.Control) -> float:
+    """One slider (a select slider for promotion timing)."""
+    key = f"{name}:{control.key}"
+    if control.options:
+        return float(
+            st.select_slider(
+                control.label,
+                options=list(control.options),
+                value=control.value,
+                key=key,
+                help=control.help,
+                format_func=lambda v: f"{v:g}",
+            )
+        )
+    if control.integer:
+        return float(
+            st.slider(
+                control.label,
+                min_value=int(control.low),
+                max_value=int(control.high),
+                value=int(control.value),
+                step=int(control.step),
+                key=key,
+                help=control.help,
+            )
+        )
+    return float(
+        st.slider(
+            control.label,
+            min_value=float(control.low),
+            max_value=float(control.high),
+            value=float(control.value),
+            step=float(control.step),
+            key=key,
+            help=control.help,
+            format="%.3f" if control.step < 0.01 else "%.2f",
+        )
+    )
+
+
+def sidebar_controls(name: str, data: dict[str, Any]) -> dict[str, float]:
+    """Every parameter slider, grouped by host kind, promotions and stock."""
+    values: dict[str, float] = {}
+    groups: dict[str, list[L.Control]] = {}
+    for control in L.controls(data):
+        groups.setdefault(control.group, []).append(control)
+    for i, (group, members) in enumerate(groups.items()):
+        with st.sidebar.expander(group, expanded=i < 2):
+            for control in members:
+                values[control.key] = control_widget(name, control)
+    return values
+
+
+# ---------------------------------------------------------------------- charts
+
+
+def x_axis(duration: int) -> alt.X:
+    """Stream minutes, fixed to the whole stream so a replay does not rescale."""
+    return alt.X(
+        "minute:Q",
+        title="minute of the stream",
+        scale=alt.Scale(domain=[0, duration], nice=False),
+    )
+
+
+def promotion_layers(session: L.Session) -> list[Chart]:
+    """Shaded promotion windows with their labels."""
+    if not session.promotions:
+        return []
+    marks = pd.DataFrame(session.promotions)
+    band = (
+        alt.Chart(marks)
+        .mark_rect(color=PROMO_COLOR, opacity=0.16)
+        .encode(x="start:Q", x2="end:Q", tooltip=["label:N", "start:Q", "end:Q"])
+    )
+    text = (
+        alt.Chart(marks)
+        .mark_text(align="left", baseline="top", dx=3, dy=3, color=PROMO_COLOR)
+        .encode(x="start:Q", y=alt.value(0), text="label:N")
+    )
+    return [band, text]
+
+
+def with_promotions(chart: Chart, session: L.Session, title: str) -> Chart:
+    """A time chart with the promotions marked, titled and sized."""
+    layers = promotion_layers(session)
+    layered = alt.layer(*layers, chart) if layers else chart
+    return layered.properties(height=CHART_HEIGHT)
+
+
+def concurrent_chart(session: L.Session, minute: int) -> Chart:
+    """Concurrent viewers per minute."""
+    top = float(session.minutes["concurrent"].max()) * 1.08 or 1.0
+    line = (
+        alt.Chart(session.upto(minute))
+        .mark_area(color=COLORS[0], opacity=0.35, line={"color": COLORS[0]})
+        .encode(
+            x=x_axis(session.duration),
+            y=alt.Y(
+                "concurrent:Q",
+                title="viewers",
+                scale=alt.Scale(domain=[0, top]),
+            ),
+            tooltip=["minute:Q", alt.Tooltip("concurrent:Q", format=",.0f")],
+        )
+    )
+    return with_promotions(line, session, "Concurrent viewers")
+
+
+def arrivals_chart(session: L.Session, minute: int) -> Chart:
+    """Arrivals per minute, stacked by source."""
+    sources = [
+        s for s in SOURCE_COLORS if float(session.minutes[f"arrivals_{s}"].sum()) > 0
+    ]
+    shown = session.upto(minute)
+    long = shown.melt(
+        id_vars="minute",
+        value_vars=[f"arrivals_{s}" for s in sources],
+        var_name="source",
+        value_name="arrivals",
+    )
+    long["source"] = long["source"].str.removeprefix("arrivals_")
+    total = session.minutes[[f"arrivals_{s}" for s in sources]].sum(axis=1)
+    top = float(total.max()) * 1.08 or 1.0
+    area = (
+        alt.Chart(long)
+        .mark_area(opacity=0.85)
+        .encode(
+            x=x_axis(session.duration),
+            y=alt.Y(
+                "arrivals:Q",
+                stack="zero",
+                title="arrivals per minute",
+                scale=alt.Scale(domain=[0, top]),
+            ),
+            color=alt.Color(
+                "source:N",
+                scale=alt.Scale(
+                    domain=sources, range=[SOURCE_COLORS[s] for s in sources]
+                ),
+                legend=alt.Legend(orient="top", title=None),
+            ),
+            tooltip=["minute:Q", "source:N", "arrivals:Q"],
+        )
+    )
+    return with_promotions(area, session, "Arrivals by source")
+
+
+def funnel_chart(session: L.Session, minute: int) -> Chart:
+    """The funnel stages filled by this minute (bars on the whole session's scale)."""
+    frame = session.funnel_at(minute)
+    frame["text"] = [
+        f"{c:,.0f}" + ("" if s != s else f"  ({s:.0%} of previous)")
+        for c, s in zip(frame["count"], frame["share of previous"], strict=True)
+    ]
+    top = float(session.minutes["entered"].iloc[-1]) * 1.45 or 1.0
+    base = alt.Chart(frame).encode(
+        y=alt.Y("stage:N", sort=list(L.LIVE_STAGES), title=None),
+        x=alt.X("count:Q", title="viewers", scale=alt.Scale(domain=[0, top])),
+    )
+    bars = base.mark_bar(color=COLORS[0]).encode(
+        color=alt.Color(
+            "stage:N",
+            sort=list(L.LIVE_STAGES),
+            scale=alt.Scale(domain=list(L.LIVE_STAGES), range=COLORS[:4]),
+            legend=None,
+        ),
+        tooltip=["stage:N", alt.Tooltip("count:Q", format=",.0f")],
+    )
+    labels = base.mark_text(align="left", dx=4).encode(text="text:N")
+    return alt.layer(bars, labels).properties(height=CHART_HEIGHT)
+
+
+def orders_chart(session: L.Session, minute: int) -> Chart:
+    """Orders per minute (bars) and cumulative GMV (line, right axis)."""
+    shown = session.upto(minute)
+    x = x_axis(session.duration)
+    orders_top = float(session.minutes["orders"].max()) * 1.1 or 1.0
+    gmv_top = float(session.minutes["cum_gmv"].iloc[-1]) * 1.05 or 1.0
+    bars = (
+        alt.Chart(shown)
+        .mark_bar(color=COLORS[1], opacity=0.7)
+        .encode(
+            x=x,
+            y=alt.Y(
+                "orders:Q",
+                title="orders per minute",
+                scale=alt.Scale(domain=[0, orders_top]),
+            ),
+            tooltip=["minute:Q", "orders:Q"],
+        )
+    )
+    line = (
+        alt.Chart(shown)
+        .mark_line(color=COLORS[2], strokeWidth=2.5)
+        .encode(
+            x=x,
+            y=alt.Y(
+                "cum_gmv:Q",
+                title="cumulative GMV (RMB)",
+                scale=alt.Scale(domain=[0, gmv_top]),
+                axis=alt.Axis(orient="right", format="~s", titleColor=COLORS[2]),
+            ),
+            tooltip=["minute:Q", alt.Tooltip("cum_gmv:Q", format=",.0f")],
+        )
+    )
+    chart = alt.layer(*promotion_layers(session), bars, line).resolve_scale(
+        y="independent"
+    )
+    return chart.properties(height=CHART_HEIGHT)
+
+
+def distribution_chart(frame: pd.DataFrame, metric: str, title: str) -> Chart:
+    """Replications of one metric per setting: a box and the points."""
+    data = frame[frame["metric"] == metric]
+    domain = ["baseline", "current"]
+    color = alt.Color(
+        "setting:N",
+        scale=alt.Scale(domain=domain, range=[COLORS[5], COLORS[0]]),
+        legend=None,
+    )
+    y = alt.Y("setting:N", sort=domain, title=None)
+    x = alt.X("value:Q", title=title, scale=alt.Scale(zero=False))
+    box = alt.Chart(data).mark_boxplot(extent="min-max", size=26, opacity=0.5)
+    points = alt.Chart(data).mark_circle(size=70, opacity=0.9)
+    fmt = ",.0f" if metric == "net_gmv" else ".3f"
+    tooltip = ["setting:N", "replication:Q", alt.Tooltip("value:Q", format=fmt)]
+    return alt.layer(
+        box.encode(x=x, y=y, color=color),
+        points.encode(x=x, y=y, color=color, tooltip=tooltip),
+    ).properties(title=title, height=170)
+
+
+# ------------------------------------------------------------------------ views
+
+
+def live_controls(
+    scenario: Any, strategy: str, name: str
+) -> tuple[str, int, float, bool]:
+    """The live view's stream, session number, replay speed and replay button."""
+    streams = [s.id for s in scenario.campaigns()[strategy].streams]
+    default = L.default_stream(scenario, strategy)
+    left, mid, speed_col, button_col = st.columns([2, 1, 2, 1])
+    stream = left.selectbox(
+        "Stream", streams, index=streams.index(default), key=f"{name}:stream"
+    )
+    replication = int(
+        mid.number_input(
+            "Session no.", min_value=0, max_value=9999, value=0, key=f"{name}:rep"
+        )
+    )
+    speed = speed_col.select_slider(
+        "Replay speed (stream minutes per second)",
+        options=[5, 10, 20, 40, 80],
+        value=20,
+        key="speed",
+    )
+    button_col.write("")
+    play = button_col.button("▶ Replay", key="replay", width="stretch")
+    return str(stream), replication, float(speed), bool(play)
+
+
+def live_view(session: L.Session, replication: int, speed: float, play: bool) -> None:
+    """One session, minute by minute, replayed at `speed` when `play`."""
+    st.caption(
+        f"One replication (session no. {replication}) of stream **{session.stream}** "
+        f"({session.host_kind} host, {session.duration} minutes) on the agent "
+        "engine, with the streams that send it carry-over viewers. Shaded: "
+        "promotions."
+    )
+    status = st.empty()
+    kpis = st.empty()
+    slots = []
+    for row in (LIVE_TITLES[:2], LIVE_TITLES[2:]):
+        for column, title in zip(st.columns(2), row, strict=True):
+            column.markdown(f"**{title}**")
+            slots.append(column.empty())
+    minutes = L.replay_minutes(session.duration, speed) if play else []
+    for minute in minutes:
+        draw_live(session, minute, status, kpis, slots)
+        time.sleep(1.0 / L.REPLAY_FPS)
+    draw_live(session, session.duration, status, kpis, slots)
+
+
+def draw_live(
+    session: L.Session, minute: int, status: Any, kpis: Any, slots: list[Any]
+) -> None:
+    """The live view's numbers and four charts after `minute` minutes."""
+    shown = session.upto(minute)
+    status.markdown(f"**Minute {minute} of {session.duration}**")
+    with kpis.container():
+        cols = st.columns(4)
+        last = shown.iloc[-1] if len(shown) else None
+        entered = float(last["entered"]) if last is not None else 0.0
+        cols[0].metric("Viewers entered", f"{entered:,.0f}")
+        peak = float(shown["concurrent"].max()) if len(shown) else 0.0
+        cols[1].metric("Peak concurrent (minute mean)", f"{peak:,.0f}")
+        orders = float(last["cum_orders"]) if last is not None else 0.0
+        cols[2].metric("Orders in stream", f"{orders:,.0f}")
+        gmv = float(last["cum_gmv"]) if last is not None else 0.0
+        cols[3].metric("Session GMV (gross, in stream)", money(gmv))
+    charts = (concurrent_chart, arrivals_chart, funnel_chart, orders_chart)
+    for slot, make in zip(slots, charts, strict=True):
+        slot.altair_chart(make(session, minute), width="stretch")
+
+
+def whatif_view(
+    name: str,
+    runs: dict[str, pd.DataFrame],
+    diffs: pd.DataFrame,
+    baseline_label: str,
+) -> None:
+    """Distributions beside the baseline, the paired differences, baseline buttons."""
+    n = len(runs["current"])
+    st.caption(
+        f"{n} replications of the whole campaign on the cohort engine, for the "
+        f"current settings and for the baseline ({baseline_label}), with the same "
+        "seed and replication numbers: common random numbers make the differences "
+        "paired. More replications give narrower intervals and slower updates."
+    )
+    frame = L.distribution_frame(runs)
+    left, right = st.columns(2)
+    left.altair_chart(
+        distribution_chart(frame, "net_gmv", "Net GMV per campaign (RMB)"),
+        width="stretch",
+    )
+    right.altair_chart(
+        distribution_chart(frame, "roi", "ROI ((margin - cost) / cost)"),
+        width="stretch",
+    )
+    st.markdown("**Paired difference, current - baseline (95% BCa bootstrap CI)**")
+    st.dataframe(diff_table(diffs), hide_index=True, width="stretch")
+    a, b, _ = st.columns([1, 1, 2])
+    if a.button("Save current as baseline", key="save_baseline"):
+        st.session_state[f"baseline:{name}"] = st.session_state[f"current:{name}"]
+        st.rerun()
+    if b.button("Reset baseline to the scenario", key="reset_baseline"):
+        st.session_state.pop(f"baseline:{name}", None)
+        st.rerun()
+
+
+def diff_table(diffs: pd.DataFrame) -> pd.DataFrame:
+    """The paired differences, formatted for reading."""
+    rows = []
+    for row in diffs.itertuples():
+        fmt = _formatter(str(row.metric))
+        rows.append(
+            {
+                "metric": row.metric,
+                "baseline (mean)": fmt(row.baseline),
+                "current (mean)": fmt(row.current),
+                "difference": fmt(row.difference, True),
+                "95% CI": f"[{fmt(row.ci_low, True)}, {fmt(row.ci_high, True)}]",
+                "P(current > baseline)": f"{row.p_current_higher:.0%}",
+                "n": int(float(str(row.n))),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _formatter(metric: str) -> Any:
+    def fmt(value: float, sign: bool = False) -> str:
+        if value != value:
+            return "n/a"
+        if metric.startswith("net GMV"):
+            return signed_money(value) if sign else money(value)
+        if metric == "conversion":
+            return f"{value:+.2%}" if sign else f"{value:.2%}"
+        if metric == "orders":
+            return f"{value:+,.1f}" if sign else f"{value:,.1f}"
+        return f"{value:+.3f}" if sign else f"{value:.3f}"
+
+    return fmt
+
+
+def headline(diffs: pd.DataFrame) -> None:
+    """The top row: what-if means with their change against the baseline."""
+    by = diffs.set_index("metric")
+    cols = st.columns(4)
+    gmv = by.loc["net GMV (RMB)"].astype(float).to_dict()
+    cols[0].metric(
+        "Net GMV (mean over replications)",
+        money(gmv["current"]),
+        delta=_delta(gmv["difference"], f"{signed_money(gmv['difference'])}"),
+        help="Net GMV of the whole campaign: gross GMV less refunds of returns.",
+    )
+    roi = by.loc["ROI"].astype(float).to_dict()
+    cols[1].metric(
+        "ROI (mean)",
+        f"{roi['current']:.2f}",
+        delta=_delta(roi["difference"], f"{roi['difference']:+.2f}"),
+        help="(margin value - cost) / cost, per campaign.",
+    )
+    conv = by.loc["conversion"].astype(float).to_dict()
+    cols[2].metric(
+        "Conversion (mean)",
+        f"{conv['current']:.2%}",
+        delta=_delta(conv["difference"], f"{conv['difference'] * 100:+.2f} pts"),
+        help="Orders per viewer who entered.",
+    )
+    p = gmv["p_current_higher"]
+    cols[3].metric(
+        "P(net GMV above baseline)",
+        "n/a" if p != p else f"{p:.0%}",
+        help="Share of paired replications in which the current settings give more "
+        "net GMV than the baseline (ties count half).",
+    )
+
+
+def _delta(difference: float, text: str) -> str | None:
+    """A metric's change against the baseline, none when there is no change."""
+    if difference != difference or difference == 0:
+        return None
+    return f"{text} vs baseline"
+
+
+def teaching_panel(controls: list[L.Control]) -> None:
+    """One sentence per funnel stage and parameter, with the model's sections."""
+    st.subheader("Teaching mode: how a livestream funnel works")
+    st.markdown(
+        "A viewer is **reached**, may **enter** the room, **engage**, **click** a "
+        "product and **order**; an order is **kept** unless returned. The live view "
+        "shows the stages filling minute by minute; the model is in "
+        "`docs/model.md`."
+    )
+    stages, params = st.columns(2)
+    with stages:
+        st.markdown("**Funnel stages**")
+        for stage, (sentence, section) in L.STAGE_HELP.items():
+            st.markdown(f"- **{stage}**: {sentence} {reference(section)}")
+    with params:
+        st.markdown("**Parameters (the sliders)**")
+        seen = set()
+        for control in controls:
+            short = control.key.partition(".")[2]
+            short = {"start": "promotion_start", "scale": "stock"}.get(short, short)
+            if short in seen:
+                continue
+            seen.add(short)
+            sentence, section = L.PARAMETER_HELP[short]
+            label = control.label.split(" (")[0]
+            st.markdown(f"- **{label}**: {sentence} {reference(section)}")
+    used = {s for _, s in L.STAGE_HELP.values()}
+    used |= {s for _, s in L.PARAMETER_HELP.values()}
+    sections = sorted(used, key=int)
+    for number in sections:
+        text = L.section_text(number)
+        if text:
+            with st.expander(f"docs/model.md §{number}: {L.section_title(number)}"):
+                st.markdown(text)
+
+
+def reference(section: str) -> str:
+    """A link to a docs/model.md section (repository-relative)."""
+    return f"([docs/model.md §{section}]({L.section_link(section)}))"
+
+
+# ------------------------------------------------------------------------- page
+
+
+@st.cache_resource(show_spinner=False)
+def start_workers() -> int:
+    """Start the what-if's worker processes once per server."""
+    workers = L.app_workers()
+    L.warm_up(workers)
+    return workers
+
+
+def current_scenario(name: str, data: dict[str, Any], values: dict[str, float]) -> Any:
+    """The validated scenario for the sliders, or None after showing why not."""
+    try:
+        return L.build(L.apply_controls(data, values))
+    except ConfigError as exc:
+        st.error("These settings do not make a valid scenario:\n\n" + str(exc))
+        return None
+
+
+def main() -> None:
+    """The page."""
+    st.set_page_config(
+        page_title="livesim: live-commerce funnel", page_icon="📺", layout="wide"
+    )
+    workers = start_workers()
+    st.sidebar.title("livesim")
+    name = choose_scenario()
+    data = L.load_base(name)
+    base = L.build(data)
+    names = L.strategies(base)
+    strategy = str(st.sidebar.selectbox("Strategy", names, key=f"{name}:strategy"))
+    teaching = st.sidebar.toggle("Teaching mode", key="teaching")
+    values = sidebar_controls(name, data)
+    with st.sidebar.expander("What-if runs", expanded=False):
+        replications = int(
+            st.slider(
+                "replications",
+                min_value=3,
+                max_value=100,
+                value=L.default_replications(name),
+                key=f"{name}:replications",
+                help="Replications of the what-if, for the current settings and the "
+                "baseline; more: narrower intervals, slower updates.",
+            )
+        )
+        seed = int(st.number_input("seed", 0, 2**31 - 1, 0, key=f"{name}:seed"))
+
+    st.title("Live-commerce funnel simulator")
+    st.caption(f"**{name}**: {base.description}")
+    if teaching:
+        teaching_panel(L.controls(data))
+    scenario = current_scenario(name, data, values)
+    if scenario is None:
+        st.stop()
+    st.session_state[f"current:{name}"] = {"values": values, "strategy": strategy}
+    saved = st.session_state.get(
+        f"baseline:{name}", {"values": L.defaults(data), "strategy": base.baseline}
+    )
+    baseline = L.build(L.apply_controls(data, saved["values"]))
+    started = time.perf_counter()
+    head = st.container()
+    live, whatif = st.tabs(["Live session", "What-if"])
+    with live:
+        stream, replication, speed, play = live_controls(scenario, strategy, name)
+    pending = {
+        "baseline": L.whatif_start(
+            baseline, saved["strategy"], replications, seed, workers
+        ),
+        "current": L.whatif_start(scenario, strategy, replications, seed, workers),
+    }
+    session = L.live_session(scenario, strategy, stream, replication, seed)
+    runs = {setting: collect() for setting, collect in pending.items()}
+    diffs = L.paired_differences(runs["current"], runs["baseline"], seed)
+    elapsed = time.perf_counter() - started
+    with head:
+        headline(diffs)
+    label = (
+        "the scenario as bundled"
+        if f"baseline:{name}" not in st.session_state
+        else "saved settings"
+    ) + f", strategy {saved['strategy']}"
+    with whatif:
+        whatif_view(name, runs, diffs, label)
+    with live:
+        live_view(session, replication, speed, play)
+    st.caption(
+        f"Simulated in {elapsed:.2f} s ({workers} worker "
+        f"process{'es' if workers > 1 else ''} for the what-if)."
+    )
+
+
+# Streamlit runs this file as __main__; a spawned worker process imports it as
+# __mp_main__ and must not run the page.
+if __name__ == "__main__":
+    main()

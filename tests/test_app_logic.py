@@ -1,0 +1,293 @@
+"""The interactive page without a browser: its logic, its launcher, and the page
+driven by Streamlit's AppTest (move a slider, the shown figures change)."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from livesim import ConfigError
+from livesim.app import MISSING, PAGE, command, launch
+from livesim.app import logic as L
+
+# --------------------------------------------------------------------- controls
+
+
+def test_controls_cover_every_kind_promotion_and_stock() -> None:
+    data = L.load_base("teaching_tiny")
+    keys = {c.key for c in L.controls(data)}
+    for kind in ("KOL", "KOS"):
+        for name in (
+            "followers",
+            "initial_trust",
+            "trust_rate",
+            "purchase_rate",
+            "engagement",
+            "qa_capacity",
+        ):
+            assert f"{kind}.{name}" in keys
+    assert {"promotion.start", "promotion.discount", "stock.scale"} <= keys
+    for control in L.controls(data):
+        assert control.low <= control.value <= control.high, control
+        assert control.help
+
+
+def test_defaults_leave_the_scenario_unchanged() -> None:
+    data = L.load_base("mac_kos101")
+    assert L.apply_controls(data, L.defaults(data)) == data
+
+
+def test_host_controls_reach_every_host_of_the_kind() -> None:
+    data = L.load_base("mac_kos101")
+    values = L.defaults(data) | {
+        "KOS.purchase_rate": 0.05,
+        "KOS.qa_capacity": 5.0,
+        "KOS.engagement": 2.0,
+    }
+    values["KOS.followers"] = values["KOS.followers"] * 2
+    scenario = L.build(L.apply_controls(data, values))
+    before = {h["id"]: h["followers"] for h in data["hosts"]}
+    for host in scenario.hosts:
+        params = host.params()
+        assert params.purchase_rate == 0.05
+        assert params.qa_capacity == 5
+        assert params.like_rate == pytest.approx(2 * 0.70)
+        assert abs(params.followers - 2 * before[host.id]) <= 1
+
+
+def test_initial_trust_above_the_ceiling_raises_the_ceiling() -> None:
+    data = L.load_base("teaching_tiny")
+    values = L.defaults(data) | {"KOL.initial_trust": 0.9}
+    scenario = L.build(L.apply_controls(data, values))
+    kol = next(h for h in scenario.hosts if h.kind == "KOL").params()
+    assert kol.initial_trust == kol.trust_ceiling == 0.9
+
+
+def test_promotion_and_stock_controls_reach_strategies_too() -> None:
+    data = L.load_base("teaching_tiny")
+    values = L.defaults(data) | {
+        "promotion.start": 0.0,
+        "promotion.discount": 0.4,
+        "stock.scale": 2.0,
+    }
+    scenario = L.build(L.apply_controls(data, values))
+    for campaign in scenario.campaigns().values():
+        promos = [p for s in campaign.streams for p in s.promotions]
+        assert promos and all(p.start == 0 and p.discount == 0.4 for p in promos)
+    assert scenario.products[0].stock == 300
+
+
+def test_every_offered_promotion_start_is_valid() -> None:
+    for name in L.bundled_names():
+        data = L.load_base(name)
+        starts = L.promotion_starts(data)
+        assert starts
+        for start in starts:
+            L.build(
+                L.apply_controls(data, L.defaults(data) | {"promotion.start": start})
+            )
+
+
+def test_an_invalid_setting_is_a_config_error() -> None:
+    data = L.load_base("teaching_tiny")
+    data["hosts"][0]["share_prob"] = 0.9  # word of mouth explodes
+    with pytest.raises(ConfigError):
+        L.build(data)
+
+
+# ----------------------------------------------------------------- live session
+
+
+@pytest.fixture(scope="module")
+def session() -> L.Session:
+    scenario = L.build(L.load_base("teaching_tiny"))
+    stream = L.default_stream(scenario, scenario.baseline)
+    assert stream == "kos_close"
+    return L.live_session(scenario, scenario.baseline, stream, 0, 0)
+
+
+def test_session_minutes_and_totals_agree(session: L.Session) -> None:
+    minutes = session.minutes
+    assert session.duration == 60
+    assert list(minutes["minute"]) == list(range(60))
+    assert minutes["cum_gmv"].iloc[-1] == pytest.approx(minutes["gmv"].sum())
+    assert (
+        minutes["cum_orders"].iloc[-1]
+        == session.totals["orders"] - session.totals["delayed_orders"]
+    )
+    # the warm-up stream sends carry-over viewers to the KOS stream
+    assert minutes["arrivals_carryover"].sum() > 0
+    assert session.promotions == [
+        {"start": 30.0, "end": 45.0, "label": "-20% all products"}
+    ]
+
+
+def test_funnel_stages_are_nested_and_fill_up(session: L.Session) -> None:
+    frame = session.minutes
+    for stage in L.LIVE_STAGES:
+        assert (np.diff(frame[stage]) >= 0).all(), stage
+    for upper, lower in zip(L.LIVE_STAGES, L.LIVE_STAGES[1:], strict=False):
+        assert (frame[upper] >= frame[lower]).all(), (upper, lower)
+    last = frame.iloc[-1]
+    # a visit is one room entry (a viewer who comes back is counted again)
+    assert last["entered"] == session.totals["viewers"]
+    assert last["ordered"] == last["cum_orders"]
+    half = session.funnel_at(30)
+    assert list(half["stage"]) == list(L.LIVE_STAGES)
+    assert (half["count"].to_numpy() <= last[list(L.LIVE_STAGES)].to_numpy()).all()
+    assert session.funnel_at(0)["count"].sum() == 0
+
+
+def test_stage_counts_from_events() -> None:
+    events = [
+        ("s", 1, 0.5, "arrive", "follower"),
+        ("s", 1, 1.5, "like", ""),
+        ("s", 2, 1.2, "arrive", "platform"),
+        ("s", 2, 2.5, "order", "lipstick"),
+        ("s", 3, 2.1, "arrive", "wom"),
+        ("s", 3, 2.2, "click", ""),
+    ]
+    counts = L.stage_counts(events, start=0, duration=3)
+    assert list(counts["entered"]) == [1, 2, 3]
+    assert list(counts["engaged"]) == [0, 1, 3]
+    assert list(counts["clicked"]) == [0, 0, 2]
+    assert list(counts["ordered"]) == [0, 0, 1]
+
+
+def test_replay_minutes_end_on_the_last_minute() -> None:
+    frames = L.replay_minutes(60, 20)
+    assert frames[-1] == 60 and frames == sorted(frames) and frames[0] >= 1
+    assert L.replay_minutes(5, 1000) == [5]
+
+
+# ---------------------------------------------------------------------- what-if
+
+
+def test_whatif_is_paired_and_cached() -> None:
+    data = L.load_base("teaching_tiny")
+    base = L.build(data)
+    runs = L.whatif(base, base.baseline, 6, 3, workers=1)
+    assert list(runs["replication"]) == list(range(6))
+    assert L.whatif(base, base.baseline, 6, 3, workers=1) is runs
+    same = L.paired_differences(runs, runs, seed=0)
+    assert (same["difference"] == 0).all()
+    faster = L.build(
+        L.apply_controls(data, L.defaults(data) | {"KOS.purchase_rate": 0.06})
+    )
+    diffs = L.paired_differences(L.whatif(faster, "baseline", 6, 3, 1), runs)
+    gmv = diffs.set_index("metric").loc["net GMV (RMB)"]
+    assert (
+        gmv["difference"] > 0 and gmv["ci_low"] <= gmv["difference"] <= gmv["ci_high"]
+    )
+    assert gmv["n"] == 6
+    long = L.distribution_frame({"baseline": runs, "current": runs})
+    assert set(long["metric"]) == {"net_gmv", "roi"} and len(long) == 24
+
+
+def test_default_replications() -> None:
+    assert L.default_replications("mac_kos101") >= 3
+    assert L.default_replications("anything") == L.FALLBACK_REPLICATIONS
+
+
+# --------------------------------------------------------------------- teaching
+
+
+def test_every_stage_and_parameter_has_a_sentence_and_a_section() -> None:
+    for sentence, section in [*L.STAGE_HELP.values(), *L.PARAMETER_HELP.values()]:
+        assert sentence.endswith(".") and section.isdigit()
+        assert L.section_title(section) != f"section {section}"
+        assert L.section_text(section)
+    assert L.section_link("3") == "docs/model.md#3-a-viewer"
+
+
+# --------------------------------------------------------------------- launcher
+
+
+def test_launch_without_streamlit_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("livesim.app.streamlit_available", lambda: False)
+    assert launch(["--no-browser"]) == 2
+    assert capsys.readouterr().err.strip() == MISSING
+
+
+def test_launch_refuses_an_unknown_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("streamlit")
+    assert launch(["--scenario", "nope", "--no-browser"]) == 2
+    assert "no bundled scenario 'nope'" in capsys.readouterr().err
+
+
+def test_command_runs_streamlit_on_the_page() -> None:
+    args = argparse.Namespace(port=8600, address="localhost", no_browser=True)
+    cmd = command(args)
+    assert cmd[1:5] == ["-m", "streamlit", "run", str(PAGE)]
+    assert cmd[cmd.index("--server.port") + 1] == "8600"
+    assert cmd[cmd.index("--server.headless") + 1] == "true"
+
+
+# ------------------------------------------------------------ page, no browser
+
+
+@pytest.fixture
+def app(monkeypatch: pytest.MonkeyPatch) -> object:
+    testing = pytest.importorskip("streamlit.testing.v1")
+    monkeypatch.setenv("LIVESIM_APP_SCENARIO", "teaching_tiny")
+    monkeypatch.setenv("LIVESIM_APP_WORKERS", "1")
+    at = testing.AppTest.from_file(str(PAGE), default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metrics(at: object) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}  # type: ignore[attr-defined]
+
+
+def test_page_opens_on_the_scenario(app: object) -> None:
+    shown = metrics(app)
+    assert shown["Net GMV (mean over replications)"].endswith("RMB")
+    assert shown["P(net GMV above baseline)"] == "50%"
+    assert "Session GMV (gross, in stream)" in shown
+    assert app.selectbox(key="scenario").value == "teaching_tiny"  # type: ignore[attr-defined]
+
+
+def test_moving_a_slider_changes_the_figures(app: object) -> None:
+    before = metrics(app)
+    app.slider(key="teaching_tiny:KOS.purchase_rate").set_value(0.06).run()  # type: ignore[attr-defined]
+    assert not app.exception  # type: ignore[attr-defined]
+    after = metrics(app)
+    for label in (
+        "Net GMV (mean over replications)",
+        "Session GMV (gross, in stream)",
+        "Orders in stream",
+    ):
+        assert after[label] != before[label], label
+    assert after["P(net GMV above baseline)"] != "50%"
+
+
+def test_saving_the_baseline_zeroes_the_difference(app: object) -> None:
+    app.slider(key="teaching_tiny:KOS.purchase_rate").set_value(0.06).run()  # type: ignore[attr-defined]
+    app.button(key="save_baseline").click().run()  # type: ignore[attr-defined]
+    assert metrics(app)["P(net GMV above baseline)"] == "50%"
+    table = app.dataframe[0].value  # type: ignore[attr-defined]
+    assert isinstance(table, pd.DataFrame)
+    assert set(table["P(current > baseline)"]) == {"50%"}
+
+
+def test_teaching_mode_explains_stages(app: object) -> None:
+    app.toggle(key="teaching").set_value(True).run()  # type: ignore[attr-defined]
+    text = " ".join(m.value for m in app.markdown)  # type: ignore[attr-defined]
+    for stage in L.STAGE_HELP:
+        assert f"**{stage}**" in text
+    assert "docs/model.md#3-a-viewer" in text
+
+
+def test_replay_runs_to_the_last_minute(app: object) -> None:
+    app.select_slider(key="speed").set_value(80).run()  # type: ignore[attr-defined]
+    app.button(key="replay").click().run()  # type: ignore[attr-defined]
+    assert not app.exception  # type: ignore[attr-defined]
+    text = " ".join(m.value for m in app.markdown)  # type: ignore[attr-defined]
+    assert "**Minute 60 of 60**" in text
