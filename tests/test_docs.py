@@ -113,6 +113,10 @@ def _section(heading: str) -> str:
     [
         ("## 12. Sweeps", "livesim.sweep", "Experiment"),
         ("## 13. Global sensitivity", "livesim.sensitivity", "SensitivityExperiment"),
+        ("## 15. Budget optimization", "livesim.optimize", "OptimizeConfig"),
+        ("## 15. Budget optimization", "livesim.optimize", "HostOption"),
+        ("## 15. Budget optimization", "livesim.optimize", "Racing"),
+        ("## 15. Budget optimization", "livesim.optimize", "PromotionTemplate"),
     ],
 )
 def test_every_experiment_key_is_documented(
@@ -125,5 +129,5 @@ def test_every_experiment_key_is_documented(
     own = set(cls.model_fields)
     if model == "SensitivityExperiment":  # the sweep's keys are listed by name
         own -= {"design"}
-    missing = {k for k in own if not re.search(rf"`{k}[`.\[]", section)}
+    missing = {k for k in own if not re.search(rf"[`.]{k}[`.\[]", section)}
     assert not missing, f"{model} keys missing from docs/model.md {heading}: {missing}"

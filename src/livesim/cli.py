@@ -163,6 +163,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _experiment_options(sens, "sensitivity")
 
+    opt = sub.add_parser(
+        "optimize",
+        help="the best allocation of a budget over host kinds, counts and sale depth",
+    )
+    opt.add_argument(
+        "experiment", type=Path, help="optimization TOML (docs/model.md §15)"
+    )
+    _experiment_options(opt, "optimize")
+
     app = sub.add_parser(
         "app", help="open the interactive page in a browser (needs the app extra)"
     )
@@ -224,6 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sweep(args)
         if args.command == "sensitivity":
             return _sensitivity(args)
+        if args.command == "optimize":
+            return _optimize(args)
         if args.command == "app":
             from livesim.app import run as run_app
 
@@ -481,6 +492,30 @@ def _sensitivity(args: argparse.Namespace) -> int:
         f"\nwrote {out}/ (sensitivity.csv, sensitivity.md, sensitivity.png; "
         f"sweep.csv: every point x replication; points/: one file per chunk) in "
         f"{time.perf_counter() - started:.1f} s"
+    )
+    return EXIT_OK
+
+
+def _optimize(args: argparse.Namespace) -> int:
+    from livesim.optimize import load_optimization, run_optimization, summary_lines
+    from livesim.output import check_no_file_in_the_way
+
+    plan = load_optimization(args.experiment)
+    out = args.out or Path("results") / f"{args.experiment.stem}-optimize"
+    check_no_file_in_the_way(out, [out, *out.parents])
+    with _backend(args) as backend:
+        result = run_optimization(
+            plan,
+            out,
+            backend=backend,
+            resume=args.resume,
+            progress=not args.no_progress,
+            force=args.force,
+        )
+    print("\n".join(summary_lines(result)))
+    print(
+        f"\nwrote {out}/ (candidates.csv, finalists.csv, optimize.md, optimize.png; "
+        f"points/: one file per chunk) in {result.seconds:.1f} s"
     )
     return EXIT_OK
 

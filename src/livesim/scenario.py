@@ -313,7 +313,7 @@ def scenario_from_dict(data: dict[str, Any]) -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError([_format_pydantic(e) for e in exc.errors()]) from None
+        raise ConfigError([format_validation_error(e) for e in exc.errors()]) from None
     problems = _check_campaign(scenario, "", None)
     for name, strategy in scenario.strategies.items():
         if name == scenario.baseline:
@@ -329,7 +329,7 @@ def scenario_from_dict(data: dict[str, Any]) -> Scenario:
     return scenario
 
 
-def _format_pydantic(error: Any) -> str:
+def format_validation_error(error: Any) -> str:
     path = ""
     for part in error["loc"]:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else part)

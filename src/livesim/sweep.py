@@ -23,11 +23,11 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 from scipy.stats import qmc
 
 from livesim.backends import (
@@ -115,8 +115,24 @@ def load_experiment(
     `model` and `design` let other experiment kinds (sensitivity) reuse the loading,
     the checks and the points' validation with their own keys and points.
     """
+    experiment = read_config(path, model or Experiment, "experiment")
+    return plan(
+        experiment,
+        scenario_path_for(path, experiment.scenario),
+        design or design_points,
+    )
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_config(path: Path, model: type[M], what: str) -> M:
+    """A TOML file validated by `model`; every problem as one line (field, value,
+    rule) in a `ConfigError`."""
+    from livesim.scenario import format_validation_error
+
     if not path.is_file():
-        raise ConfigError(f"{path}: no such experiment file")
+        raise ConfigError(f"{path}: no such {what} file")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -124,21 +140,12 @@ def load_experiment(
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a UTF-8 text file") from None
     try:
-        experiment = (model or Experiment).model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(
-            [
-                f"{'.'.join(str(p) for p in e['loc']) or 'experiment'}: {e['msg']}"
-                + (f" (got {e['input']!r})" if "input" in e and e["loc"] else "")
-                for e in exc.errors()
-            ]
-        ) from None
-    return plan(
-        experiment, _scenario_path(path, experiment.scenario), design or design_points
-    )
+        raise ConfigError([format_validation_error(e) for e in exc.errors()]) from None
 
 
-def _scenario_path(experiment_path: Path, name: str) -> Path:
+def scenario_path_for(experiment_path: Path, name: str) -> Path:
     """A scenario file relative to the experiment file, or a bundled name."""
     candidate = (experiment_path.parent / name).resolve()
     if candidate.is_file():

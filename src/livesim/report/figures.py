@@ -17,7 +17,7 @@ from livesim.results import REPORT_FUNNEL, SimulationResult
 COLORS = ["#1f6f8b", "#e07a1f", "#5b8c3a", "#9b4f96", "#c0392b", "#7f8c8d"]
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -30,7 +30,7 @@ def gmv_distribution(
     result: SimulationResult, path: Path, target: float | None
 ) -> Path:
     """Histogram and ECDF of campaign net GMV over replications, per strategy."""
-    plt = _pyplot()
+    plt = pyplot()
     campaign = result.campaign
     fig, (hist, ecdf) = plt.subplots(1, 2, figsize=(11, 4.2))
     for i, (strategy, frame) in enumerate(campaign.groupby("strategy", sort=False)):
@@ -67,7 +67,7 @@ def gmv_distribution(
 def funnel_by_kind(result: SimulationResult, path: Path) -> Path:
     """Mean funnel counts per host kind, one panel per strategy (log scale): reached,
     entered, engaged, asked, bought (orders) and returned (orders)."""
-    plt = _pyplot()
+    plt = pyplot()
     reps = result.replications
     strategies = list(dict.fromkeys(reps["strategy"]))[:9]
     cols = min(3, len(strategies))
@@ -103,7 +103,7 @@ def funnel_by_kind(result: SimulationResult, path: Path) -> Path:
 
 def timeline(result: SimulationResult, path: Path) -> Path:
     """Concurrent viewers and cumulative GMV per campaign minute, with p5-p95 bands."""
-    plt = _pyplot()
+    plt = pyplot()
     series = result.timeseries[result.timeseries["scope"] == "campaign"]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 6.5), sharex=True)
     for i, (strategy, frame) in enumerate(series.groupby("strategy", sort=False)):
@@ -141,7 +141,7 @@ def strategy_distributions(
     result: SimulationResult, path: Path, target: float | None
 ) -> Path:
     """Violins of net GMV and ROI over replications, one per strategy."""
-    plt = _pyplot()
+    plt = pyplot()
     campaign = result.campaign
     names = list(dict.fromkeys(campaign["strategy"]))
     fig, (left, right) = plt.subplots(
@@ -183,7 +183,7 @@ def strategy_distributions(
 
 def forest(pairs: Any, path: Path, metric: str = "net_gmv") -> Path:
     """Paired differences (first minus second) with 95% bootstrap CIs."""
-    plt = _pyplot()
+    plt = pyplot()
     rows = pairs[pairs["metric"] == metric].reset_index(drop=True)
     biggest = float(
         np.nanmax(np.abs(rows[["ci_low", "ci_high"]].to_numpy()), initial=0)
@@ -220,7 +220,7 @@ def forest(pairs: Any, path: Path, metric: str = "net_gmv") -> Path:
 def sensitivity_bars(indices: Any, path: Path) -> Path:
     """Sobol' indices as a tornado: per output, parameters ranked by total index,
     bars for ST and S1 with their bootstrap CIs (first strategy of the table)."""
-    plt = _pyplot()
+    plt = pyplot()
     strategy = indices["strategy"].iloc[0]
     rows = indices[indices["strategy"] == strategy]
     outputs = list(dict.fromkeys(rows["output"]))
@@ -272,7 +272,7 @@ def _save(fig: Any, path: Path) -> Path:
     try:
         write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     finally:
-        _pyplot().close(fig)
+        pyplot().close(fig)
     return path
 
 
