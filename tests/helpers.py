@@ -55,3 +55,29 @@ def build(
 def event_frame(out: Any) -> pd.DataFrame:
     """A replication's event log as a DataFrame."""
     return pd.DataFrame(out.events, columns=["stream", "viewer", "time", "event", "x"])
+
+
+#: A one-stream KOS scenario whose only traffic is the platform push (sweeps,
+#: sensitivity): net GMV grows with `recommendation_rate`.
+ONE_STREAM_TOML = """
+name = "swept"
+[[products]]
+id = "p"
+price = 100.0
+return_rate = 0.0
+[[hosts]]
+id = "h"
+kind = "KOS"
+followers = 0
+recommendation_rate = 10.0
+share_prob = 0.0
+comment_rate = 0.0
+question_rate = 0.0
+[[streams]]
+id = "s"
+host = "h"
+duration = 60
+products = ["p"]
+[platform]
+gpm_boost = 0.0
+"""

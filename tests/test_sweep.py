@@ -14,31 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import ONE_STREAM_TOML
 from livesim.cli import main
 from livesim.sweep import Experiment, design_points
 
-SCENARIO = """
-name = "swept"
-[[products]]
-id = "p"
-price = 100.0
-return_rate = 0.0
-[[hosts]]
-id = "h"
-kind = "KOS"
-followers = 0
-recommendation_rate = 10.0
-share_prob = 0.0
-comment_rate = 0.0
-question_rate = 0.0
-[[streams]]
-id = "s"
-host = "h"
-duration = 60
-products = ["p"]
-[platform]
-gpm_boost = 0.0
-"""
+SCENARIO = ONE_STREAM_TOML
 
 
 def write(tmp_path: Path, experiment: str) -> Path:

@@ -49,7 +49,7 @@ class Job:
     @property
     def size(self) -> int:
         """Replications x strategies: the job's share of a progress bar."""
-        n = len(self.strategies or self.scenario.campaigns())
+        n = len(self.strategies or ()) or 1 + len(self.scenario.strategies)
         return len(self.replications) * n
 
 
@@ -90,8 +90,10 @@ class LocalBackend:
     name = "local"
 
     def __init__(self, workers: int = 1) -> None:
-        if not 1 <= workers <= 256:
-            raise ConfigError(f"workers: {workers} is outside 1..256")
+        from livesim.runner import MAX_WORKERS
+
+        if not 1 <= workers <= MAX_WORKERS:
+            raise ConfigError(f"workers: {workers} is outside 1..{MAX_WORKERS}")
         self.workers = min(workers, os.cpu_count() or 1)
 
     def map_unordered(

@@ -13,9 +13,9 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from livesim import __version__
 from livesim.backends import BACKENDS, Backend, make_backend
@@ -424,18 +424,21 @@ def _compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _sweep(args: argparse.Namespace) -> int:
+def _experiment(
+    args: argparse.Namespace, kind: str, load: Callable[[Path], Any], run: Any
+) -> tuple[Any, Any, Path, float]:
+    """Load an experiment file, check --out, and run it on the chosen backend:
+    (plan, result, out, wall seconds)."""
     import time
 
     from livesim.output import check_no_file_in_the_way
-    from livesim.sweep import load_experiment, run_sweep
 
-    plan = load_experiment(args.experiment)
-    out = args.out or Path("results") / f"{args.experiment.stem}-sweep"
+    plan = load(args.experiment)
+    out = args.out or Path("results") / f"{args.experiment.stem}-{kind}"
     check_no_file_in_the_way(out, [out, *out.parents])
     started = time.perf_counter()
     with _backend(args) as backend:
-        table, summary = run_sweep(
+        result = run(
             plan,
             out,
             backend=backend,
@@ -443,6 +446,15 @@ def _sweep(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             force=args.force,
         )
+    return plan, result, out, time.perf_counter() - started
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from livesim.sweep import load_experiment, run_sweep
+
+    plan, (table, summary), out, seconds = _experiment(
+        args, "sweep", load_experiment, run_sweep
+    )
     exp = plan.experiment
     print(
         f"{args.experiment}: {len(plan.points)} points x {exp.replications} "
@@ -455,63 +467,39 @@ def _sweep(args: argparse.Namespace) -> int:
     print(
         f"\nwrote {out}/ (sweep.csv: one row per point x replication x strategy; "
         f"points.csv: per-point summaries; points/: one file per chunk of "
-        f"replications) in "
-        f"{time.perf_counter() - started:.1f} s"
+        f"replications) in {seconds:.1f} s"
     )
     return EXIT_OK
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
-    import time
-
-    from livesim.output import check_no_file_in_the_way
     from livesim.sensitivity import load_sensitivity, run_sensitivity
 
-    plan = load_sensitivity(args.experiment)
-    out = args.out or Path("results") / f"{args.experiment.stem}-sensitivity"
-    check_no_file_in_the_way(out, [out, *out.parents])
-    started = time.perf_counter()
-    with _backend(args) as backend:
-        found = run_sensitivity(
-            plan,
-            out,
-            backend=backend,
-            resume=args.resume,
-            progress=not args.no_progress,
-            force=args.force,
-        )
+    plan, found, out, seconds = _experiment(
+        args, "sensitivity", load_sensitivity, run_sensitivity
+    )
     exp = plan.experiment
     print(
         f"{args.experiment}: Saltelli design of {len(plan.points)} points x "
         f"{exp.replications} replications; Sobol' indices with "
-        f"{exp.confidence:.0%} bootstrap CIs, ranked by total index"  # type: ignore[attr-defined]
+        f"{exp.confidence:.0%} bootstrap CIs, ranked by total index"
     )
     shown = found.indices.drop(columns=["output_variance"])
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(
         f"\nwrote {out}/ (sensitivity.csv, sensitivity.md, sensitivity.png; "
         f"sweep.csv: every point x replication; points/: one file per chunk) in "
-        f"{time.perf_counter() - started:.1f} s"
+        f"{seconds:.1f} s"
     )
     return EXIT_OK
 
 
 def _optimize(args: argparse.Namespace) -> int:
     from livesim.optimize import load_optimization, run_optimization, summary_lines
-    from livesim.output import check_no_file_in_the_way
 
-    plan = load_optimization(args.experiment)
-    out = args.out or Path("results") / f"{args.experiment.stem}-optimize"
-    check_no_file_in_the_way(out, [out, *out.parents])
-    with _backend(args) as backend:
-        result = run_optimization(
-            plan,
-            out,
-            backend=backend,
-            resume=args.resume,
-            progress=not args.no_progress,
-            force=args.force,
-        )
+    _, result, out, _ = _experiment(
+        args, "optimize", load_optimization, run_optimization
+    )
     print("\n".join(summary_lines(result)))
     print(
         f"\nwrote {out}/ (candidates.csv, finalists.csv, optimize.md, optimize.png; "

@@ -294,18 +294,22 @@ def _strategy_name(scenario: Scenario, strategy: Strategy) -> str:
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a TOML scenario; raise `ConfigError` listing every problem."""
-    path = Path(path)
+    return scenario_from_dict(read_toml(Path(path), "scenario"))
+
+
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """The table of a TOML file, or a one-line `ConfigError` naming the file."""
     if path.is_dir():
-        raise ConfigError(f"{path}: is a folder, not a scenario file")
+        article = "an" if what[0] in "aeiou" else "a"
+        raise ConfigError(f"{path}: is a folder, not {article} {what} file")
     if not path.is_file():
-        raise ConfigError(f"{path}: no such scenario file")
+        raise ConfigError(f"{path}: no such {what} file")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a UTF-8 text file") from None
-    return scenario_from_dict(data)
 
 
 def scenario_from_dict(data: dict[str, Any]) -> Scenario:

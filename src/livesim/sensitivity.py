@@ -135,7 +135,7 @@ def sobol_table(plan: SweepPlan, table: pd.DataFrame) -> pd.DataFrame:
     exp: SensitivityExperiment = plan.experiment  # type: ignore[assignment]
     names = [p.name for p in exp.parameters]
     d, n = len(names), exp.samples
-    rows = []
+    groups = []
     for strategy, frame in table.groupby("strategy", sort=False):
         means = frame.groupby("point", sort=True)[exp.outputs].mean()
         if len(means) != n * (d + 2):
@@ -148,34 +148,14 @@ def sobol_table(plan: SweepPlan, table: pd.DataFrame) -> pd.DataFrame:
                     f"strategy {strategy!r} (e.g. ROI without costs); drop it"
                 )
             estimate = indices_with_ci(f, d, n, exp.confidence, exp.resamples, exp.seed)
-            for i, name in enumerate(names):
-                rows.append(
-                    {
-                        "strategy": strategy,
-                        "output": output,
-                        "parameter": name,
-                        **{k: v[i] for k, v in estimate.items()},
-                        "output_variance": float(np.var(f[: 2 * n])),
-                    }
-                )
-    indices = pd.DataFrame(rows)
-    indices["rank"] = (
-        indices.groupby(["strategy", "output"], sort=False)["total"]
-        .rank(ascending=False, method="first")
-        .astype(int)
-    )
-    return indices.sort_values(
-        ["strategy", "output", "rank"], key=_keep_order(indices), kind="stable"
-    ).reset_index(drop=True)
-
-
-def _keep_order(indices: pd.DataFrame) -> Any:
-    """Sort strategies and outputs by first appearance, ranks by value."""
-    order = {
-        col: {v: k for k, v in enumerate(dict.fromkeys(indices[col]))}
-        for col in ("strategy", "output")
-    }
-    return lambda s: s.map(order[s.name]) if s.name in order else s
+            group = pd.DataFrame(
+                {"strategy": strategy, "output": output, "parameter": names}
+                | estimate
+                | {"output_variance": float(np.var(f[: 2 * n]))}
+            ).sort_values("total", ascending=False, kind="stable")
+            group["rank"] = np.arange(1, d + 1)
+            groups.append(group)
+    return pd.concat(groups, ignore_index=True)
 
 
 def indices_with_ci(

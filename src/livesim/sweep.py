@@ -19,7 +19,6 @@ import copy
 import hashlib
 import itertools
 import json
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,16 +128,9 @@ M = TypeVar("M", bound=BaseModel)
 def read_config(path: Path, model: type[M], what: str) -> M:
     """A TOML file validated by `model`; every problem as one line (field, value,
     rule) in a `ConfigError`."""
-    from livesim.scenario import format_validation_error
+    from livesim.scenario import format_validation_error, read_toml
 
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such {what} file")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a UTF-8 text file") from None
+    data = read_toml(path, what)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
