@@ -1006,18 +1006,32 @@ class CohortSession:
 
 
 class Buckets:
-    """Values filed by minute; `pop(minute)` returns that minute's, sorted."""
+    """Values filed by minute; `pop(minute)` returns that minute's, sorted.
+
+    Filed values wait in two flat arrays (minute, value) and a minute's are taken
+    with one mask: cheaper than splitting every batch into per-minute pieces.
+    """
 
     def __init__(self) -> None:
-        self.filed: dict[int, list[np.ndarray]] = {}
+        self.minute = np.empty(0, dtype=np.int64)
+        self.values = np.empty(0)
+        self.new: list[tuple[np.ndarray, np.ndarray]] = []
 
     def add(self, minute: np.ndarray, values: np.ndarray) -> None:
-        for k, part in split_by(minute, values):
-            self.filed.setdefault(k, []).append(part)
+        if len(minute):
+            self.new.append((minute, values))
 
     def pop(self, minute: int) -> np.ndarray:
-        parts = self.filed.pop(minute, None)
-        return np.sort(np.concatenate(parts)) if parts else np.empty(0)
+        if self.new:
+            self.minute = np.concatenate([self.minute, *(m for m, _ in self.new)])
+            self.values = np.concatenate([self.values, *(v for _, v in self.new)])
+            self.new = []
+        due = self.minute == minute
+        if not due.any():
+            return np.empty(0)
+        out = np.sort(self.values[due])
+        self.minute, self.values = self.minute[~due], self.values[~due]
+        return out
 
 
 class Pending:
