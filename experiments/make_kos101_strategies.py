@@ -71,13 +71,15 @@ out = [
 # (100-800 AUD, about 470-3,800 RMB [C]); the brand channel pays no host and puts the
 # budget into ads at the scenario's CPM (40 RMB, assumption).
 #
-# Read the results with this in mind: the KOS team's platform traffic is the event
-# push fitted to the real night (39.26 viewers/min per stream, mac_kos101.toml), the
-# Douyin promotion that followed a month-long audition reaching 500 million people
-# (seed 001). The alternatives get their archetypes' platform recommendation rates
-# only: the event push is assumed NOT to follow them. That assumption, not the host
-# kinds alone, drives most of the gap; to test it, give the alternatives'
-# hosts a recommendation_rate of their own.
+# Read the results with this in mind: the KOS team has what the month-long audition
+# built (seed 001: 500 million reached) and the platform's event push fitted to the
+# real night (21.30 viewers/min per stream, mac_kos101.toml): the audition's audience
+# (the [awareness] section, about 62,000 arrivals over the 11 streams) and the push.
+# The alternatives have neither (`awareness = false`, and their archetypes' platform
+# recommendation rates only): the audition and the event push are assumed NOT to
+# follow them. That assumption, not the host kinds alone, drives most of the gap; to
+# test it, give the alternatives' hosts a recommendation_rate of their own or an
+# awareness table.
 #
 # Written by experiments/make_kos101_strategies.py.
 # Run: livesim compare experiments/kos101_strategies.toml
@@ -96,6 +98,7 @@ baseline = "kos_team"
 out.append("""# ---- kol_only: one KOL, 19:00-23:00, fee 55,000 RMB (the whole budget)
 [strategies.kol_only]
 description = "one KOL streams the night for the whole budget"
+awareness = false           # no audition month: its audience came for the KOS team
 
 """)
 out.append(host("kol_only", "kol", "KOL", None, fee="55_000.0"))
@@ -106,6 +109,7 @@ out.append("""# ---- koc_swarm: 20 KOCs in parallel, 19:00-23:00, 2,000 RMB fee 
 # product each (20 x 2,750 = 55,000 RMB)
 [strategies.koc_swarm]
 description = "twenty KOCs stream in parallel"
+awareness = false           # no audition month: its audience came for the KOS team
 
 """)
 for i in range(1, 21):
@@ -124,6 +128,7 @@ out.append("""# ---- matrix: a KOL warm-up 19:00-20:00 without the flash sale (2
 # KOL's viewers carry over to the later streams (archetype carry-over share).
 [strategies.matrix]
 description = "KOL warm-up, then KOS and KOC streams"
+awareness = false           # no audition month: its audience came for the KOS team
 
 """)
 out.append(host("matrix", "kol", "KOL", None, fee="25_000.0"))
@@ -153,6 +158,7 @@ out.append("""# ---- brand_self: the brand's own channel, 19:00-23:00, no host f
 # buys ads (55,000 RMB at CPM 40 RMB = 1.375 million impressions)
 [strategies.brand_self]
 description = "the brand's own channel with the budget in ads"
+awareness = false           # no audition month: its audience came for the KOS team
 
 """)
 out.append(host("brand_self", "mac_official", "BRAND", None))

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 import livesim
@@ -161,6 +162,29 @@ def test_run_prints_a_short_summary_table(good_run: dict[str, Any]) -> None:
     assert any(line.lstrip().startswith("baseline") for line in stdout.splitlines())
     assert "wrote " in stdout
     assert len(stdout.splitlines()) < 15  # short: a header, a table and a last line
+
+
+def test_run_prints_and_records_the_awareness_phase(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    phase = (
+        "\n[awareness]\ndays = 10\nimpressions = 2e6\nfrequency = 2.0\n"
+        "turnout = 0.001\nparticipants = 50\nfinalists = 5\nselected = 1\n"
+    )
+    scenario = write(tmp_path, SMALL + phase)
+    out = tmp_path / "out"
+    assert main(["run", str(scenario), *QUICK, "--out", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    assert (
+        "awareness phase: 2,000,000 impressions over 10 days -> 1,000,000 people "
+        "reached -> 1,000,000 still aware -> 1,000 expected arrivals; hosts 50 -> 5 "
+        "-> 1 (participants -> finalists -> selected)"
+    ) in stdout
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["awareness"]["baseline"]["expected_arrivals"] == 1000.0
+    rows = pd.read_csv(out / "replications.csv")
+    assert rows["arrivals_awareness"].sum() > 0
+    assert "1,000 expected arrivals" in (out / "report.md").read_text()
 
 
 def test_run_with_events_writes_the_event_log(

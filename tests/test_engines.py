@@ -1,14 +1,15 @@
 """Engine agreement: the cohort engine gives the agent engine's distributions.
 
 Five scenarios: one per host kind (KOL, KOC, KOS), each with a promotion, a Q&A desk,
-limited stock, word of mouth and platform feedback switched on, and two where questions
-decide delayed purchases (many askers with a desk; no desk at all). Per scenario and
+limited stock, word of mouth and platform feedback switched on (the KOS one also with
+an awareness phase's audience), and two where questions decide delayed purchases (many
+askers with a desk; no desk at all). Per scenario and
 metric (orders, delayed orders, net GMV, peak concurrent viewers, questions answered,
 lost sales) a two-sample
 Kolmogorov-Smirnov test must not reject at the 1% level, and a Welch t-test on the
 means must not either.
-Seeds are fixed, so CI is deterministic; on random seeds the 60 tests at 1% would give
-a false failure about one run in two (1 - 0.99^60), which is why the seeds are fixed
+Seeds are fixed, so CI is deterministic; on random seeds the 62 tests at 1% would give
+a false failure about one run in two (1 - 0.99^62), which is why the seeds are fixed
 and why a failure here means: find the difference, do not loosen alpha.
 """
 
@@ -34,7 +35,7 @@ METRICS = [
 REPS = 120
 
 
-def scenario(kind: str, **host: Any) -> Any:
+def scenario(kind: str, awareness: dict[str, Any] | None = None, **host: Any) -> Any:
     return build(
         host=quiet_host(
             **(
@@ -61,6 +62,7 @@ def scenario(kind: str, **host: Any) -> Any:
             "gpm_reference": 5000.0,
             "feedback_viewers_per_comment": 1.0,
         },
+        **({"awareness": awareness} if awareness else {}),
     )
 
 
@@ -97,7 +99,20 @@ SCENARIOS = {
     "KOC": scenario(
         "KOC", followers=30_000, recommendation_rate=15.0, delayed_mean_minutes=120.0
     ),
-    "KOS": scenario("KOS", followers=60_000, recommendation_rate=30.0, qa_capacity=2),
+    # with an awareness phase's audience on top of the followers
+    "KOS": scenario(
+        "KOS",
+        followers=60_000,
+        recommendation_rate=30.0,
+        qa_capacity=2,
+        awareness={
+            "days": 30,
+            "impressions": 5e6,
+            "frequency": 5.0,
+            "memory_half_life_days": 7.0,
+            "turnout": 0.002,
+        },
+    ),
 }
 
 
@@ -112,7 +127,9 @@ def test_cohort_engine_matches_agent_engine(kind: str) -> None:
     ).replications
     assert agent["lost_sales"].sum() > 0 and cohort["lost_sales"].sum() > 0
     assert agent["arrivals_wom"].sum() > 0 and cohort["arrivals_wom"].sum() > 0
-    for metric in METRICS:
+    aware = ["arrivals_awareness"] if agent["arrivals_awareness"].sum() else []
+    assert bool(aware) == (kind == "KOS") == (cohort["arrivals_awareness"].sum() > 0)
+    for metric in METRICS + aware:
         a, c = agent[metric].to_numpy(), cohort[metric].to_numpy()
         if a.min() == a.max() and c.min() == c.max():  # constant (e.g. no desk)
             assert a[0] == c[0], f"{kind} {metric}: {a[0]} vs {c[0]}"

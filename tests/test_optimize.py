@@ -27,6 +27,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from livesim import bundled_scenario, load_scenario
 from livesim.backends import LocalBackend
 from livesim.compare import budget
 from livesim.errors import ConfigError
@@ -534,7 +535,14 @@ def test_the_kos101_example_plans() -> None:
     assert choose_plan_engine(plan) == "cohort"
     team = next(c for c in plan.candidates if c.counts == (11, 0, 0) and c.depth)
     campaign = team.scenario.campaigns()[team.scenario.baseline]
-    assert {h.recommendation_rate for h in campaign.hosts.values()} == {39.26}
+    bundled = load_scenario(bundled_scenario("mac_kos101")).campaigns()["baseline"]
+    fitted = {h.recommendation_rate for h in bundled.hosts.values()}
+    assert {h.recommendation_rate for h in campaign.hosts.values()} == fitted
+    # the audition's audience belongs to the event: the same phase, without the
+    # KOS team's selection funnel
+    assert bundled.awareness is not None and campaign.awareness is not None
+    assert campaign.awareness.turnout == bundled.awareness.turnout
+    assert bundled.awareness.selected == 11 and campaign.awareness.selected is None
     assert budget(team.scenario, team.scenario.baseline) == 55_000.0
     assert all(50_000.0 <= c.cost <= 55_000.0 for c in plan.candidates)
 

@@ -225,3 +225,45 @@ def test_ads_need_a_positive_cpm() -> None:
 def test_a_folder_is_not_a_scenario(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is a folder, not a scenario file"):
         load_scenario(tmp_path)
+
+
+PHASE = {"days": 31, "impressions": 1e6, "turnout": 0.01}
+
+
+def test_an_awareness_phase_is_checked_against_the_event() -> None:
+    data = copy.deepcopy(BASE)
+    data["awareness"] = PHASE | {
+        "streams": ["s", "nope"],
+        "participants": 100,
+        "finalists": 200,
+        "selected": 2,
+    }
+    errors = errors_of(data)
+    assert errors == [
+        "awareness.streams: 'nope' is not a defined stream",
+        "awareness.finalists: 200 is more than participants 100: a selection only "
+        "narrows",
+        "awareness.selected: 2 selected hosts, but the event's streams have 1 hosts; "
+        "they must agree (or give this campaign its own awareness, or `awareness = "
+        "false` in a strategy)",
+    ]
+    data["awareness"] = PHASE | {"turnout": 1.5}
+    (error,) = errors_of(data)
+    assert error.startswith("awareness.turnout") and "(got 1.5)" in error
+
+
+def test_a_strategy_can_drop_or_replace_the_awareness_phase() -> None:
+    data = copy.deepcopy(BASE)
+    data["awareness"] = PHASE | {"selected": 1}
+    data["strategies"] = {
+        "none": {"awareness": False},
+        "own": {"awareness": PHASE | {"turnout": 0.5}},
+        "kept": {"description": "inherits the phase"},
+    }
+    campaigns = scenario_from_dict(data).campaigns()
+    assert campaigns["none"].awareness is None
+    assert campaigns["own"].awareness.turnout == 0.5  # type: ignore[union-attr]
+    assert campaigns["kept"].awareness == campaigns["baseline"].awareness
+    data["strategies"] = {"bad": {"awareness": PHASE | {"streams": ["x"]}}}
+    (error,) = errors_of(data)
+    assert error == "strategies.bad.awareness.streams: 'x' is not a defined stream"

@@ -2,7 +2,7 @@
 
 Each test runs the agent engine on a degenerate scenario with a fixed seed, so CI is
 deterministic. Tolerances are confidence intervals, not fudge: each check uses a
-two-sided z (or t) bound at alpha = 0.001 / 16 (Bonferroni over the eight assertions
+two-sided z (or t) bound at alpha = 0.001 / 22 (Bonferroni over the eleven assertions
 in this file, run for both engines), so with random seeds the whole file would fail by
 chance about once in a thousand runs. Every test runs with both engines.
 """
@@ -21,7 +21,7 @@ from livesim.engines import engine_runner
 from livesim.engines.agent import TIMESERIES_COLUMNS
 from livesim.model import theory
 
-ALPHA = 0.001 / 16
+ALPHA = 0.001 / 22
 Z = stats.norm.ppf(1 - ALPHA / 2)
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("engine", ["agent", "cohort"])]
@@ -172,3 +172,47 @@ def test_word_of_mouth_multiplies_arrivals(engine: str) -> None:
     expected = theory.wom_multiplier(share, per_share)
     se = ratio.std(ddof=1) / math.sqrt(reps)
     assert covers(ratio.mean(), expected, se)
+
+
+def test_an_awareness_phase_sends_its_closed_form_audience(engine: str) -> None:
+    """people reached x retention x turnout arrive, Poisson, on the follower profile."""
+    days, impressions, frequency, half_life, turnout = 30.0, 2e6, 4.0, 10.0, 0.004
+    tau, minutes, reps = 15.0, 60, 300
+    host = quiet_host(
+        recommendation_rate=0.0,
+        purchase_rate=0.0,
+        arrival_decay_minutes=tau,
+        dwell_distribution="exponential",
+        dwell_mean_minutes=1.0,
+    )
+    phase = {
+        "days": days,
+        "impressions": impressions,
+        "frequency": frequency,
+        "memory_half_life_days": half_life,
+        "turnout": turnout,
+    }
+    campaign = build(
+        host=host, stream={"duration": minutes}, awareness=phase
+    ).campaigns()["baseline"]
+    column = TIMESERIES_COLUMNS.index("arrivals_awareness")
+    bins = np.array(
+        [
+            engine_runner(engine)(campaign, 5, r, False).timeseries["s"][:, column]
+            for r in range(reps)
+        ]
+    )
+    # exposures uniform over the phase, each remembered with a half-life: the mean of
+    # 2^(-(days - d) / half_life) over d in [0, days]
+    rate = math.log(2.0) / half_life
+    retained = -math.expm1(-rate * days) / (rate * days)
+    mean = impressions / frequency * retained * turnout
+    counts = bins.sum(axis=1)
+    assert covers(counts.mean(), mean, math.sqrt(mean / reps))
+    statistic = (reps - 1) * counts.var(ddof=1) / mean
+    p = 2 * min(stats.chi2.cdf(statistic, reps - 1), stats.chi2.sf(statistic, reps - 1))
+    assert p > ALPHA
+    # the decay profile: a share G(tau) = (1 - e^-1) / (1 - e^(-T/tau)) by minute tau
+    share = bins[:, : int(tau)].sum() / bins.sum()
+    expected = -math.expm1(-1.0) / -math.expm1(-minutes / tau)
+    assert covers(share, expected, math.sqrt(expected * (1 - expected) / bins.sum()))

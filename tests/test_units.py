@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from array import array
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -151,3 +152,25 @@ def test_keyed_substreams_are_uniform_and_distinct() -> None:
 @pytest.mark.parametrize("u", [1e-9, 1e-6, 0.5, 1 - 1e-6, 1 - 1e-9])
 def test_poisson_far_tails_are_exact(mean: float, u: float) -> None:
     assert poisson(mean, u) == int(stats.poisson.ppf(u, mean))
+
+
+def test_awareness_retention_and_split_match_their_definitions() -> None:
+    from scipy import integrate
+
+    days, half_life = 31.0, 7.0
+    numeric = integrate.quad(lambda d: 0.5 ** ((days - d) / half_life), 0, days)[0]
+    assert traffic.retention(days, half_life) == pytest.approx(numeric / days)
+    assert traffic.retention(days, None) == 1.0
+    assert traffic.retention(days, 1e9) == pytest.approx(1.0)
+    two = build(
+        streams=[
+            {"id": "a", "host": "h", "duration": 60, "products": ["p"]},
+            {"id": "b", "host": "h", "duration": 60, "products": ["p"]},
+        ],
+        awareness={"days": 10, "impressions": 4e6, "frequency": 2, "turnout": 0.01},
+    ).campaigns()["baseline"]
+    per_stream = [traffic.expected_aware(two, s) for s in two.streams]
+    assert per_stream == [pytest.approx(1e4), pytest.approx(1e4)]
+    assert two.awareness is not None
+    only_b = replace(two, awareness=two.awareness.model_copy(update={"streams": ["b"]}))
+    assert [traffic.expected_aware(only_b, s) for s in only_b.streams] == [0.0, 2e4]

@@ -524,6 +524,7 @@ def _number(value: float) -> str:
 
 
 def _print_headline(result: SimulationResult) -> None:
+    from livesim.model.traffic import describe_awareness
     from livesim.report.markdown import HEADLINE_FORMATS
 
     frame = result.headline()
@@ -532,6 +533,10 @@ def _print_headline(result: SimulationResult) -> None:
         f"{manifest['scenario']}: {manifest['replications']} replications per "
         f"strategy, seed {manifest['seed']}, engine {manifest['engine']}"
     )
+    for name, phase in manifest.get("awareness", {}).items():
+        if phase is not None:
+            prefix = f"{name}: " if len(manifest["strategies"]) > 1 else ""
+            print(prefix + describe_awareness(phase))
     for column, fmt in HEADLINE_FORMATS.items():
         frame[column] = frame[column].map(lambda v, f=fmt: format(v, f))
     print(frame.to_string(index=False))

@@ -198,6 +198,7 @@ class OptimizeConfig(Strict):
     final_seed: Annotated[int, Field(ge=0, lt=2**63)] | None = None
     engine: Literal["auto", "agent", "cohort"] = "auto"
     chunk: Annotated[int, Field(ge=1, le=10_000)] = DEFAULT_CHUNK
+    awareness: Literal["event", "none"] = "event"
     stream: StreamTemplate
     promotion: PromotionTemplate | None = None
     options: Annotated[list[HostOption], Field(min_length=1, max_length=MAX_OPTIONS)]
@@ -530,12 +531,21 @@ def candidate_scenario(
     depth: float,
 ) -> Scenario:
     """The scenario of one candidate: the base's products, platform and costs; its
-    hosts and streams replaced by the bought ones; no strategies, no calibration."""
+    hosts and streams replaced by the bought ones; no strategies, no calibration.
+
+    The base's awareness phase, if any, sends its audience to the candidate's
+    streams (`awareness = "event"`: it belongs to the event; the host-selection
+    funnel and stream list describe the base's hosts and are dropped) or is
+    dropped (`"none"`)."""
     data = {
         k: copy.deepcopy(v)
         for k, v in base.items()
-        if k not in ("hosts", "streams", "strategies", "calibration")
+        if k not in ("hosts", "streams", "strategies", "calibration", "awareness")
     }
+    phase = base.get("awareness")
+    if phase is not None and config.awareness == "event":
+        funnel = ("participants", "finalists", "selected", "streams")
+        data["awareness"] = {k: v for k, v in phase.items() if k not in funnel}
     data["hosts"], data["streams"] = [], []
     for option, n in zip(config.options, counts, strict=True):
         for k in range(1, n + 1):

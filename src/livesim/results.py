@@ -48,6 +48,7 @@ ADDITIVE = [
     "arrivals_ads",
     "arrivals_wom",
     "arrivals_carryover",
+    "arrivals_awareness",
 ]
 #: Funnel stages in order (reached -> entered -> engaged -> clicked -> ordered -> kept).
 FUNNEL = [

@@ -22,6 +22,7 @@ from livesim import __version__
 from livesim.engines import ENGINES, choose_engine, engine_runner
 from livesim.engines.agent import TIMESERIES_COLUMNS, SessionOutput
 from livesim.errors import ConfigError
+from livesim.model import traffic
 from livesim.model.traffic import expected_viewers
 from livesim.results import ID_COLUMNS, SimulationResult, campaign_totals, summarize
 from livesim.scenario import Campaign, Scenario
@@ -157,6 +158,10 @@ def simulate(
         "strategies": list(campaigns),
         "engine": chosen,
         "engine_requested": engine,
+        "awareness": {
+            name: traffic.awareness_summary(c.awareness) if c.awareness else None
+            for name, c in campaigns.items()
+        },
         "workers": workers,
         "livesim_version": __version__,
         "numpy_version": np.__version__,

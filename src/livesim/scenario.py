@@ -183,6 +183,30 @@ class Costs(Strict):
     ad_enter_rate: Prob = 0.02
 
 
+class Awareness(Strict):
+    """An awareness phase before the streams (e.g. an audition month): content reaches
+    people, some still remember the event when it starts, and some of those come.
+
+    The expected arrivals it sends to the event's streams are
+    ``impressions / frequency * retention(days, memory_half_life_days) * turnout``
+    (docs/model.md, section 2), split equally over `streams` (all by default) and
+    spread over each stream by its host's follower profile. `participants >=
+    finalists >= selected` describe the host funnel of a selection campaign;
+    `selected` must equal the number of hosts of the event's streams.
+    """
+
+    days: Annotated[float, Field(gt=0.0, le=366.0)]
+    impressions: Annotated[float, Field(ge=0.0, le=1e12)]
+    frequency: Annotated[float, Field(ge=1.0)] = 1.0
+    memory_half_life_days: Positive | None = None
+    turnout: Prob
+    intent: NonNeg = 1.0
+    streams: list[Ident] | None = None
+    participants: Annotated[int, Field(ge=1)] | None = None
+    finalists: Annotated[int, Field(ge=1)] | None = None
+    selected: Annotated[int, Field(ge=1)] | None = None
+
+
 class Strategy(Strict):
     """An alternative campaign: any section given here replaces the scenario's."""
 
@@ -198,6 +222,7 @@ class Strategy(Strict):
     ) = None
     platform: Platform | None = None
     costs: Costs | None = None
+    awareness: Awareness | Literal[False] | None = None
 
 
 class FreeParameter(Strict):
@@ -234,6 +259,7 @@ class Scenario(Strict):
     streams: Annotated[list[Stream], Field(min_length=1, max_length=MAX_STREAMS)]
     platform: Platform = Platform()
     costs: Costs = Costs()
+    awareness: Awareness | None = None
     strategies: Annotated[dict[Ident, Strategy], Field(max_length=MAX_STRATEGIES)] = {}
     calibration: Calibration | None = None
 
@@ -260,6 +286,7 @@ class Campaign:
     streams: tuple[Stream, ...]
     platform: Platform
     costs: Costs
+    awareness: Awareness | None = None
 
     @property
     def horizon(self) -> int:
@@ -282,6 +309,7 @@ def _resolve(scenario: Scenario, strategy: Strategy | None) -> Campaign:
         streams=tuple(pick("streams")),
         platform=pick("platform"),
         costs=pick("costs"),
+        awareness=pick("awareness") or None,  # a strategy's `false`: none
     )
 
 
@@ -399,6 +427,43 @@ def _check_campaign(
             )
         if stream.host in campaign.hosts:
             problems += _check_branching(campaign, stream, where)
+    if campaign.awareness is not None:
+        where = (prefix if own("awareness") else "") + "awareness"
+        problems += _check_awareness(campaign, campaign.awareness, where)
+    return problems
+
+
+def _check_awareness(campaign: Campaign, phase: Awareness, where: str) -> list[str]:
+    """The awareness phase names existing streams and a consistent host funnel."""
+    problems = []
+    ids = [s.id for s in campaign.streams]
+    for name in phase.streams or []:
+        if name not in ids:
+            problems.append(f"{where}.streams: {name!r} is not a defined stream")
+    if phase.streams is not None and not phase.streams:
+        problems.append(f"{where}.streams: is empty; leave it out for every stream")
+    funnel = [
+        (k, v)
+        for k, v in (
+            ("participants", phase.participants),
+            ("finalists", phase.finalists),
+            ("selected", phase.selected),
+        )
+        if v is not None
+    ]
+    for (k1, v1), (k2, v2) in zip(funnel, funnel[1:], strict=False):
+        if v2 > v1:
+            problems.append(
+                f"{where}.{k2}: {v2} is more than {k1} {v1}: a selection only narrows"
+            )
+    targets = set(phase.streams or ids)
+    hosts = {s.host for s in campaign.streams if s.id in targets}
+    if phase.selected is not None and phase.selected != len(hosts):
+        problems.append(
+            f"{where}.selected: {phase.selected} selected hosts, but the event's "
+            f"streams have {len(hosts)} hosts; they must agree (or give this "
+            "campaign its own awareness, or `awareness = false` in a strategy)"
+        )
     return problems
 
 

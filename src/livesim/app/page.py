@@ -19,12 +19,11 @@ import streamlit as st
 
 from livesim.app import SCENARIO_ENV
 from livesim.app import logic as L
+from livesim.engines.agent import SOURCE_NAMES
 from livesim.errors import ConfigError
 from livesim.report.figures import COLORS
 
-SOURCE_COLORS = dict(
-    zip(("follower", "platform", "ads", "wom", "carryover"), COLORS[:5], strict=True)
-)
+SOURCE_COLORS = dict(zip(SOURCE_NAMES, COLORS[: len(SOURCE_NAMES)], strict=True))
 PROMO_COLOR = "#e07a1f"
 CHART_HEIGHT = 210
 LIVE_TITLES = (

@@ -37,8 +37,8 @@ from livesim.model.rng import (
 )
 from livesim.scenario import Campaign, HostParams, Product, Stream
 
-SOURCE_NAMES = ("follower", "platform", "ads", "wom", "carryover")
-FOLLOWER, PLATFORM, ADS, WOM, CARRY = range(5)
+SOURCE_NAMES = ("follower", "platform", "ads", "wom", "carryover", "awareness")
+FOLLOWER, PLATFORM, ADS, WOM, CARRY, AWARE = range(6)
 # indices into a viewer's keyed sub-stream (model.rng.keyed_uniform)
 UNITS, RETURNED, DELAYED, DELAY, SHARE_TIME = range(5)
 TIMES = 16  # comment, then question times: TIMES + j
@@ -218,6 +218,9 @@ class StreamRun:
         cdf = traffic.follower_cdf(host, stream.duration, edges)
         self.follower_cdf = cdf
         self.follower_per_minute = traffic.expected_followers(host) * np.diff(cdf)
+        # the audience of an awareness phase comes as followers do, at the start
+        self.aware_total = traffic.expected_aware(campaign, stream)
+        self.aware_per_minute = self.aware_total * np.diff(cdf)
         self.ads_per_minute = (
             traffic.ad_impressions(stream, campaign.costs.cpm)
             * campaign.costs.ad_enter_rate
@@ -231,6 +234,7 @@ class StreamRun:
             platform.intent_ads,
             platform.intent_wom,
             platform.intent_follower,
+            campaign.awareness.intent if campaign.awareness else 0.0,
         )
         self.later: list[StreamRun] = []
         # state
@@ -336,6 +340,15 @@ class AgentSession:
                 self.start_viewers(sr, t0 + gens["platform"].random(n_p), PLATFORM)
             if n_a:
                 self.start_viewers(sr, t0 + gens["ads"].random(n_a), ADS)
+            if sr.aware_total:
+                gen = gens["awareness"]
+                n_w = gen.poisson(sr.aware_per_minute[m])
+                if n_w:
+                    u = sr.follower_cdf[m] + gen.random(n_w) * (
+                        sr.follower_cdf[m + 1] - sr.follower_cdf[m]
+                    )
+                    times = traffic.follower_inverse(host, sr.minutes, u) + sr.start
+                    self.start_viewers(sr, times, AWARE)
             yield env.timeout(t0 + 1.0 - env.now)
 
     def start_viewers(self, sr: StreamRun, times: np.ndarray, source: int) -> None:
@@ -705,6 +718,7 @@ def stream_row(
         + max(int(round(impressions)), arrivals[ADS])
         + arrivals[WOM]
         + arrivals[CARRY]
+        + arrivals[AWARE]
     )
     net = t.gross_gmv - t.refunds
     cost = (

@@ -39,6 +39,7 @@ import simpy
 
 from livesim.engines.agent import (
     ADS,
+    AWARE,
     CARRY,
     FOLLOWER,
     PLATFORM,
@@ -176,9 +177,12 @@ class StreamTable:
         # follower arrivals: expected count per minute and the profile's inverse
         self.follower_per_minute = np.zeros((self.count, self.width))
         self.follower_cdf = np.ones((self.count, self.width + 1))
+        self.aware_per_minute = np.zeros((self.count, self.width))
         for i, r in enumerate(runs):
             self.follower_per_minute[i, : r.minutes] = r.follower_per_minute
+            self.aware_per_minute[i, : r.minutes] = r.aware_per_minute
             self.follower_cdf[i, : r.minutes + 1] = r.follower_cdf
+        self.aware = bool(self.aware_per_minute.any())
         self.uniform_profile = np.array(
             [r.host.arrival_profile == "uniform" for r in runs]
         )
@@ -440,12 +444,22 @@ class CohortSession:
         t_p = minute + rng.random(len(s_p))
         s_a = np.repeat(live, n_a)
         t_a = minute + rng.random(len(s_a))
+        # an awareness phase's audience, drawn last (no draws without one, so
+        # scenarios without it keep their numbers)
+        s_w, t_w = s_a[:0], t_a[:0]
+        if tab.aware:
+            n_w = rng.poisson(tab.aware_per_minute[live, m])
+            s_w = np.repeat(live, n_w)
+            m_w = np.repeat(m, n_w)
+            lo, hi = tab.follower_cdf[s_w, m_w], tab.follower_cdf[s_w, m_w + 1]
+            t_w = tab.follower_time(s_w, lo + rng.random(len(s_w)) * (hi - lo))
         source = np.repeat(
-            np.array([FOLLOWER, PLATFORM, ADS]), [len(s_f), len(s_p), len(s_a)]
+            np.array([FOLLOWER, PLATFORM, ADS, AWARE]),
+            [len(s_f), len(s_p), len(s_a), len(s_w)],
         )
         return (
-            np.concatenate([s_f, s_p, s_a]),
-            np.concatenate([t_f, t_p, t_a]),
+            np.concatenate([s_f, s_p, s_a, s_w]),
+            np.concatenate([t_f, t_p, t_a, t_w]),
             source,
             self.table.intent_by_source[source],
         )

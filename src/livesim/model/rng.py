@@ -22,7 +22,7 @@ from scipy.special import pdtr
 
 #: Vectorised streams of one stream: arrival counts and times per traffic source, and
 #: the draws of who was reached but did not enter.
-ARRIVAL_STREAMS = ("followers", "platform", "ads", "reach")
+ARRIVAL_STREAMS = ("followers", "platform", "ads", "reach", "awareness")
 #: Per-viewer decisions; each traffic source has its own stream for each decision, so
 #: a change in one source (e.g. more carried-over viewers) leaves the draws of the
 #: viewers from the other sources where they were.

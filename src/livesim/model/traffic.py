@@ -3,8 +3,9 @@
 Arrivals to a stream are a non-homogeneous Poisson process summed from followers
 reached (a time profile over the stream), platform recommendation (a base rate with a
 bounded boost from GMV per 1,000 views, plus viewers brought by recent comments),
-paid traffic, word of mouth and carry-over from earlier streams. docs/model.md,
-section 3, has the equations.
+paid traffic, word of mouth, carry-over from earlier streams and the audience an
+awareness phase (an audition month) built before the event. docs/model.md, section 2,
+has the equations.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import math
 
 import numpy as np
 
-from livesim.scenario import Campaign, HostParams, Platform, Stream
+from livesim.scenario import Awareness, Campaign, HostParams, Platform, Stream
 
 
 def mean_dwell(host: HostParams) -> float:
@@ -55,6 +56,64 @@ def expected_followers(host: HostParams) -> float:
     return host.followers * host.reach_share * host.enter_rate
 
 
+def retention(days: float, half_life: float | None) -> float:
+    """Share of the people an awareness phase reached who still remember the event when
+    it starts: exposures spread evenly over `days`, each memory fading with a half-life
+    of `half_life` days, (h / (D ln 2)) (1 - 2^(-D/h)); 1 without forgetting."""
+    if half_life is None:
+        return 1.0
+    rate = math.log(2.0) / half_life
+    return -math.expm1(-rate * days) / (rate * days)
+
+
+def aware_audience(phase: Awareness) -> float:
+    """Expected arrivals the awareness phase sends to the event, over all its streams:
+    people reached (impressions / frequency) x retention x turnout."""
+    people = phase.impressions / phase.frequency
+    return people * retention(phase.days, phase.memory_half_life_days) * phase.turnout
+
+
+def awareness_summary(phase: Awareness) -> dict[str, float | int | None]:
+    """The awareness phase's funnel, for manifests and printed summaries."""
+    people = phase.impressions / phase.frequency
+    remember = people * retention(phase.days, phase.memory_half_life_days)
+    return {
+        "days": phase.days,
+        "impressions": phase.impressions,
+        "people_reached": people,
+        "still_aware": remember,
+        "expected_arrivals": remember * phase.turnout,
+        "participants": phase.participants,
+        "finalists": phase.finalists,
+        "selected": phase.selected,
+    }
+
+
+def describe_awareness(f: dict[str, float | int | None]) -> str:
+    """One line: an `awareness_summary`, from impressions to the event's arrivals."""
+    line = (
+        f"awareness phase: {f['impressions']:,.0f} impressions over {f['days']:g} days"
+        f" -> {f['people_reached']:,.0f} people reached -> {f['still_aware']:,.0f} "
+        f"still aware -> {f['expected_arrivals']:,.0f} expected arrivals"
+    )
+    funnel = [f[k] for k in ("participants", "finalists", "selected")]
+    if any(v is not None for v in funnel):
+        shown = " -> ".join(f"{v:,}" for v in funnel if v is not None)
+        line += f"; hosts {shown} (participants -> finalists -> selected)"
+    return line
+
+
+def expected_aware(campaign: Campaign, stream: Stream) -> float:
+    """Expected aware arrivals to one stream: an equal share of the event's audience."""
+    phase = campaign.awareness
+    if phase is None:
+        return 0.0
+    targets = phase.streams or [s.id for s in campaign.streams]
+    if stream.id not in targets:
+        return 0.0
+    return aware_audience(phase) / len(targets)
+
+
 def ad_impressions(stream: Stream, cpm: float) -> float:
     """Impressions bought by the stream's ad spend at cost `cpm` per thousand."""
     return 0.0 if cpm <= 0 else stream.ad_spend / cpm * 1000.0
@@ -71,6 +130,7 @@ def expected_viewers(campaign: Campaign, stream: Stream) -> float:
     platform = campaign.platform
     direct = (
         expected_followers(host)
+        + expected_aware(campaign, stream)
         + host.recommendation_rate * (1.0 + platform.gpm_boost) * stream.duration
         + ad_impressions(stream, campaign.costs.cpm) * campaign.costs.ad_enter_rate
     )

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from livesim.model.traffic import describe_awareness
 from livesim.results import SimulationResult
 
 
@@ -101,6 +102,16 @@ def run_blocks(
             f"{m.get('replications')} replications per strategy, seed {m.get('seed')}, "
             f"engine `{m.get('engine')}`, livesim {m.get('livesim_version')}; "
             f"scenario SHA-256 `{str(m.get('scenario_sha256', ''))[:12]}`.",
+        ),
+        *(
+            Block(
+                "p",
+                (f"{name}: " if len(m.get("strategies", [])) > 1 else "")
+                + describe_awareness(phase)
+                + " (docs/model.md, section 2).",
+            )
+            for name, phase in (m.get("awareness") or {}).items()
+            if phase is not None
         ),
         Block("h2", "Headline (campaign totals)"),
         Block("table", frame=result.headline(), formats=HEADLINE_FORMATS),
