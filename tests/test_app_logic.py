@@ -291,3 +291,18 @@ def test_replay_runs_to_the_last_minute(app: object) -> None:
     assert not app.exception  # type: ignore[attr-defined]
     text = " ".join(m.value for m in app.markdown)  # type: ignore[attr-defined]
     assert "**Minute 60 of 60**" in text
+
+
+def test_the_live_stream_keeps_its_share_of_the_awareness_audience() -> None:
+    """The live view cuts the campaign to one stream and its feeders; a stream's
+    share of an awareness phase's audience must not grow with the cut."""
+    from livesim.model import traffic
+
+    scenario = L.build(L.load_base("mac_kos101"))
+    campaign = scenario.campaigns()[scenario.baseline]
+    stream = campaign.streams[0]
+    cut = L.feeders(campaign, stream.id)
+    assert len(cut.streams) < len(campaign.streams)
+    full = traffic.expected_aware(campaign, stream)
+    assert full > 0
+    assert traffic.expected_aware(cut, cut.streams[0]) == full

@@ -243,7 +243,7 @@ def test_an_awareness_phase_is_checked_against_the_event() -> None:
         "awareness.streams: 'nope' is not a defined stream",
         "awareness.finalists: 200 is more than participants 100: a selection only "
         "narrows",
-        "awareness.selected: 2 selected hosts, but the event's streams have 1 hosts; "
+        "awareness.selected: 2 selected hosts, but the event's streams have 1 host(s); "
         "they must agree (or give this campaign its own awareness, or `awareness = "
         "false` in a strategy)",
     ]
@@ -267,3 +267,25 @@ def test_a_strategy_can_drop_or_replace_the_awareness_phase() -> None:
     data["strategies"] = {"bad": {"awareness": PHASE | {"streams": ["x"]}}}
     (error,) = errors_of(data)
     assert error == "strategies.bad.awareness.streams: 'x' is not a defined stream"
+
+
+def test_a_bad_awareness_value_is_one_line() -> None:
+    data = copy.deepcopy(BASE)
+    data["strategies"] = {"x": {"awareness": True}}
+    assert errors_of(data) == [
+        "strategies.x.awareness: must be a table or false (got True)"
+    ]
+    data["strategies"] = {"x": {"awareness": PHASE | {"turnout": 2}}}
+    assert errors_of(data) == [
+        "strategies.x.awareness.turnout: Input should be less than or equal to 1 "
+        "(got 2)"
+    ]
+    data = copy.deepcopy(BASE)
+    data["awareness"] = False
+    assert errors_of(data) == [
+        "awareness: must be a table (leave it out for no phase) (got False)"
+    ]
+    data["awareness"] = PHASE | {"streams": ["s", "s"]}
+    assert errors_of(data) == [
+        "awareness.streams[1]: 's' is listed twice; list a stream once"
+    ]

@@ -157,6 +157,11 @@ def compare(
             strategies=names,
             scenario_files=[sc.name for sc, _, _ in runs],
             run_seconds=round(sum(m["run_seconds"] for m in manifests), 3),
+            awareness={
+                rename[name]: phase
+                for m, (_, _, rename) in zip(manifests, runs, strict=True)
+                for name, phase in m["awareness"].items()
+            },
             viewers_simulated=float(reps["viewers"].sum()),
         ),
     )

@@ -309,8 +309,16 @@ def _resolve(scenario: Scenario, strategy: Strategy | None) -> Campaign:
         streams=tuple(pick("streams")),
         platform=pick("platform"),
         costs=pick("costs"),
-        awareness=pick("awareness") or None,  # a strategy's `false`: none
+        awareness=_event_phase(pick("awareness") or None, pick("streams")),
     )
+
+
+def _event_phase(phase: Awareness | None, streams: list[Stream]) -> Awareness | None:
+    """The awareness phase with its event's streams named (every stream when none
+    are given), so a campaign cut to fewer streams keeps each stream's share."""
+    if phase is None or phase.streams is not None:
+        return phase
+    return phase.model_copy(update={"streams": [s.id for s in streams]})
 
 
 def _strategy_name(scenario: Scenario, strategy: Strategy) -> str:
@@ -345,7 +353,8 @@ def scenario_from_dict(data: dict[str, Any]) -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError([format_validation_error(e) for e in exc.errors()]) from None
+        errors = _one_branch(exc.errors())
+        raise ConfigError([format_validation_error(e) for e in errors]) from None
     problems = _check_campaign(scenario, "", None)
     for name, strategy in scenario.strategies.items():
         if name == scenario.baseline:
@@ -359,6 +368,30 @@ def scenario_from_dict(data: dict[str, Any]) -> Scenario:
     if problems:  # a base section shared by strategies is reported once
         raise ConfigError(list(dict.fromkeys(problems)))
     return scenario
+
+
+def _one_branch(errors: list[Any]) -> list[Any]:
+    """A strategy's `awareness` is a table or `false`: pydantic reports a bad value
+    against both; keep the table's errors for a table, one line otherwise."""
+    out = []
+    for error in errors:
+        loc = error["loc"]
+        if "literal[False]" in loc:
+            continue  # the table branch says it (or the line below does)
+        if tuple(loc) == ("awareness",) and error["type"] == "model_type":
+            error = {**error, "msg": "must be a table (leave it out for no phase)"}
+        if "Awareness" in loc:
+            at = loc.index("Awareness")
+            if error["type"] == "model_type":  # not a table: one line
+                error = {
+                    **error,
+                    "loc": loc[:at],
+                    "msg": "must be a table or false",
+                }
+            else:
+                error = {**error, "loc": loc[:at] + loc[at + 1 :]}
+        out.append(error)
+    return out
 
 
 def format_validation_error(error: Any) -> str:
@@ -436,12 +469,18 @@ def _check_campaign(
 def _check_awareness(campaign: Campaign, phase: Awareness, where: str) -> list[str]:
     """The awareness phase names existing streams and a consistent host funnel."""
     problems = []
+    listed = phase.streams or []
+    for i, name in enumerate(listed):
+        if name in listed[:i]:
+            problems.append(
+                f"{where}.streams[{i}]: {name!r} is listed twice; list a stream once"
+            )
     ids = [s.id for s in campaign.streams]
     for name in phase.streams or []:
         if name not in ids:
             problems.append(f"{where}.streams: {name!r} is not a defined stream")
     if phase.streams is not None and not phase.streams:
-        problems.append(f"{where}.streams: is empty; leave it out for every stream")
+        problems.append(f"{where}.streams: [] is empty; leave it out for every stream")
     funnel = [
         (k, v)
         for k, v in (
@@ -461,7 +500,7 @@ def _check_awareness(campaign: Campaign, phase: Awareness, where: str) -> list[s
     if phase.selected is not None and phase.selected != len(hosts):
         problems.append(
             f"{where}.selected: {phase.selected} selected hosts, but the event's "
-            f"streams have {len(hosts)} hosts; they must agree (or give this "
+            f"streams have {len(hosts)} host(s); they must agree (or give this "
             "campaign its own awareness, or `awareness = false` in a strategy)"
         )
     return problems

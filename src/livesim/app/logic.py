@@ -182,7 +182,8 @@ PARAMETER_HELP: dict[str, tuple[str, str]] = {
 STAGE_HELP: dict[str, tuple[str, str]] = {
     "reached": (
         "Accounts shown the stream: followers reached, platform recommendations "
-        "and ad impressions, and word-of-mouth and carry-over visits.",
+        "and ad impressions, and word-of-mouth, carry-over and awareness-phase "
+        "visits.",
         "2",
     ),
     "entered": (
