@@ -250,6 +250,13 @@ class StreamRun:
         self.tally = StreamTally()
         self.next_viewer = 0
 
+    def profile_times(self, gen: np.random.Generator, n: int, m: int) -> np.ndarray:
+        """Campaign times of `n` arrivals in stream minute m on the follower profile
+        (followers and an awareness phase's audience), by inverting it."""
+        lo, hi = self.follower_cdf[m], self.follower_cdf[m + 1]
+        u = lo + gen.random(n) * (hi - lo)
+        return traffic.follower_inverse(self.host, self.minutes, u) + self.start
+
     def featured(self, t: float) -> int:
         """Index of the product on sale at campaign minute t (segments in turn)."""
         return int((t - self.start) / self.segment) % len(self.products)
@@ -331,10 +338,7 @@ class AgentSession:
             n_a = gens["ads"].poisson(sr.ads_per_minute)
             t0 = sr.start + m
             if n_f:
-                u = sr.follower_cdf[m] + gens["followers"].random(n_f) * (
-                    sr.follower_cdf[m + 1] - sr.follower_cdf[m]
-                )
-                times = traffic.follower_inverse(host, sr.minutes, u) + sr.start
+                times = sr.profile_times(gens["followers"], n_f, m)
                 self.start_viewers(sr, times, FOLLOWER)
             if n_p:
                 self.start_viewers(sr, t0 + gens["platform"].random(n_p), PLATFORM)
@@ -344,11 +348,7 @@ class AgentSession:
                 gen = gens["awareness"]
                 n_w = gen.poisson(sr.aware_per_minute[m])
                 if n_w:
-                    u = sr.follower_cdf[m] + gen.random(n_w) * (
-                        sr.follower_cdf[m + 1] - sr.follower_cdf[m]
-                    )
-                    times = traffic.follower_inverse(host, sr.minutes, u) + sr.start
-                    self.start_viewers(sr, times, AWARE)
+                    self.start_viewers(sr, sr.profile_times(gen, n_w, m), AWARE)
             yield env.timeout(t0 + 1.0 - env.now)
 
     def start_viewers(self, sr: StreamRun, times: np.ndarray, source: int) -> None:

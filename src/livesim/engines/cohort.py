@@ -238,6 +238,20 @@ class StreamTable:
             self.uniform_profile[stream], uniform, decay
         )
 
+    def profile_times(
+        self, rng: np.random.Generator, live: np.ndarray, m: np.ndarray, n: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(stream, campaign time) of `n[i]` arrivals in minute m[i] of stream
+        live[i] on its follower profile (followers and an awareness phase's
+        audience), placed by inverting the profile inside the minute."""
+        stream = np.repeat(live, n)
+        minute = np.repeat(m, n)
+        lo = self.follower_cdf[stream, minute]
+        hi = self.follower_cdf[stream, minute + 1]
+        return stream, self.follower_time(
+            stream, lo + rng.random(len(stream)) * (hi - lo)
+        )
+
     def featured(self, stream: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Index (in the stream's product list) of the product on sale at t."""
         slot = ((t - self.start[stream]) / self.segment[stream]).astype(np.int64)
@@ -436,10 +450,7 @@ class CohortSession:
         n_f = rng.poisson(tab.follower_per_minute[live, m])
         n_p = rng.poisson(rate)
         n_a = rng.poisson(tab.ads_per_minute[live])
-        s_f = np.repeat(live, n_f)
-        m_f = np.repeat(m, n_f)
-        lo, hi = tab.follower_cdf[s_f, m_f], tab.follower_cdf[s_f, m_f + 1]
-        t_f = tab.follower_time(s_f, lo + rng.random(len(s_f)) * (hi - lo))
+        s_f, t_f = tab.profile_times(rng, live, m, n_f)
         s_p = np.repeat(live, n_p)
         t_p = minute + rng.random(len(s_p))
         s_a = np.repeat(live, n_a)
@@ -449,10 +460,7 @@ class CohortSession:
         s_w, t_w = s_a[:0], t_a[:0]
         if tab.aware:
             n_w = rng.poisson(tab.aware_per_minute[live, m])
-            s_w = np.repeat(live, n_w)
-            m_w = np.repeat(m, n_w)
-            lo, hi = tab.follower_cdf[s_w, m_w], tab.follower_cdf[s_w, m_w + 1]
-            t_w = tab.follower_time(s_w, lo + rng.random(len(s_w)) * (hi - lo))
+            s_w, t_w = tab.profile_times(rng, live, m, n_w)
         source = np.repeat(
             np.array([FOLLOWER, PLATFORM, ADS, AWARE]),
             [len(s_f), len(s_p), len(s_a), len(s_w)],

@@ -66,23 +66,27 @@ def retention(days: float, half_life: float | None) -> float:
     return -math.expm1(-rate * days) / (rate * days)
 
 
+def still_aware(phase: Awareness) -> float:
+    """People who remember the event when it starts: people reached (impressions /
+    frequency) x retention."""
+    people = phase.impressions / phase.frequency
+    return people * retention(phase.days, phase.memory_half_life_days)
+
+
 def aware_audience(phase: Awareness) -> float:
     """Expected arrivals the awareness phase sends to the event, over all its streams:
-    people reached (impressions / frequency) x retention x turnout."""
-    people = phase.impressions / phase.frequency
-    return people * retention(phase.days, phase.memory_half_life_days) * phase.turnout
+    those still aware x turnout."""
+    return still_aware(phase) * phase.turnout
 
 
 def awareness_summary(phase: Awareness) -> dict[str, float | int | None]:
     """The awareness phase's funnel, for manifests and printed summaries."""
-    people = phase.impressions / phase.frequency
-    remember = people * retention(phase.days, phase.memory_half_life_days)
     return {
         "days": phase.days,
         "impressions": phase.impressions,
-        "people_reached": people,
-        "still_aware": remember,
-        "expected_arrivals": remember * phase.turnout,
+        "people_reached": phase.impressions / phase.frequency,
+        "still_aware": still_aware(phase),
+        "expected_arrivals": aware_audience(phase),
         "participants": phase.participants,
         "finalists": phase.finalists,
         "selected": phase.selected,
