@@ -5,9 +5,8 @@
 2. A 10M-viewer session (platform traffic x 75) with the cohort engine: viewers per
    second per core, and the peak memory of a fresh process that runs only that
    replication.
-3. The limit random-number generation alone sets: numpy draws per second (normals,
-   uniforms, exponentials, Poisson counts in blocks) divided by the draws the cohort
-   engine makes per viewer.
+3. The limit random-number generation alone sets: the time numpy takes to draw a
+   viewer's numbers (DRAW_MIX, in blocks of a million viewers), as viewers per second.
 
 Usage: python benchmarks/bench_cohort.py [--out benchmarks/cohort.json]
 """
@@ -32,10 +31,13 @@ from livesim.engines.cohort import run_replication as cohort
 
 TARGET_PER_CORE = 5e6
 TARGET_RATIO = 100.0
-#: Draws per real viewer in the cohort engine, counted from the code (not measured):
-#: dwell, fake, intent, eps, likes, comments, click, share, questions, carry-over and
-#: the first candidate (11), plus about one more candidate pair and comment times.
-DRAWS_PER_VIEWER = 14
+#: Draws per real viewer in the cohort engine, counted from engines/kernels.py (not
+#: measured): normals for intent and (lognormal hosts) dwell; exponential waits for
+#: the first like, comment and question and the first purchase candidate; uniforms
+#: for click, share and the purchase-after-leaving decision, and for fake followers
+#: and carry-over where they apply (counted as one). Price sensitivity (only with a
+#: discount in the visit), later candidates and askers' questions add a little.
+DRAW_MIX = {"standard_normal": 2, "standard_exponential": 4, "random": 4}
 
 CHILD = """
 import resource, sys, time
@@ -62,17 +64,13 @@ def rng_limit() -> float:
     """Viewers per second if the cohort engine did nothing but draw its numbers."""
     gen = np.random.default_rng(0)
     n = 1_000_000
-    means = np.full(n, 2.0)
     best = math.inf
     for _ in range(5):  # the best of five: the machine's noise only slows a pass
         start = time.perf_counter()
-        gen.standard_normal(n)
-        gen.random(n)
-        gen.standard_exponential(n)
-        gen.poisson(means)
+        for method, count in DRAW_MIX.items():
+            getattr(gen, method)(count * n)
         best = min(best, time.perf_counter() - start)
-    per_draw = best / (4 * n)
-    return 1.0 / (per_draw * DRAWS_PER_VIEWER)
+    return n / best
 
 
 def main() -> None:

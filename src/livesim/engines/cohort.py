@@ -30,13 +30,13 @@ between two strategies in one minute does not shift the draws of later minutes
 
 from __future__ import annotations
 
-import heapq
 import math
 from dataclasses import fields
 
 import numpy as np
 import simpy
 
+from livesim.engines import kernels
 from livesim.engines.agent import (
     ADS,
     AWARE,
@@ -55,18 +55,7 @@ from livesim.engines.agent import (
 from livesim.model.rng import stream_key
 from livesim.scenario import Campaign
 
-SHOPPER_FIELDS = (
-    "stream",
-    "arrive",
-    "leave",
-    "intent",
-    "eps",
-    "bound",
-    "next",
-    "engaged",
-    "clicked",
-    "asker",
-)
+SHOPPER_FIELDS = kernels.SHOPPER_FIELDS
 STREAM_, ARRIVE, LEAVE, INTENT, EPS, BOUND, NEXT, ENGAGED, CLICKED, ASKER = range(
     len(SHOPPER_FIELDS)
 )
@@ -77,47 +66,52 @@ TIME, STREAM, PRODUCT, UNITS, UNIT_PRICE, RETURNED, LATE = range(len(ORDER_FIELD
 INBOX_FIELDS = ("stream", "time", "source", "intent")
 #: Columns of a question in a desk's queue.
 QUESTION_FIELDS = ("asked", "patience", "service", "asker", "leave")
-ASKER_COLUMN = QUESTION_FIELDS.index("asker")
 #: One random generator per decision and minute.
 DECISIONS = ("arrivals", "viewers", "engagement", "traffic", "purchase", "qa", "orders")
 COHORT_KEY = stream_key("cohort engine")
 TALLY = tuple(f.name for f in fields(StreamTally))
 T = {name: i for i, name in enumerate(TALLY)}
 #: Tallies that are counts (the others are minutes, RMB or expected viewers).
+EMPTY_INT = np.empty(0, dtype=np.int64)
 COUNTS = {f.name for f in fields(StreamTally) if f.type in (int, "int")}
 
 
 class AskerTable:
-    """Viewers with questions, by id: stream, questions still at the desk, whether
-    the purchase clock still runs, and their answers (time, answered) once any."""
+    """Viewers with questions, by id, and their answers as chains in arrays: per
+    asker the slot of its latest answer (-1 for none); per slot the answer's time,
+    whether it was answered (else abandoned), and the asker's previous slot. The
+    compiled kernels append to them (`kernels.serve`) and replay them
+    (`kernels.viewer_trust`)."""
 
     def __init__(self) -> None:
         self.size = 0
-        self.stream = np.zeros(0, dtype=np.int64)
-        self.pending = np.zeros(0, dtype=np.int64)
-        self.shopping = np.zeros(0, dtype=bool)
-        self.history: dict[int, list[tuple[float, bool]]] = {}
+        self.latest = np.zeros(0, dtype=np.int64)
+        self.used = 0
+        self.at = np.zeros(0)
+        self.answered = np.zeros(0, dtype=bool)
+        self.previous = np.zeros(0, dtype=np.int64)
 
-    def add(self, stream: np.ndarray, pending: np.ndarray) -> np.ndarray:
-        """New askers; their ids."""
-        n = len(stream)
-        if self.size + n > len(self.stream):
-            grow = max(2 * len(self.stream), self.size + n, 1024) - len(self.stream)
-            self.stream = np.concatenate([self.stream, np.zeros(grow, np.int64)])
-            self.pending = np.concatenate([self.pending, np.zeros(grow, np.int64)])
-            self.shopping = np.concatenate([self.shopping, np.zeros(grow, bool)])
+    def add(self, n: int) -> np.ndarray:
+        """n new askers; their ids."""
+        if self.size + n > len(self.latest):
+            grown = np.full(max(2 * len(self.latest), self.size + n, 1024), -1)
+            grown[: self.size] = self.latest[: self.size]
+            self.latest = grown
         ids = np.arange(self.size, self.size + n)
-        self.stream[ids] = stream
-        self.pending[ids] = pending
-        self.shopping[ids] = True
         self.size += n
         return ids
 
-    def release(self, ids: np.ndarray) -> None:
-        """Forget the answers of askers with no question left and no clock running."""
-        done = ids[(self.pending[ids] == 0) & ~self.shopping[ids]]
-        for k in done.tolist():
-            self.history.pop(k, None)
+    def reserve(self, n: int) -> None:
+        """Room for n more answers."""
+        if self.used + n > len(self.at):
+            size = max(2 * len(self.at), self.used + n, 1024)
+            self.at = np.resize(self.at, size)
+            self.answered = np.resize(self.answered, size)
+            self.previous = np.resize(self.previous, size)
+
+    @property
+    def chains(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return self.latest, self.at, self.answered, self.previous
 
 
 class StreamTable:
@@ -174,6 +168,9 @@ class StreamTable:
         self.abandon_loss = column(lambda r: r.host.abandon_trust_loss)
         self.service = column(lambda r: r.host.qa_service_minutes)
         self.intent_by_source = np.array(runs[0].intent_by_source)
+        self.later_count = np.array(
+            [sum(o.start >= r.end for o in runs) for r in runs], dtype=np.int64
+        )
         # follower arrivals: expected count per minute and the profile's inverse
         self.follower_per_minute = np.zeros((self.count, self.width))
         self.follower_cdf = np.ones((self.count, self.width + 1))
@@ -225,10 +222,13 @@ class StreamTable:
             self.promo_slots[i, : len(ks)] = ks
         # carry-over: the streams that start after each stream ends
         later = [[j for j, o in enumerate(runs) if o.start >= r.end] for r in runs]
-        self.later_count = np.array([len(x) for x in later], dtype=np.int64)
         self.later = np.zeros((self.count, max(1, *self.later_count)), dtype=np.int64)
         for i, x in enumerate(later):
             self.later[i, : len(x)] = x
+        # the per-stream constants the compiled kernels read, one row each
+        self.par = np.array(
+            [np.asarray(getattr(self, name), dtype=float) for name in kernels.PARAMS]
+        )
 
     def follower_time(self, stream: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Campaign minute by which a share u of a stream's followers has come."""
@@ -251,11 +251,6 @@ class StreamTable:
         return stream, self.follower_time(
             stream, lo + rng.random(len(stream)) * (hi - lo)
         )
-
-    def featured(self, stream: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """Index (in the stream's product list) of the product on sale at t."""
-        slot = ((t - self.start[stream]) / self.segment[stream]).astype(np.int64)
-        return slot % self.product_count[stream]
 
 
 class CohortSession:
@@ -305,16 +300,29 @@ class CohortSession:
         self.present = np.zeros(n, dtype=np.int64)
         self.peak = np.zeros(n, dtype=np.int64)
         # what waits for a later minute, by campaign minute
-        self.leaves = Buckets()  # keyed leaves (see `minute_peak`)
+        # leaves by campaign minute, the pending ones in minute order, and the new
+        # ones of this minute's batches (see `minute_peak`)
+        self.leave_minute = np.empty(0, dtype=np.int64)
+        self.leave_key = np.empty(0)
+        self.leave_count = 0
+        self.new_leaves: list[tuple[np.ndarray, np.ndarray]] = []
+        # comments and likes after each viewer's first: exposure (see `kernels.enter`)
+        self.comment_part = np.zeros((n, width + 2))
+        self.comment_full = np.zeros((n, width + 2))
+        self.comment_running = np.zeros(n)
+        self.like_exposure = np.zeros(n)
         self.inbox = Pending(len(INBOX_FIELDS))
         self.pending_orders = Pending(len(ORDER_FIELDS))
         # each desk's questions not yet served, and its servers' free times
         self.questions: dict[int, list[np.ndarray]] = {}
         self.first_question = np.full(n, math.inf)
-        self.servers = [[r.start] * r.host.qa_capacity for r in self.runs]
+        self.servers = [np.full(r.host.qa_capacity, r.start) for r in self.runs]
         self.askers = AskerTable()
         # viewers whose purchase clock is running: columns of SHOPPER_FIELDS
-        self.shoppers = np.empty((0, len(SHOPPER_FIELDS)))
+        self.shoppers = np.empty((1024, len(SHOPPER_FIELDS)))
+        self.due = np.empty(1024)  # when each row next needs reading (kernels.shop)
+        self.shopper_count = 0
+        self.finished = 0  # rows finished since the table was last compacted
         self.clock = 0
         self.generators: dict[str, np.random.Generator] = {}
 
@@ -424,6 +432,18 @@ class CohortSession:
             np.concatenate(arrived_stream or empty),
             np.concatenate(arrived_t or [np.empty(0)]),
         )
+        kernels.settle(
+            self.rng("engagement"),
+            live,
+            minute,
+            self.table.start_minute,
+            self.comments,
+            self.comment_part,
+            self.comment_full,
+            self.comment_running,
+            self.like_exposure,
+            self.tally,
+        )
 
     def arrivals_of(
         self, minute: int, live: np.ndarray
@@ -479,137 +499,80 @@ class CohortSession:
         source: np.ndarray,
         intent_mean: np.ndarray,
     ) -> None:
-        """A batch of viewers enters: everything decided at arrival."""
-        tab, rng = self.table, self.rng("viewers")
-        n = len(t)
-        m = np.minimum(
-            (t - tab.start[stream]).astype(np.int64), tab.minutes[stream] - 1
-        )
-        flat = (stream * len(SOURCE_NAMES) + source) * tab.width + m
-        self.arrivals += np.bincount(flat, minlength=self.arrivals.size).reshape(
-            self.arrivals.shape
-        )
-        self.entered += np.bincount(
-            stream * tab.width + m, minlength=self.entered.size
-        ).reshape(self.entered.shape)
-        dwell = np.empty(n)
-        logn = tab.lognormal[stream]
-        k = int(logn.sum())
-        if k:
-            s = stream[logn]
-            z = rng.standard_normal(k)
-            dwell[logn] = np.exp(tab.dwell_mu[s] + tab.dwell_sigma[s] * z)
-        if k < n:
-            dwell[~logn] = tab.dwell_mean[stream[~logn]] * rng.standard_exponential(
-                n - k
-            )
-        leave = np.minimum(t + dwell, tab.end[stream])
-        self.concurrency(stream, t, leave)
-        follower = np.flatnonzero(source == FOLLOWER)
-        fake = follower[rng.random(len(follower)) < tab.fake_share[stream[follower]]]
-        self.add("viewers", stream)
-        if len(fake):
-            self.add("fake_viewers", stream[fake])
-            real = np.ones(n, dtype=bool)
-            real[fake] = False
-            stream, t, leave, source, intent_mean = (
-                stream[real],
-                t[real],
-                leave[real],
-                source[real],
-                intent_mean[real],
-            )
-            n = len(t)
-        if not n:
-            return
-        stay = leave - t
-        self.add("unique_viewers", stream)
-        self.add("watch_minutes", stream, stay)
-        intent = intent_mean * np.exp(
-            tab.intent_sigma[stream] * rng.standard_normal(n) - tab.intent_half[stream]
-        )
-        eps = np.exp(
-            tab.eps_mu[stream] + tab.eps_sigma[stream] * rng.standard_normal(n)
-        )
-        engaged, clicked, asker = self.engage(stream, t, leave, stay)
-        self.add_shoppers(stream, t, leave, intent, eps, engaged, clicked, asker)
-
-    def engage(
-        self, stream: np.ndarray, t: np.ndarray, leave: np.ndarray, stay: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Likes, comments, clicks, shares, questions and carry-over of real viewers;
-        (engaged, clicked, asker id or -1)."""
-        tab, rng = self.table, self.rng("engagement")
-        n = len(t)
-        likes = rng.poisson(tab.like_rate[stream] * stay)
-        comments = rng.poisson(tab.comment_rate[stream] * stay)
-        clicked = rng.random(n) < -np.expm1(-tab.click_rate[stream] * stay)
-        shared = rng.random(n) < tab.share_prob[stream]
-        questions = rng.poisson(tab.question_rate[stream] * stay)
-        self.add("likes", stream, likes)
-        self.add("comments", stream, comments)
-        self.add("shares", stream[shared])
-        self.add("clicked", stream[clicked])
-        if comments.any():
-            s_c = np.repeat(stream, comments)
-            when = np.repeat(t, comments) + rng.random(len(s_c)) * np.repeat(
-                stay, comments
-            )
-            bins = np.minimum(
-                (when - tab.start[s_c]).astype(np.int64), tab.minutes[s_c]
-            )
-            self.comments += np.bincount(
-                s_c * (tab.width + 1) + bins, minlength=self.comments.size
-            ).reshape(self.comments.shape)
-        traffic = self.rng("traffic")
-        if shared.any():
-            at = t[shared] + traffic.random(int(shared.sum())) * stay[shared]
-            self.word_of_mouth(traffic, stream[shared], at)
-        movers = np.flatnonzero(tab.later_count[stream] > 0)
-        if len(movers):
-            chosen = movers[
-                traffic.random(len(movers)) < tab.carry_share[stream[movers]]
-            ]
-            if len(chosen):
-                self.carry_over(traffic, stream[chosen])
-        engaged = (likes > 0) | (comments > 0) | clicked | shared | (questions > 0)
-        self.add("engaged", stream[engaged])
-        asker = np.full(n, -1.0)
-        if questions.any():
-            asks = questions > 0
-            self.add("askers", stream[asks])
-            asker[asks] = self.queue_questions(
-                stream[asks], t[asks], leave[asks], questions[asks]
-            )
-        return engaged, clicked, asker
-
-    def concurrency(self, stream: np.ndarray, t: np.ndarray, leave: np.ndarray) -> None:
-        """Time-weighted presence per minute; leaves filed by minute for the peak."""
+        """A batch of viewers enters: everything decided at arrival (a compiled pass,
+        `kernels.enter`), then what follows from the few who share, move on to a
+        later stream or ask questions."""
         tab = self.table
-        start, minutes = tab.start[stream], tab.minutes[stream]
-        first = np.minimum((t - start).astype(np.int64), minutes - 1)
-        last = np.minimum((leave - start).astype(np.int64), minutes)
-        same = last == first
-        row = stream * (tab.width + 2)
-        size = self.area.size
-        self.area += np.bincount(
-            row + first,
-            weights=np.where(same, leave, first + 1 + start) - t,
-            minlength=size,
-        ).reshape(self.area.shape)
-        split = ~same
-        self.area += np.bincount(
-            row[split] + last[split],
-            weights=leave[split] - (last[split] + start[split]),
-            minlength=size,
-        ).reshape(self.area.shape)
-        self.full += (
-            np.bincount(row[split] + first[split] + 1, minlength=size)
-            - np.bincount(row[split] + last[split], minlength=size)
-        ).reshape(self.full.shape)
-        ending = last < minutes
-        minute = tab.start_minute[stream[ending]] + last[ending]
-        self.leaves.add(minute, stream[ending] + 0.5 * (leave[ending] - minute))
+        n = len(t)
+        self.reserve(n)
+        flags = np.empty(n, dtype=np.int64)
+        leave = np.empty(n)
+        asked = np.empty(n)
+        row = np.empty(n, dtype=np.int64)
+        leave_minute = np.empty(n, dtype=np.int64)
+        leave_key = np.empty(n)
+        self.shopper_count = kernels.enter(
+            self.rng("viewers"),
+            self.rng("engagement"),
+            self.rng("purchase"),
+            stream,
+            t,
+            source,
+            intent_mean,
+            tab.par,
+            tab.start_minute,
+            tab.promo_slots,
+            tab.promo_t0,
+            tab.promo_t1,
+            tab.promo_depth,
+            tab.promo_lift,
+            self.arrivals,
+            self.entered,
+            self.area,
+            self.full,
+            self.tally,
+            self.comments,
+            self.comment_part,
+            self.comment_full,
+            self.like_exposure,
+            leave_minute,
+            leave_key,
+            self.shoppers,
+            self.due,
+            self.shopper_count,
+            flags,
+            leave,
+            asked,
+            row,
+        )
+        self.new_leaves.append((leave_minute, leave_key))
+        traffic = self.rng("traffic")
+        shared = np.flatnonzero(flags & kernels.SHARED)
+        if len(shared):
+            at = t[shared] + traffic.random(len(shared)) * (leave - t)[shared]
+            self.word_of_mouth(traffic, stream[shared], at)
+        carried = np.flatnonzero(flags & kernels.CARRIED)
+        if len(carried):
+            self.carry_over(traffic, stream[carried])
+        asks = np.flatnonzero(asked < leave)
+        if len(asks):
+            self.add("askers", stream[asks])
+            ids = self.queue_questions(stream[asks], asked[asks], leave[asks])
+            rows = row[asks]
+            self.shoppers[rows, ASKER] = ids
+            marked = self.shoppers[rows]
+            self.due[rows] = np.where(
+                marked[:, NEXT] < marked[:, LEAVE], marked[:, NEXT], marked[:, LEAVE]
+            )
+
+    def reserve(self, n: int) -> None:
+        """Room for n more purchase clocks."""
+        if self.shopper_count + n > len(self.shoppers):
+            size = max(2 * len(self.shoppers), self.shopper_count + n)
+            grown = np.empty((size, len(SHOPPER_FIELDS)))
+            grown[: self.shopper_count] = self.shoppers[: self.shopper_count]
+            self.shoppers = grown
+            self.due = np.resize(self.due, size)
 
     def minute_peak(self, minute: int, stream: np.ndarray, t: np.ndarray) -> None:
         """The exact peak of each stream inside a minute.
@@ -620,7 +583,7 @@ class CohortSession:
         up to that time (a leave at the same time as an arrival comes first).
         """
         n = self.table.count
-        gone = self.leaves.pop(minute)
+        gone = self.leaves_in(minute)
         arrived = np.bincount(stream, minlength=n)
         left = np.bincount(gone.astype(np.int64), minlength=n)
         if len(t):
@@ -637,6 +600,28 @@ class CohortSession:
             top = self.present[s] + np.maximum.reduceat(level, first)
             self.peak[s] = np.maximum(self.peak[s], top)
         self.present += arrived - left
+
+    def leaves_in(self, minute: int) -> np.ndarray:
+        """The keys of the leaves in a campaign minute, sorted (see `minute_peak`)."""
+        new_minute = np.concatenate([m for m, _ in self.new_leaves] or [EMPTY_INT])
+        new_key = np.concatenate([k for _, k in self.new_leaves] or [np.empty(0)])
+        self.new_leaves = []
+        size = self.leave_count + len(new_minute)
+        out_minute = np.empty(size, dtype=np.int64)
+        out_key = np.empty(size)
+        count, taken = kernels.file_leaves(
+            self.leave_minute,
+            self.leave_key,
+            self.leave_count,
+            new_minute,
+            new_key,
+            out_minute,
+            out_key,
+            minute,
+        )
+        self.leave_minute, self.leave_key = out_minute[taken:], out_key[taken:]
+        self.leave_count = count - taken
+        return np.sort(out_key[:taken])  # numpy's sort is the faster here
 
     # ------------------------------------------------------------------ traffic
 
@@ -679,38 +664,6 @@ class CohortSession:
 
     # ------------------------------------------------------------------ purchases
 
-    def add_shoppers(
-        self,
-        stream: np.ndarray,
-        t: np.ndarray,
-        leave: np.ndarray,
-        intent: np.ndarray,
-        eps: np.ndarray,
-        engaged: np.ndarray,
-        clicked: np.ndarray,
-        asker: np.ndarray,
-    ) -> None:
-        """Start the purchase clocks of new viewers (bound over their visit)."""
-        tab = self.table
-        n = len(t)
-        d_max = u_max = np.zeros(n)
-        if tab.promoted:
-            slot = tab.promo_slots[stream]
-            overlap = (tab.promo_t0[slot] < leave[:, None]) & (
-                tab.promo_t1[slot] > t[:, None]
-            )
-            d_max = np.where(overlap, tab.promo_depth[slot], 0.0).max(axis=1)
-            u_max = np.where(overlap, tab.promo_lift[slot], 0.0).max(axis=1)
-        bound = (
-            tab.hazard_unit[stream] * intent * (1.0 + u_max) * (1.0 - d_max) ** (-eps)
-        )
-        clock = self.rng("purchase").standard_exponential(n)
-        first = np.where(bound > 0, t + clock / np.where(bound > 0, bound, 1.0), np.inf)
-        new = np.column_stack(
-            [stream, t, leave, intent, eps, bound, first, engaged, clicked, asker]
-        )
-        self.shoppers = np.concatenate([self.shoppers, new])
-
     def shop(self, minute: int) -> None:
         """Thinning candidates inside this minute, against this minute's stock state.
 
@@ -719,177 +672,43 @@ class CohortSession:
         viewer's leaving time ends, and the delayed purchase is decided then.
         """
         tab, rng = self.table, self.rng("purchase")
-        shoppers = self.shoppers
-        if not len(shoppers):
+        n = self.shopper_count
+        if not n:
             return
         end = minute + 1.0
-        bought = np.zeros(len(shoppers), dtype=bool)
-        live = np.flatnonzero(shoppers[:, NEXT] < np.minimum(shoppers[:, LEAVE], end))
-        hits: list[tuple[np.ndarray, ...]] = []
-        lift = 1.0 + self.platform.scarcity_lift
-        while len(live):
-            rows = shoppers[live]
-            stream = rows[:, STREAM_].astype(np.int64)
-            xs = rows[:, NEXT]
-            index = tab.featured(stream, xs)
-            discount, urgency = self.promotion(stream, index, xs)
-            scarce = self.scarce[tab.products[stream, index]]
-            hazard = (
-                tab.purchase_rate[stream]
-                * rows[:, INTENT]
-                * self.trust(rows, xs)
-                * tab.fit[stream, index]
-                * (1.0 - discount) ** (-rows[:, EPS])
-                * (1.0 + urgency)
-                * np.where(scarce, lift, 1.0)
-            )
-            accept = rng.random(len(live)) * rows[:, BOUND] < hazard
-            hits.append(
-                (
-                    live[accept],
-                    stream[accept],
-                    xs[accept],
-                    index[accept],
-                    discount[accept],
-                )
-            )
-            bought[live[accept]] = True
-            live = live[~accept]
-            shoppers[live, NEXT] += (
-                rng.standard_exponential(len(live)) / shoppers[live, BOUND]
-            )
-            live = live[shoppers[live, NEXT] < np.minimum(shoppers[live, LEAVE], end)]
-        if hits:
-            who, stream, xs, index, discount = (
-                np.concatenate([h[i] for h in hits]) for i in range(5)
-            )
-            self.queue_orders(stream, xs, index, discount, late=False)
-            self.first_touch(shoppers[who])
-        # an asker's delayed purchase waits for the minute it leaves in, when every
-        # answer before its leaving is known
-        over = (
-            ~bought
-            & (shoppers[:, NEXT] >= shoppers[:, LEAVE])
-            & ((shoppers[:, ASKER] < 0) | (shoppers[:, LEAVE] <= end))
+        decided = np.empty((n, len(kernels.DECIDED_FIELDS)))
+        k, finished = kernels.shop(
+            rng,
+            self.shoppers,
+            n,
+            end,
+            tab.par,
+            tab.products,
+            tab.fit,
+            tab.promo_slots,
+            tab.promo_t0,
+            tab.promo_t1,
+            tab.promo_depth,
+            tab.promo_lift,
+            tab.promo_on,
+            self.scarce,
+            self.platform.scarcity_lift,
+            self.platform.attribution_window_minutes,
+            self.askers.chains,
+            self.tally,
+            self.due,
+            decided,
         )
-        if over.any():
-            gone = shoppers[over]
-            late = self.delayed(gone, self.trust(gone, gone[:, LEAVE]))
-            self.first_touch(gone[late])
-        ids = shoppers[(bought | over) & (shoppers[:, ASKER] >= 0), ASKER]
-        if len(ids):
-            ids = ids.astype(np.int64)
-            self.askers.shopping[ids] = False
-            self.askers.release(ids)
-        self.shoppers = shoppers[~bought & ~over]
-
-    def first_touch(self, buyers: np.ndarray) -> None:
-        """A buyer who had not engaged or clicked has now done both."""
-        stream = buyers[:, STREAM_].astype(np.int64)
-        self.add("engaged", stream[buyers[:, ENGAGED] == 0])
-        self.add("clicked", stream[buyers[:, CLICKED] == 0])
-
-    def trust(self, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """Trust at times x; for askers, moved by their answers before x.
-
-        Most askers have no answer yet or one: their trust is computed in arrays;
-        the few with more are replayed one by one (`asker_trust`).
-        """
-        tab = self.table
-        stream = rows[:, STREAM_].astype(np.int64)
-        trust = tab.ceiling[stream] - tab.gap0[stream] * np.exp(
-            -tab.trust_rate[stream] * (x - rows[:, ARRIVE])
-        )
-        idx = np.flatnonzero(rows[:, ASKER] >= 0)
-        if not len(idx):
-            return trust
-        history = self.askers.history
-        found = [history.get(k) for k in rows[idx, ASKER].astype(np.int64).tolist()]
-        one = [i for i, h in enumerate(found) if h is not None and len(h) == 1]
-        if one:
-            sel = idx[one]
-            at = np.array([found[i][0][0] for i in one])  # type: ignore[index]
-            answered = np.array([found[i][0][1] for i in one])  # type: ignore[index]
-            s, xs = stream[sel], x[sel]
-            gap = tab.gap0[s] * np.exp(-tab.trust_rate[s] * (at - rows[sel, ARRIVE]))
-            gap = np.where(
-                answered,
-                gap * (1.0 - tab.answer_gain[s]),
-                np.minimum(tab.ceiling[s], gap + tab.abandon_loss[s]),
+        if k:
+            time, stream, index, discount, late = decided[:k].T
+            self.queue_orders(
+                stream.astype(np.int64), time, index.astype(np.int64), discount, late
             )
-            after = tab.ceiling[s] - gap * np.exp(-tab.trust_rate[s] * (xs - at))
-            trust[sel] = np.where(xs >= at, after, trust[sel])
-        for i, h in enumerate(found):
-            if h is not None and len(h) > 1:
-                j = idx[i]
-                trust[j] = self.asker_trust(
-                    h, int(stream[j]), float(rows[j, ARRIVE]), float(x[j])
-                )
-        return trust
-
-    def asker_trust(
-        self, history: list[tuple[float, bool]], stream: int, arrive: float, x: float
-    ) -> float:
-        """The agent engine's trust rules, replayed over an asker's answers."""
-        sr = self.runs[stream]
-        host = sr.host
-        gap, ref = sr.gap0, arrive
-        for at, answered in sorted(history):
-            if at > x:
-                break
-            gap *= math.exp(-host.trust_rate * (at - ref))
-            if answered:
-                gap *= 1.0 - host.answer_trust_gain
-            else:
-                gap = min(sr.ceiling, gap + host.abandon_trust_loss)
-            ref = at
-        return sr.ceiling - gap * math.exp(-host.trust_rate * (x - ref))
-
-    def promotion(
-        self, stream: np.ndarray, index: np.ndarray, x: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(discount, urgency) of the deepest promotion on each featured product."""
-        tab = self.table
-        if not tab.promoted:
-            return np.zeros(len(x)), np.zeros(len(x))
-        slot = tab.promo_slots[stream]
-        on = (
-            (x[:, None] >= tab.promo_t0[slot])
-            & (x[:, None] < tab.promo_t1[slot])
-            & tab.promo_on[slot, index[:, None]]
-        )
-        depth = np.where(on, tab.promo_depth[slot], -1.0)
-        # the deepest, and of equally deep ones the last (as the agent engine)
-        j = slot.shape[1] - 1 - np.argmax(depth[:, ::-1], axis=1)
-        rows = np.arange(len(x))
-        k = slot[rows, j]
-        found = on[rows, j]
-        return (
-            np.where(found, tab.promo_depth[k], 0.0),
-            np.where(found, tab.promo_lift[k], 0.0),
-        )
-
-    def delayed(self, gone: np.ndarray, trust: np.ndarray) -> np.ndarray:
-        """Purchases after leaving, within the attribution window (mask of buyers),
-        given trust at leaving."""
-        tab, rng = self.table, self.rng("purchase")
-        stream = gone[:, STREAM_].astype(np.int64)
-        leave = gone[:, LEAVE]
-        n = len(gone)
-        p = np.minimum(1.0, tab.delayed_prob[stream] * gone[:, INTENT] * trust)
-        buys = rng.random(n) < p
-        delay = tab.delayed_mean[stream] * rng.standard_exponential(n)
-        buys &= delay <= self.platform.attribution_window_minutes
-        buys &= tab.delayed_prob[stream] > 0
-        index = tab.featured(stream[buys], leave[buys] - 1e-9)
-        self.queue_orders(
-            stream[buys],
-            (leave + delay)[buys],
-            index,
-            np.zeros(int(buys.sum())),
-            late=True,
-        )
-        return buys
+        # finished rows are dropped once they are half the table
+        self.finished += finished
+        if 2 * self.finished > n:
+            self.shopper_count = kernels.compact(self.shoppers, self.due, n)
+            self.finished = 0
 
     def queue_orders(
         self,
@@ -897,7 +716,7 @@ class CohortSession:
         when: np.ndarray,
         index: np.ndarray,
         discount: np.ndarray,
-        late: bool,
+        late: bool | np.ndarray,
     ) -> None:
         """Orders into the time-ordered queue (units and returns drawn now)."""
         if not len(when):
@@ -914,7 +733,7 @@ class CohortSession:
                 units,
                 self.price[product] * (1.0 - discount),
                 returned,
-                np.full(len(when), float(late)),
+                np.zeros(len(when)) + late,
             ]
         )
         # a guard: an order never joins a minute already filled
@@ -971,14 +790,23 @@ class CohortSession:
     # ------------------------------------------------------------------ Q&A
 
     def queue_questions(
-        self, stream: np.ndarray, t: np.ndarray, leave: np.ndarray, count: np.ndarray
+        self, stream: np.ndarray, first: np.ndarray, leave: np.ndarray
     ) -> np.ndarray:
-        """Record askers and put their questions in their desks' queues; their ids."""
+        """Record askers and put their questions in their desks' queues; their ids.
+
+        An asker's first question comes at `first`; the rest of its Poisson process
+        (rate `question_rate` until it leaves) is a Poisson count at uniform times.
+        """
         tab, rng = self.table, self.rng("qa")
-        ids = self.askers.add(stream, count)
+        extra = rng.poisson(tab.question_rate[stream] * (leave - first))
+        count = 1 + extra
+        ids = self.askers.add(len(stream))
         who = np.repeat(ids.astype(float), count)
         desk = np.repeat(stream, count)
-        asked = np.repeat(t, count) + rng.random(len(who)) * np.repeat(leave - t, count)
+        asked = np.repeat(first, count)
+        later = np.ones(len(who), dtype=bool)
+        later[np.cumsum(count) - count] = False
+        asked[later] += rng.random(int(extra.sum())) * np.repeat(leave - first, extra)
         patience = tab.patience[desk] * rng.standard_exponential(len(who))
         service = tab.service[desk] * rng.standard_exponential(len(who))
         rows = np.column_stack([asked, patience, service, who, np.repeat(leave, count)])
@@ -998,62 +826,21 @@ class CohortSession:
         else:
             del self.questions[s]
             self.first_question[s] = math.inf
-        host, servers = self.runs[s].host, self.servers[s]
-        history = self.askers.history
         served = queue[now]
-        answered_n = abandoned_n = 0
-        waited = 0.0
-        for asked, patience, service, who, left in served.tolist():
-            give_up = asked + min(patience, left - asked)
-            if servers:
-                begin = max(asked, servers[0])
-                if not host.reneging or begin <= give_up:
-                    heapq.heapreplace(servers, begin + service)
-                    waited += begin - asked
-                    answered_n += 1
-                    history.setdefault(int(who), []).append((begin + service, True))
-                    continue
-            abandoned_n += 1
-            if patience < left - asked:  # a question dropped on leaving changes
-                history.setdefault(int(who), []).append((give_up, False))  # no trust
+        self.askers.reserve(len(served))
+        answered_n, abandoned_n, waited, self.askers.used = kernels.serve(
+            served,
+            self.servers[s],
+            self.runs[s].host.reneging,
+            self.askers.chains,
+            self.askers.used,
+        )
         asked_n = len(served)
-        ids = served[:, ASKER_COLUMN].astype(np.int64)
-        np.subtract.at(self.askers.pending, ids, 1)
-        self.askers.release(ids)
         tally = self.tally[:, s]
         tally[T["questions_asked"]] += asked_n
         tally[T["questions_answered"]] += answered_n
         tally[T["questions_abandoned"]] += abandoned_n
         tally[T["qa_wait_minutes"]] += waited
-
-
-class Buckets:
-    """Values filed by minute; `pop(minute)` returns that minute's, sorted.
-
-    Filed values wait in two flat arrays (minute, value) and a minute's are taken
-    with one mask: cheaper than splitting every batch into per-minute pieces.
-    """
-
-    def __init__(self) -> None:
-        self.minute = np.empty(0, dtype=np.int64)
-        self.values = np.empty(0)
-        self.new: list[tuple[np.ndarray, np.ndarray]] = []
-
-    def add(self, minute: np.ndarray, values: np.ndarray) -> None:
-        if len(minute):
-            self.new.append((minute, values))
-
-    def pop(self, minute: int) -> np.ndarray:
-        if self.new:
-            self.minute = np.concatenate([self.minute, *(m for m, _ in self.new)])
-            self.values = np.concatenate([self.values, *(v for _, v in self.new)])
-            self.new = []
-        due = self.minute == minute
-        if not due.any():
-            return np.empty(0)
-        out = np.sort(self.values[due])
-        self.minute, self.values = self.minute[~due], self.values[~due]
-        return out
 
 
 class Pending:

@@ -1,0 +1,611 @@
+"""The cohort engine's per-viewer loops, compiled with numba.
+
+Each function here runs one pass over a batch of viewers (or over the viewers whose
+purchase clock runs) and does everything decided per viewer in that pass: draws,
+bins, tallies. numpy would make one pass per operation and keep a temporary array
+for each; compiled, a viewer costs its random draws and a few dozen arithmetic steps.
+
+numba's `Generator` methods draw exactly what numpy's do from the same state, so a
+kernel and its numpy reading give the same numbers when they draw in the same order.
+Functions take plain arrays; the constants below name the rows of the per-stream
+parameter table (`StreamTable.par`) and the tally rows (`StreamTally`'s fields).
+Compiled code is cached next to this file (`cache=True`), so only the first run after
+an install compiles (about ten seconds).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import fields
+
+import numba
+import numpy as np
+
+from livesim.engines.agent import FOLLOWER, StreamTally
+
+#: Rows of `StreamTable.par`: one per-stream constant each.
+PARAMS = (
+    "start",
+    "end",
+    "minutes",
+    "lognormal",
+    "dwell_mu",
+    "dwell_sigma",
+    "dwell_mean",
+    "fake_share",
+    "intent_sigma",
+    "intent_half",
+    "eps_mu",
+    "eps_sigma",
+    "like_rate",
+    "comment_rate",
+    "click_rate",
+    "share_prob",
+    "question_rate",
+    "later_count",
+    "carry_share",
+    "hazard_unit",
+    "segment",
+    "product_count",
+    "purchase_rate",
+    "ceiling",
+    "gap0",
+    "trust_rate",
+    "delayed_prob",
+    "delayed_mean",
+    "answer_gain",
+    "abandon_loss",
+)
+(
+    START,
+    END,
+    MINUTES,
+    LOGNORMAL,
+    DWELL_MU,
+    DWELL_SIGMA,
+    DWELL_MEAN,
+    FAKE_SHARE,
+    INTENT_SIGMA,
+    INTENT_HALF,
+    EPS_MU,
+    EPS_SIGMA,
+    LIKE_RATE,
+    COMMENT_RATE,
+    CLICK_RATE,
+    SHARE_PROB,
+    QUESTION_RATE,
+    LATER_COUNT,
+    CARRY_SHARE,
+    HAZARD_UNIT,
+    SEGMENT,
+    PRODUCT_COUNT,
+    PURCHASE_RATE,
+    CEILING,
+    GAP0,
+    TRUST_RATE,
+    DELAYED_PROB,
+    DELAYED_MEAN,
+    ANSWER_GAIN,
+    ABANDON_LOSS,
+) = range(len(PARAMS))
+
+TALLY = tuple(f.name for f in fields(StreamTally))
+T = {name: i for i, name in enumerate(TALLY)}
+VIEWERS, FAKE, UNIQUE, WATCH = (
+    T[k] for k in ("viewers", "fake_viewers", "unique_viewers", "watch_minutes")
+)
+LIKES, COMMENTS, SHARES, CLICKED, ENGAGED = (
+    T[k] for k in ("likes", "comments", "shares", "clicked", "engaged")
+)
+
+#: Columns of a purchase clock's row (`CohortSession.shoppers`).
+SHOPPER_FIELDS = (
+    "stream",
+    "arrive",
+    "leave",
+    "intent",
+    "eps",
+    "bound",
+    "next",
+    "engaged",
+    "clicked",
+    "asker",
+)
+STREAM_, ARRIVE, LEAVE, INTENT, EPS, BOUND, NEXT, WAS_ENGAGED, WAS_CLICKED, ASKER = (
+    range(len(SHOPPER_FIELDS))
+)
+#: Columns of an order decided by `shop` (see `CohortSession.queue_orders`).
+DECIDED_FIELDS = ("time", "stream", "index", "discount", "late")
+
+#: Per-viewer flags returned by `enter` (bits of `flags`).
+REAL, SHARED, CARRIED = 1, 2, 4
+
+jit = numba.njit(cache=True, error_model="numpy", nogil=True)
+
+
+@jit
+def file_leaves(
+    minute: np.ndarray,
+    key: np.ndarray,
+    count: int,
+    new_minute: np.ndarray,
+    new_key: np.ndarray,
+    out_minute: np.ndarray,
+    out_key: np.ndarray,
+    now: int,
+) -> tuple[int, int]:
+    """Merge new leaves into the pending ones and take the minute `now`'s.
+
+    Pending leaves (`minute`, `key`, the first `count`) are ordered by minute; the new
+    ones (minute -1: none) are put in minute order by counting, and both are merged
+    into `out_*`, which then holds `now`'s keys first and the rest after.
+    Returns (pending count in `out_*`, how many of them are `now`'s).
+    """
+    lo = now
+    hi = now
+    n = 0
+    for m in new_minute:
+        if m >= 0:
+            n += 1
+            hi = max(hi, m)
+    offset = np.zeros(hi - lo + 2, dtype=np.int64)
+    for m in new_minute:
+        if m >= 0:
+            offset[m - lo + 1] += 1
+    for j in range(1, len(offset)):
+        offset[j] += offset[j - 1]
+    sorted_minute = np.empty(n, dtype=np.int64)
+    sorted_key = np.empty(n)
+    for i in range(len(new_minute)):
+        m = new_minute[i]
+        if m >= 0:
+            j = offset[m - lo]
+            sorted_minute[j] = m
+            sorted_key[j] = new_key[i]
+            offset[m - lo] += 1
+    i = j = k = 0
+    while i < count or j < n:
+        if j == n or (i < count and minute[i] <= sorted_minute[j]):
+            out_minute[k] = minute[i]
+            out_key[k] = key[i]
+            i += 1
+        else:
+            out_minute[k] = sorted_minute[j]
+            out_key[k] = sorted_key[j]
+            j += 1
+        k += 1
+    taken = 0
+    while taken < k and out_minute[taken] == now:
+        taken += 1
+    return k, taken
+
+
+@jit
+def enter(
+    gen_viewers: np.random.Generator,
+    gen_engage: np.random.Generator,
+    gen_purchase: np.random.Generator,
+    stream: np.ndarray,
+    t: np.ndarray,
+    source: np.ndarray,
+    intent_mean: np.ndarray,
+    par: np.ndarray,
+    start_minute: np.ndarray,
+    promo_slots: np.ndarray,
+    promo_t0: np.ndarray,
+    promo_t1: np.ndarray,
+    promo_depth: np.ndarray,
+    promo_lift: np.ndarray,
+    arrivals: np.ndarray,
+    entered: np.ndarray,
+    area: np.ndarray,
+    full: np.ndarray,
+    tally: np.ndarray,
+    comments: np.ndarray,
+    comment_part: np.ndarray,
+    comment_full: np.ndarray,
+    like_exposure: np.ndarray,
+    leave_minute: np.ndarray,
+    leave_key: np.ndarray,
+    shoppers: np.ndarray,
+    due: np.ndarray,
+    count: int,
+    flags: np.ndarray,
+    leave_out: np.ndarray,
+    asked_out: np.ndarray,
+    row_out: np.ndarray,
+) -> int:
+    """A batch of viewers enters: everything decided at arrival, one viewer at a time.
+
+    Bins arrivals and time-weighted presence, keys leaves (for the exact peak); draws
+    dwell, the fake-follower mark, intent, price sensitivity (only when a promotion
+    overlaps the visit: otherwise it never enters the hazard), the first like, first
+    comment and first question (exponential waits: a Poisson process's first event),
+    click, share and carry-over marks, and the first purchase candidate. The likes
+    and comments after a viewer's first are added up as exposure (rate x time, per
+    stream and minute bin) and drawn as one Poisson count per bin (`settle`), which
+    is the same distribution: a sum of independent Poisson counts is Poisson.
+
+    Writes real viewers' purchase clocks from row `count` of `shoppers` (and their
+    `due` times; an asker's must be set again once it is marked) and returns
+    the new row count; per viewer it returns flags, the leaving time, the first
+    question's time (inf for none) and the viewer's row (-1 for a fake follower).
+    """
+    for i in range(len(t)):
+        s = stream[i]
+        ti = t[i]
+        st = par[START, s]
+        minutes = int(par[MINUTES, s])
+        m = min(int(ti - st), minutes - 1)
+        arrivals[s, source[i], m] += 1.0
+        entered[s, m] += 1.0
+        tally[VIEWERS, s] += 1.0
+        if par[LOGNORMAL, s] > 0.0:
+            z = gen_viewers.standard_normal()
+            dwell = math.exp(par[DWELL_MU, s] + par[DWELL_SIGMA, s] * z)
+        else:
+            dwell = par[DWELL_MEAN, s] * gen_viewers.standard_exponential()
+        leave = min(ti + dwell, par[END, s])
+        leave_out[i] = leave
+        # presence: partial first and last minutes, whole minutes between
+        last = min(int(leave - st), minutes)
+        if last == m:
+            area[s, m] += leave - ti
+        else:
+            area[s, m] += m + 1 + st - ti
+            area[s, last] += leave - (last + st)
+            full[s, m + 1] += 1.0
+            full[s, last] -= 1.0
+        leave_minute[i] = -1
+        if last < minutes:
+            minute = start_minute[s] + last
+            leave_minute[i] = minute
+            leave_key[i] = s + 0.5 * (leave - minute)
+        if source[i] == FOLLOWER and gen_viewers.random() < par[FAKE_SHARE, s]:
+            tally[FAKE, s] += 1.0
+            flags[i] = 0
+            asked_out[i] = np.inf
+            row_out[i] = -1
+            continue
+        stay = leave - ti
+        tally[UNIQUE, s] += 1.0
+        tally[WATCH, s] += stay
+        intent = intent_mean[i] * math.exp(
+            par[INTENT_SIGMA, s] * gen_viewers.standard_normal() - par[INTENT_HALF, s]
+        )
+        # the deepest discount and largest urgency lift of promotions in the visit
+        d_max = 0.0
+        u_max = 0.0
+        for k in promo_slots[s]:
+            if promo_t0[k] < leave and promo_t1[k] > ti:
+                d_max = max(d_max, promo_depth[k])
+                u_max = max(u_max, promo_lift[k])
+        eps = 1.0
+        if d_max > 0.0:
+            eps = math.exp(
+                par[EPS_MU, s] + par[EPS_SIGMA, s] * gen_viewers.standard_normal()
+            )
+        # engagement: first events of the like, comment and question processes
+        rate = par[LIKE_RATE, s]
+        wait = gen_engage.standard_exponential() / rate
+        liked = wait < stay
+        if liked:
+            tally[LIKES, s] += 1.0
+            like_exposure[s] += rate * (stay - wait)
+        rate = par[COMMENT_RATE, s]
+        wait = gen_engage.standard_exponential() / rate
+        commented = wait < stay
+        if commented:
+            tally[COMMENTS, s] += 1.0
+            x = ti + wait - st
+            first = min(int(x), minutes)
+            comments[s, first] += 1.0
+            y = leave - st
+            final = min(int(y), minutes)
+            if final == first:
+                comment_part[s, first] += rate * (y - x)
+            else:
+                comment_part[s, first] += rate * (first + 1 - x)
+                comment_part[s, final] += rate * (y - final)
+                comment_full[s, first + 1] += rate
+                comment_full[s, final] -= rate
+        clicked = gen_engage.random() < -math.expm1(-par[CLICK_RATE, s] * stay)
+        shared = gen_engage.random() < par[SHARE_PROB, s]
+        wait = gen_engage.standard_exponential() / par[QUESTION_RATE, s]
+        asked = wait < stay
+        asked_out[i] = ti + wait if asked else np.inf
+        carried = False
+        if par[LATER_COUNT, s] > 0.0:
+            carried = gen_engage.random() < par[CARRY_SHARE, s]
+        engaged = liked or commented or clicked or shared or asked
+        tally[SHARES, s] += shared
+        tally[CLICKED, s] += clicked
+        tally[ENGAGED, s] += engaged
+        flags[i] = REAL + SHARED * shared + CARRIED * carried
+        # the purchase clock: candidates at the hazard's bound over the visit
+        bound = par[HAZARD_UNIT, s] * intent * (1.0 + u_max) * (1.0 - d_max) ** (-eps)
+        first_candidate = np.inf
+        clock = gen_purchase.standard_exponential()
+        if bound > 0.0:
+            first_candidate = ti + clock / bound
+        row = shoppers[count]
+        row[0] = s
+        row[1] = ti
+        row[2] = leave
+        row[3] = intent
+        row[4] = eps
+        row[5] = bound
+        row[6] = first_candidate
+        row[7] = engaged
+        row[8] = clicked
+        row[9] = -1.0
+        due[count] = due_time(row)
+        row_out[i] = count
+        count += 1
+    return count
+
+
+@jit
+def settle(
+    gen: np.random.Generator,
+    live: np.ndarray,
+    minute: int,
+    start_minute: np.ndarray,
+    comments: np.ndarray,
+    comment_part: np.ndarray,
+    comment_full: np.ndarray,
+    comment_running: np.ndarray,
+    like_exposure: np.ndarray,
+    tally: np.ndarray,
+) -> None:
+    """Close a minute for the live streams: the comments after each viewer's first
+    in this minute's bin, and the likes after each viewer's first, as Poisson counts
+    of their exposure (no viewer still to come can add to either)."""
+    for s in live:
+        j = minute - start_minute[s]
+        comment_running[s] += comment_full[s, j]
+        extra = gen.poisson(max(0.0, comment_part[s, j] + comment_running[s]))
+        comments[s, j] += extra
+        tally[COMMENTS, s] += extra
+        tally[LIKES, s] += gen.poisson(like_exposure[s])
+        like_exposure[s] = 0.0
+
+
+@jit
+def shop(
+    gen: np.random.Generator,
+    shoppers: np.ndarray,
+    count: int,
+    end: float,
+    par: np.ndarray,
+    products: np.ndarray,
+    fit: np.ndarray,
+    promo_slots: np.ndarray,
+    promo_t0: np.ndarray,
+    promo_t1: np.ndarray,
+    promo_depth: np.ndarray,
+    promo_lift: np.ndarray,
+    promo_on: np.ndarray,
+    scarce: np.ndarray,
+    scarcity_lift: float,
+    window: float,
+    answers: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    tally: np.ndarray,
+    due: np.ndarray,
+    decided: np.ndarray,
+) -> tuple[int, int]:
+    """Run the purchase clocks up to `end`.
+
+    Thinning: each candidate is kept with probability hazard / bound, the hazard
+    read at the candidate's time (trust, the featured product, the deepest promotion
+    on it, scarcity); a kept one orders. A clock that passes the viewer's leaving time
+    ends, and the purchase after leaving is decided then (with trust at leaving).
+    An asker's trust moves with its answers (`answers`: every answer before `end` is
+    known), and its purchase after leaving waits for the minute it leaves in.
+
+    Only rows whose `due` time (see `due_time`) is by `end` are read; a finished
+    row's becomes inf. Writes the orders into `decided` (columns DECIDED_FIELDS);
+    returns (orders, rows finished).
+    """
+    orders = 0
+    finished = 0
+    for r in range(count):
+        if due[r] > end:
+            continue
+        row = shoppers[r]
+        s = int(row[STREAM_])
+        leave = row[LEAVE]
+        x = row[NEXT]
+        stop = min(leave, end)
+        bought = False
+        while x < stop:
+            index = featured(par, s, x)
+            discount = 0.0
+            urgency = 0.0
+            deepest = -1.0
+            for k in promo_slots[s]:
+                on = promo_t0[k] <= x < promo_t1[k] and promo_on[k, index]
+                if on and promo_depth[k] >= deepest:  # of equals, the last
+                    deepest = promo_depth[k]
+                    discount = promo_depth[k]
+                    urgency = promo_lift[k]
+            hazard = (
+                par[PURCHASE_RATE, s]
+                * row[INTENT]
+                * viewer_trust(par, row, x, answers)
+                * fit[s, index]
+                * (1.0 - discount) ** (-row[EPS])
+                * (1.0 + urgency)
+            )
+            if scarce[products[s, index]]:
+                hazard *= 1.0 + scarcity_lift
+            if gen.random() * row[BOUND] < hazard:
+                bought = True
+                decided[orders, 0] = x
+                decided[orders, 1] = s
+                decided[orders, 2] = index
+                decided[orders, 3] = discount
+                decided[orders, 4] = 0.0
+                orders += 1
+                break
+            x += gen.standard_exponential() / row[BOUND]
+        row[NEXT] = x
+        over = False
+        if not bought and x >= leave and (row[ASKER] < 0.0 or leave <= end):
+            over = True
+            belief = viewer_trust(par, row, leave, answers)
+            p = min(1.0, par[DELAYED_PROB, s] * row[INTENT] * belief)
+            delay = np.inf
+            if p > 0.0 and gen.random() < p:  # the delay only for a buyer
+                delay = par[DELAYED_MEAN, s] * gen.standard_exponential()
+            if delay <= window:
+                bought = True
+                decided[orders, 0] = leave + delay
+                decided[orders, 1] = s
+                decided[orders, 2] = featured(par, s, leave - 1e-9)
+                decided[orders, 3] = 0.0
+                decided[orders, 4] = 1.0
+                orders += 1
+        if bought:
+            tally[ENGAGED, s] += row[WAS_ENGAGED] == 0.0
+            tally[CLICKED, s] += row[WAS_CLICKED] == 0.0
+        if bought or over:
+            due[r] = np.inf
+            finished += 1
+        else:
+            due[r] = due_time(row)
+    return orders, finished
+
+
+@jit
+def due_time(row: np.ndarray) -> float:
+    """When a purchase clock next needs reading: its next candidate within the
+    visit; past the visit, an asker's leaving time (its purchase after leaving is
+    decided when its answers are known), for anyone else at once (-inf)."""
+    if row[NEXT] < row[LEAVE]:
+        return row[NEXT]
+    return row[LEAVE] if row[ASKER] >= 0.0 else -np.inf
+
+
+@jit
+def featured(par: np.ndarray, s: int, x: float) -> int:
+    """Index (in the stream's product list) of the product on sale at x."""
+    slot = int((x - par[START, s]) / par[SEGMENT, s])
+    return slot % int(par[PRODUCT_COUNT, s])
+
+
+@jit
+def trust(par: np.ndarray, s: int, watched: float) -> float:
+    """Trust after `watched` minutes of a stream, for a viewer who asked nothing."""
+    return par[CEILING, s] - par[GAP0, s] * math.exp(-par[TRUST_RATE, s] * watched)
+
+
+@jit
+def viewer_trust(
+    par: np.ndarray,
+    row: np.ndarray,
+    x: float,
+    answers: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> float:
+    """Trust at time x of a viewer (a row of `shoppers`), moved by its answers.
+
+    Trust closes the gap to the host's ceiling at `trust_rate`; an answer closes a
+    share `answer_gain` of the gap at once, an abandoned question widens it by
+    `abandon_loss` (docs/model.md section 3). An asker's answers are replayed in time
+    order from `answers` = (the latest answer's slot per asker, -1 for none; then per
+    slot: time, answered, the asker's previous slot).
+    """
+    s = int(row[STREAM_])
+    arrive = row[ARRIVE]
+    if row[ASKER] < 0.0:
+        return trust(par, s, x - arrive)
+    latest, at, answered, previous = answers
+    n = 0
+    k = latest[int(row[ASKER])]
+    while k >= 0:
+        n += at[k] <= x
+        k = previous[k]
+    if n == 0:
+        return trust(par, s, x - arrive)
+    times = np.empty(n)
+    ok = np.empty(n, dtype=np.bool_)
+    n = 0
+    k = latest[int(row[ASKER])]
+    while k >= 0:
+        if at[k] <= x:
+            times[n] = at[k]
+            ok[n] = answered[k]
+            n += 1
+        k = previous[k]
+    rate = par[TRUST_RATE, s]
+    ceiling = par[CEILING, s]
+    gap = par[GAP0, s]
+    ref = arrive
+    for j in np.argsort(times):
+        gap *= math.exp(-rate * (times[j] - ref))
+        if ok[j]:
+            gap *= 1.0 - par[ANSWER_GAIN, s]
+        else:
+            gap = min(ceiling, gap + par[ABANDON_LOSS, s])
+        ref = times[j]
+    return ceiling - gap * math.exp(-rate * (x - ref))
+
+
+@jit
+def serve(
+    queue: np.ndarray,
+    servers: np.ndarray,
+    reneging: bool,
+    answers: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    used: int,
+) -> tuple[int, int, float, int]:
+    """FIFO service of a desk's questions (rows: asked, patience, service, asker,
+    leave; in the order asked) by its servers (their free times).
+
+    A question is answered if a server frees before its asker gives up (patience,
+    or leaving); with `reneging` off it always waits. Answers and abandonments are
+    appended to `answers` from slot `used` (the caller makes room); an abandonment
+    because the viewer left is not recorded (it moves no trust). Returns (answered,
+    abandoned, minutes waited by the answered, slots used).
+    """
+    latest, at, answered_at, previous = answers
+    answered = abandoned = 0
+    waited = 0.0
+    for q in range(len(queue)):
+        asked, patience, service, who, left = queue[q]
+        give_up = asked + min(patience, left - asked)
+        asker = int(who)
+        if len(servers):
+            j = np.argmin(servers)
+            begin = max(asked, servers[j])
+            if not reneging or begin <= give_up:
+                servers[j] = begin + service
+                waited += begin - asked
+                answered += 1
+                at[used] = begin + service
+                answered_at[used] = True
+                previous[used] = latest[asker]
+                latest[asker] = used
+                used += 1
+                continue
+        abandoned += 1
+        if patience < left - asked:
+            at[used] = give_up
+            answered_at[used] = False
+            previous[used] = latest[asker]
+            latest[asker] = used
+            used += 1
+    return answered, abandoned, waited, used
+
+
+@jit
+def compact(shoppers: np.ndarray, due: np.ndarray, count: int) -> int:
+    """Drop finished rows (due inf), keeping order; the new row count."""
+    k = 0
+    for r in range(count):
+        if due[r] < np.inf:
+            if k != r:
+                shoppers[k] = shoppers[r]
+                due[k] = due[r]
+            k += 1
+    return k
