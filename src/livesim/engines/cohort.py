@@ -81,7 +81,7 @@ class AskerTable:
     asker the slot of its latest answer (-1 for none); per slot the answer's time,
     whether it was answered (else abandoned), and the asker's previous slot. The
     compiled kernels append to them (`kernels.serve`) and replay them
-    (`kernels.viewer_trust`)."""
+    (`kernels.asker_trust`)."""
 
     def __init__(self) -> None:
         self.size = 0
@@ -575,31 +575,10 @@ class CohortSession:
             self.due = np.resize(self.due, size)
 
     def minute_peak(self, minute: int, stream: np.ndarray, t: np.ndarray) -> None:
-        """The exact peak of each stream inside a minute.
-
-        Times are keyed `stream + (time - minute) / 2`, which orders by stream and
-        then by time. The level just after the i-th arrival of a stream is its
-        presence at the minute's start, plus its arrivals so far, minus its leaves
-        up to that time (a leave at the same time as an arrival comes first).
-        """
-        n = self.table.count
+        """The exact peak of each stream inside a minute (`kernels.minute_peak`)."""
         gone = self.leaves_in(minute)
-        arrived = np.bincount(stream, minlength=n)
-        left = np.bincount(gone.astype(np.int64), minlength=n)
-        if len(t):
-            key = np.sort(stream + 0.5 * (t - minute))
-            who = key.astype(np.int64)
-            level = (
-                np.arange(1, len(key) + 1)
-                - (np.cumsum(arrived) - arrived)[who]
-                - np.searchsorted(gone, key, side="right")
-                + (np.cumsum(left) - left)[who]
-            )
-            first = np.flatnonzero(np.r_[True, who[1:] != who[:-1]])
-            s = who[first]
-            top = self.present[s] + np.maximum.reduceat(level, first)
-            self.peak[s] = np.maximum(self.peak[s], top)
-        self.present += arrived - left
+        key = np.sort(stream + 0.5 * (t - minute))
+        kernels.minute_peak(key, gone, self.present, self.peak)
 
     def leaves_in(self, minute: int) -> np.ndarray:
         """The keys of the leaves in a campaign minute, sorted (see `minute_peak`)."""

@@ -181,6 +181,28 @@ def file_leaves(
 
 
 @jit
+def minute_peak(
+    arrive: np.ndarray, gone: np.ndarray, present: np.ndarray, peak: np.ndarray
+) -> None:
+    """Walk a minute's arrivals and leaves in time order, per stream, and raise each
+    stream's peak; `present` becomes the presence at the minute's end.
+
+    Keys are `stream + (time - minute) / 2` (both sorted), which orders by stream and
+    then by time; a leave at the same time as an arrival comes first.
+    """
+    j = 0
+    for a in arrive:
+        while j < len(gone) and gone[j] <= a:
+            present[int(gone[j])] -= 1
+            j += 1
+        s = int(a)
+        present[s] += 1
+        peak[s] = max(peak[s], present[s])
+    for k in range(j, len(gone)):
+        present[int(gone[k])] -= 1
+
+
+@jit
 def enter(
     gen_viewers: np.random.Generator,
     gen_engage: np.random.Generator,
@@ -429,10 +451,16 @@ def shop(
                     deepest = promo_depth[k]
                     discount = promo_depth[k]
                     urgency = promo_lift[k]
+            # (the common case inline: a call that takes `answers` costs more than
+            # the trust itself)
+            if row[ASKER] < 0.0:
+                belief = trust(par, s, x - row[ARRIVE])
+            else:
+                belief = asker_trust(par, row, x, answers)
             hazard = (
                 par[PURCHASE_RATE, s]
                 * row[INTENT]
-                * viewer_trust(par, row, x, answers)
+                * belief
                 * fit[s, index]
                 * (1.0 - discount) ** (-row[EPS])
                 * (1.0 + urgency)
@@ -453,7 +481,10 @@ def shop(
         over = False
         if not bought and x >= leave and (row[ASKER] < 0.0 or leave <= end):
             over = True
-            belief = viewer_trust(par, row, leave, answers)
+            if row[ASKER] < 0.0:
+                belief = trust(par, s, leave - row[ARRIVE])
+            else:
+                belief = asker_trust(par, row, leave, answers)
             p = min(1.0, par[DELAYED_PROB, s] * row[INTENT] * belief)
             delay = np.inf
             if p > 0.0 and gen.random() < p:  # the delay only for a buyer
@@ -501,13 +532,13 @@ def trust(par: np.ndarray, s: int, watched: float) -> float:
 
 
 @jit
-def viewer_trust(
+def asker_trust(
     par: np.ndarray,
     row: np.ndarray,
     x: float,
     answers: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
 ) -> float:
-    """Trust at time x of a viewer (a row of `shoppers`), moved by its answers.
+    """Trust at time x of an asker (a row of `shoppers`), moved by its answers.
 
     Trust closes the gap to the host's ceiling at `trust_rate`; an answer closes a
     share `answer_gain` of the gap at once, an abandoned question widens it by
@@ -517,8 +548,6 @@ def viewer_trust(
     """
     s = int(row[STREAM_])
     arrive = row[ARRIVE]
-    if row[ASKER] < 0.0:
-        return trust(par, s, x - arrive)
     latest, at, answered, previous = answers
     n = 0
     k = latest[int(row[ASKER])]
