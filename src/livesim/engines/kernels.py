@@ -350,18 +350,17 @@ def enter(
         clock = gen_purchase.standard_exponential()
         if bound > 0.0:
             first_candidate = ti + clock / bound
-        row = shoppers[count]
-        row[0] = s
-        row[1] = ti
-        row[2] = leave
-        row[3] = intent
-        row[4] = eps
-        row[5] = bound
-        row[6] = first_candidate
-        row[7] = engaged
-        row[8] = clicked
-        row[9] = -1.0
-        due[count] = due_time(row)
+        shoppers[count, 0] = s
+        shoppers[count, 1] = ti
+        shoppers[count, 2] = leave
+        shoppers[count, 3] = intent
+        shoppers[count, 4] = eps
+        shoppers[count, 5] = bound
+        shoppers[count, 6] = first_candidate
+        shoppers[count, 7] = engaged
+        shoppers[count, 8] = clicked
+        shoppers[count, 9] = -1.0
+        due[count] = first_candidate if first_candidate < leave else -np.inf
         row_out[i] = count
         count += 1
     return count
