@@ -2,7 +2,7 @@
 
 Each test runs the agent engine on a degenerate scenario with a fixed seed, so CI is
 deterministic. Tolerances are confidence intervals, not fudge: each check uses a
-two-sided z (or t) bound at alpha = 0.001 / 22 (Bonferroni over the eleven assertions
+two-sided z (or t) bound at alpha = 0.001 / 28 (Bonferroni over the fourteen assertions
 in this file, run for both engines), so with random seeds the whole file would fail by
 chance about once in a thousand runs. Every test runs with both engines.
 """
@@ -21,7 +21,7 @@ from livesim.engines import engine_runner
 from livesim.engines.agent import TIMESERIES_COLUMNS
 from livesim.model import theory
 
-ALPHA = 0.001 / 22
+ALPHA = 0.001 / 28
 Z = stats.norm.ppf(1 - ALPHA / 2)
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("engine", ["agent", "cohort"])]
@@ -216,3 +216,28 @@ def test_an_awareness_phase_sends_its_closed_form_audience(engine: str) -> None:
     share = bins[:, : int(tau)].sum() / bins.sum()
     expected = -math.expm1(-1.0) / -math.expm1(-minutes / tau)
     assert covers(share, expected, math.sqrt(expected * (1 - expected) / bins.sum()))
+
+
+def test_likes_comments_and_questions_are_poisson_in_watch_time(engine: str) -> None:
+    # Given the minutes watched W, a stream's likes (comments, questions) are Poisson
+    # with mean rate x W: per viewer a Poisson process over its visit. The cohort
+    # engine draws each viewer's first event and the rest as one Poisson count per
+    # stream and minute, so this checks that decomposition too.
+    rates = {"likes": 0.3, "comments": 0.05, "questions_asked": 0.01}
+    host = quiet_host(
+        recommendation_rate=40.0,
+        purchase_rate=0.0,
+        like_rate=rates["likes"],
+        comment_rate=rates["comments"],
+        question_rate=rates["questions_asked"],
+        qa_capacity=50,
+    )
+    campaign = build(host=host, stream={"duration": 120}).campaigns()["baseline"]
+    rows = [engine_runner(engine)(campaign, 5, r, False).rows[0] for r in range(6)]
+    for column, rate in rates.items():
+        counts = np.array([row[column] for row in rows], dtype=float)
+        means = np.array(
+            [rate * row["mean_watch_minutes"] * row["unique_viewers"] for row in rows]
+        )
+        z = (counts.sum() - means.sum()) / math.sqrt(means.sum())
+        assert abs(z) < stats.norm.ppf(1 - ALPHA / 2), (column, z)

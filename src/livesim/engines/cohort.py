@@ -1,12 +1,14 @@
 """The cohort engine: the agent engine's model at campaign scale, a batch at a time.
 
-The dense per-viewer work runs in numpy arrays, one batch per campaign minute holding
-the arrivals of every live stream (each viewer carries its stream's index, and the
-host's parameters are gathered from per-stream tables): arrival times and sources,
-dwell, intent, price sensitivity, engagement counts and comment times, shares and
-their offspring, carry-over, the purchase clock by vectorised thinning, units,
-returns and delayed purchases. What is sparse and interacting runs in time order, as
-in the agent engine:
+One batch per campaign minute holds the arrivals of every live stream (each viewer
+carries its stream's index and reads its host's parameters from a per-stream table).
+The per-viewer work runs in compiled passes (`kernels`, numba): at arrival, dwell,
+presence, the fake-follower mark, intent, price sensitivity, the first like, comment
+and question, click, share and carry-over marks and the first purchase candidate;
+each minute, the purchase clocks by thinning and the purchases after leaving. numpy
+handles the few (sharers' offspring, carry-over, askers' further questions, units and
+returns of orders). What is sparse and interacting runs in time order, as in the
+agent engine:
 
 * the platform's feedback reads the comment and GMV bins of the last minutes;
 * stock is consumed by a time-ordered queue of orders (all streams share it), with
@@ -14,8 +16,8 @@ in the agent engine:
 * each stream's Q&A desk is an exact FIFO queue with `qa_capacity` servers and
   reneging (a question is answered if a server frees before the asker gives up;
   abandoning questions use no server, so FIFO order is kept exactly);
-* a viewer who asks is evaluated once its questions are resolved and its visit is
-  over, with trust moved by its answers at their times (a Python loop over askers).
+* an asker's trust is moved by its answers at their times, and its purchase after
+  leaving waits until every answer before its leaving is known.
 
 The model is docs/model.md's; the approximations against the agent engine are in
 docs/model.md, section 10, with their effects. The constants (profiles, promotions,
@@ -52,13 +54,10 @@ from livesim.engines.agent import (
     fewer_collections,
     stream_row,
 )
+from livesim.engines.kernels import ASKER, LEAVE, NEXT, SHOPPER_FIELDS, TALLY, T
 from livesim.model.rng import stream_key
 from livesim.scenario import Campaign
 
-SHOPPER_FIELDS = kernels.SHOPPER_FIELDS
-STREAM_, ARRIVE, LEAVE, INTENT, EPS, BOUND, NEXT, ENGAGED, CLICKED, ASKER = range(
-    len(SHOPPER_FIELDS)
-)
 #: Columns of a row in the order queue (see `queue_orders` and `fill_orders`).
 ORDER_FIELDS = ("time", "stream", "product", "units", "unit_price", "returned", "late")
 TIME, STREAM, PRODUCT, UNITS, UNIT_PRICE, RETURNED, LATE = range(len(ORDER_FIELDS))
@@ -69,8 +68,6 @@ QUESTION_FIELDS = ("asked", "patience", "service", "asker", "leave")
 #: One random generator per decision and minute.
 DECISIONS = ("arrivals", "viewers", "engagement", "traffic", "purchase", "qa", "orders")
 COHORT_KEY = stream_key("cohort engine")
-TALLY = tuple(f.name for f in fields(StreamTally))
-T = {name: i for i, name in enumerate(TALLY)}
 #: Tallies that are counts (the others are minutes, RMB or expected viewers).
 EMPTY_INT = np.empty(0, dtype=np.int64)
 COUNTS = {f.name for f in fields(StreamTally) if f.type in (int, "int")}

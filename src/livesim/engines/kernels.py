@@ -147,6 +147,7 @@ def file_leaves(
     for m in new_minute:
         if m >= 0:
             n += 1
+            lo = min(lo, m)  # (a leave is never filed before its arrival's minute)
             hi = max(hi, m)
     offset = np.zeros(hi - lo + 2, dtype=np.int64)
     for m in new_minute:

@@ -1,0 +1,159 @@
+"""The cohort engine's compiled kernels against plain readings of the same rules."""
+
+from __future__ import annotations
+
+import heapq
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from livesim.engines import kernels
+
+keys = st.lists(
+    st.tuples(st.integers(0, 3), st.floats(0.0, 0.4999, allow_nan=False)),
+    max_size=40,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrivals=keys, leaves=keys, start=st.lists(st.integers(0, 6), min_size=4))
+def test_minute_peak_matches_a_sorted_event_walk(
+    arrivals: list[tuple[int, float]],
+    leaves: list[tuple[int, float]],
+    start: list[int],
+) -> None:
+    present = np.array(start[:4], dtype=np.int64) + 20  # enough to leave
+    peak = present.copy()
+    arrive = np.sort(np.array([s + x for s, x in arrivals], dtype=float))
+    gone = np.sort(np.array([s + x for s, x in leaves], dtype=float))
+    # reference: events in time order per stream, a leave before an arrival at a tie
+    level = present.copy()
+    expected = peak.copy()
+    events = sorted([(k, 0) for k in gone] + [(k, 1) for k in arrive])
+    for key, is_arrival in events:
+        s = int(key)
+        level[s] += 1 if is_arrival else -1
+        if is_arrival:
+            expected[s] = max(expected[s], level[s])
+    kernels.minute_peak(arrive, gone, present, peak)
+    assert peak.tolist() == expected.tolist()
+    assert present.tolist() == level.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    pending=st.lists(st.integers(5, 9), max_size=30),
+    new=st.lists(st.sampled_from([-1, 5, 6, 7, 8, 9]), max_size=30),
+)
+def test_file_leaves_takes_the_minute_and_keeps_the_rest_in_order(
+    pending: list[int], new: list[int]
+) -> None:
+    minute = np.array(sorted(pending), dtype=np.int64)
+    key = np.arange(len(minute), dtype=float)
+    new_minute = np.array(new, dtype=np.int64)
+    new_key = 100.0 + np.arange(len(new), dtype=float)
+    size = len(minute) + len(new)
+    out_minute = np.empty(size, dtype=np.int64)
+    out_key = np.empty(size)
+    count, taken = kernels.file_leaves(
+        minute, key, len(minute), new_minute, new_key, out_minute, out_key, 5
+    )
+    filed = sorted(
+        [(m, k) for m, k in zip(minute, key, strict=True)]
+        + [(m, k) for m, k in zip(new_minute, new_key, strict=True) if m >= 0]
+    )
+    assert count == len(filed)
+    assert sorted(out_key[:taken]) == sorted(k for m, k in filed if m == 5)
+    assert list(out_minute[:count]) == sorted(m for m, _ in filed)
+    assert sorted(zip(out_minute[:count], out_key[:count], strict=True)) == filed
+
+
+def served_in_python(
+    queue: np.ndarray, servers: list[float], reneging: bool
+) -> tuple[int, int, float, dict[int, list[tuple[float, bool]]]]:
+    """The desk's rules as a heap of server free times (the agent engine's reading)."""
+    heapq.heapify(servers)
+    answered = abandoned = 0
+    waited = 0.0
+    history: dict[int, list[tuple[float, bool]]] = {}
+    for asked, patience, service, who, left in queue.tolist():
+        give_up = asked + min(patience, left - asked)
+        if servers:
+            begin = max(asked, servers[0])
+            if not reneging or begin <= give_up:
+                heapq.heapreplace(servers, begin + service)
+                waited += begin - asked
+                answered += 1
+                history.setdefault(int(who), []).append((begin + service, True))
+                continue
+        abandoned += 1
+        if patience < left - asked:
+            history.setdefault(int(who), []).append((give_up, False))
+    return answered, abandoned, waited, history
+
+
+def test_serve_is_the_fifo_desk_with_reneging() -> None:
+    rng = np.random.default_rng(4)
+    n = 400
+    asked = np.sort(rng.random(n) * 60.0)
+    queue = np.column_stack(
+        [
+            asked,
+            rng.exponential(2.0, n),
+            rng.exponential(1.5, n),
+            rng.integers(0, 150, n).astype(float),
+            asked + rng.exponential(5.0, n),
+        ]
+    )
+    for capacity in (0, 1, 3):
+        for reneging in (True, False):
+            latest = np.full(150, -1, dtype=np.int64)
+            at = np.empty(n)
+            ok = np.empty(n, dtype=bool)
+            previous = np.empty(n, dtype=np.int64)
+            answered, abandoned, waited, used = kernels.serve(
+                queue, np.zeros(capacity), reneging, (latest, at, ok, previous), 0
+            )
+            ref = served_in_python(queue, [0.0] * capacity, reneging)
+            assert (answered, abandoned) == ref[:2]
+            assert math.isclose(waited, ref[2], rel_tol=1e-12, abs_tol=1e-12)
+            chains: dict[int, list[tuple[float, bool]]] = {}
+            for who in range(150):
+                k = latest[who]
+                while k >= 0:
+                    chains.setdefault(who, []).insert(0, (at[k], bool(ok[k])))
+                    k = previous[k]
+            assert chains == ref[3]
+            assert used == sum(len(h) for h in ref[3].values())
+
+
+def test_asker_trust_replays_answers_in_time_order() -> None:
+    par = np.zeros((len(kernels.PARAMS), 1))
+    par[kernels.CEILING, 0] = 0.9
+    par[kernels.GAP0, 0] = 0.6
+    par[kernels.TRUST_RATE, 0] = 0.1
+    par[kernels.ANSWER_GAIN, 0] = 0.5
+    par[kernels.ABANDON_LOSS, 0] = 0.2
+    row = np.zeros(len(kernels.SHOPPER_FIELDS))
+    row[kernels.ARRIVE] = 1.0
+    row[kernels.ASKER] = 0
+    # answers filed out of time order: abandoned at 6, answered at 3, answered at 9
+    latest = np.array([2])
+    at = np.array([6.0, 3.0, 9.0])
+    ok = np.array([False, True, True])
+    previous = np.array([-1, 0, 1])
+    x = 8.0
+    gap, ref = 0.6, 1.0
+    for when, answered in ((3.0, True), (6.0, False)):  # 9.0 is after x
+        gap *= math.exp(-0.1 * (when - ref))
+        gap = gap * 0.5 if answered else min(0.9, gap + 0.2)
+        ref = when
+    expected = 0.9 - gap * math.exp(-0.1 * (x - ref))
+    got = kernels.asker_trust(par, row, x, (latest, at, ok, previous))
+    assert math.isclose(got, expected, rel_tol=1e-12)
+    # before any answer, trust is the plain curve
+    plain = kernels.asker_trust(par, row, 2.0, (latest, at, ok, previous))
+    assert math.isclose(plain, kernels.trust(par, 0, 1.0), rel_tol=1e-12)
+    assert math.isclose(plain, 0.9 - 0.6 * math.exp(-0.1), rel_tol=1e-12)
