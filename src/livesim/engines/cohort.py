@@ -54,7 +54,7 @@ from livesim.engines.agent import (
     fewer_collections,
     stream_row,
 )
-from livesim.engines.kernels import ASKER, LEAVE, NEXT, SHOPPER_FIELDS, TALLY, T
+from livesim.engines.kernels import ASKER, SHOPPER_FIELDS, TALLY, T
 from livesim.model.rng import stream_key
 from livesim.scenario import Campaign
 
@@ -165,9 +165,6 @@ class StreamTable:
         self.abandon_loss = column(lambda r: r.host.abandon_trust_loss)
         self.service = column(lambda r: r.host.qa_service_minutes)
         self.intent_by_source = np.array(runs[0].intent_by_source)
-        self.later_count = np.array(
-            [sum(o.start >= r.end for o in runs) for r in runs], dtype=np.int64
-        )
         # follower arrivals: expected count per minute and the profile's inverse
         self.follower_per_minute = np.zeros((self.count, self.width))
         self.follower_cdf = np.ones((self.count, self.width + 1))
@@ -219,6 +216,7 @@ class StreamTable:
             self.promo_slots[i, : len(ks)] = ks
         # carry-over: the streams that start after each stream ends
         later = [[j for j, o in enumerate(runs) if o.start >= r.end] for r in runs]
+        self.later_count = np.array([len(x) for x in later], dtype=np.int64)
         self.later = np.zeros((self.count, max(1, *self.later_count)), dtype=np.int64)
         for i, x in enumerate(later):
             self.later[i, : len(x)] = x
@@ -555,12 +553,7 @@ class CohortSession:
         if len(asks):
             self.add("askers", stream[asks])
             ids = self.queue_questions(stream[asks], asked[asks], leave[asks])
-            rows = row[asks]
-            self.shoppers[rows, ASKER] = ids
-            marked = self.shoppers[rows]
-            self.due[rows] = np.where(
-                marked[:, NEXT] < marked[:, LEAVE], marked[:, NEXT], marked[:, LEAVE]
-            )
+            self.shoppers[row[asks], ASKER] = ids
 
     def reserve(self, n: int) -> None:
         """Room for n more purchase clocks."""

@@ -250,7 +250,7 @@ def enter(
     is the same distribution: a sum of independent Poisson counts is Poisson.
 
     Writes real viewers' purchase clocks from row `count` of `shoppers` (and their
-    `due` times; an asker's must be set again once it is marked) and returns
+    `due` times; an asker's row gets its id from the caller) and returns
     the new row count; per viewer it returns flags, the leaving time, the first
     question's time (inf for none) and the viewer's row (-1 for a fake follower).
     """
@@ -360,8 +360,9 @@ def enter(
         shoppers[count, 6] = first_candidate
         shoppers[count, 7] = engaged
         shoppers[count, 8] = clicked
-        shoppers[count, 9] = -1.0
-        due[count] = first_candidate if first_candidate < leave else -np.inf
+        # an asker is marked now (the caller writes its id), so its due time is right
+        shoppers[count, 9] = 0.0 if asked else -1.0
+        due[count] = due_time(shoppers[count])
         row_out[i] = count
         count += 1
     return count
