@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from livesim.engines import kernels
+from livesim.engines import kernels, step
 
 keys = st.lists(
     st.tuples(st.integers(0, 3), st.floats(0.0, 0.4999, allow_nan=False)),
@@ -157,3 +157,42 @@ def test_asker_trust_replays_answers_in_time_order() -> None:
     plain = kernels.asker_trust(par, row, 2.0, (latest, at, ok, previous))
     assert math.isclose(plain, kernels.trust(par, 0, 1.0), rel_tol=1e-12)
     assert math.isclose(plain, 0.9 - 0.6 * math.exp(-0.1), rel_tol=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    keys=st.lists(
+        st.tuples(
+            st.integers(0, 5),
+            st.one_of(
+                st.floats(0.0, 0.4999, allow_nan=False),
+                st.sampled_from([0.0, 0.25, 1e-9, 2e-9]),  # ties and clusters
+            ),
+        ),
+        max_size=300,
+    )
+)
+def test_sort_keys_sorts_like_numpy(keys: list[tuple[int, float]]) -> None:
+    x = np.array([s + f for s, f in keys], dtype=float)
+    assert step.sort_keys(x).tolist() == np.sort(x).tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=300),
+    scale=st.floats(1e-3, 1e3),
+)
+def test_pairwise_adds_in_numpys_order(values: list[float], scale: float) -> None:
+    """The platform's feedback sums a window of bins as numpy summed the rows of a
+    (streams x window) array, bit for bit, so the compiled step draws the same
+    arrivals as the numpy reading it replaced."""
+    rows = np.array([values, [v * scale for v in values], values[::-1]])
+    for row, total in zip(rows, rows.sum(axis=1), strict=True):
+        assert step.pairwise(row) == total
+
+
+@settings(max_examples=100, deadline=None)
+@given(stream=st.lists(st.integers(0, 6), max_size=60))
+def test_by_stream_is_a_stable_sort(stream: list[int]) -> None:
+    s = np.array(stream, dtype=np.int64)
+    assert step.by_stream(s, 7).tolist() == np.argsort(s, kind="stable").tolist()

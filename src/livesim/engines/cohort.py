@@ -264,6 +264,8 @@ class CohortSession:
             initial=level.copy(),
             scarce=np.zeros(len(products), dtype=bool),
             counts=np.zeros(len(step.COUNT_FIELDS), dtype=np.int64),
+            order_head=np.full(campaign.horizon + 1, -1, dtype=np.int64),
+            order_tail=np.full(campaign.horizon + 1, -1, dtype=np.int64),
         )
         self.tables = step.empty_tables()
 

@@ -346,7 +346,8 @@ def enter(
         tally[ENGAGED, s] += engaged
         flags[i] = REAL + SHARED * shared + CARRIED * carried
         # the purchase clock: candidates at the hazard's bound over the visit
-        bound = par[HAZARD_UNIT, s] * intent * (1.0 + u_max) * (1.0 - d_max) ** (-eps)
+        lift = 1.0 if d_max == 0.0 else (1.0 - d_max) ** (-eps)  # (no pow for 1)
+        bound = par[HAZARD_UNIT, s] * intent * (1.0 + u_max) * lift
         first_candidate = np.inf
         clock = gen_purchase.standard_exponential()
         if bound > 0.0:
@@ -458,12 +459,13 @@ def shop(
                 belief = trust(par, s, x - row[ARRIVE])
             else:
                 belief = asker_trust(par, row, x, answers)
+            lift = 1.0 if discount == 0.0 else (1.0 - discount) ** (-row[EPS])
             hazard = (
                 par[PURCHASE_RATE, s]
                 * row[INTENT]
                 * belief
                 * fit[s, index]
-                * (1.0 - discount) ** (-row[EPS])
+                * lift
                 * (1.0 + urgency)
             )
             if scarce[products[s, index]]:

@@ -74,14 +74,22 @@ COUNT_FIELDS = (
     "leaves",
     "askers",
     "answers",
+    "free_orders",
 )
-SHOPPERS, FINISHED, INBOX, ORDERS, QUESTIONS, LEAVES, ASKERS, ANSWERS = range(
-    len(COUNT_FIELDS)
-)
+(
+    SHOPPERS,
+    FINISHED,
+    INBOX,
+    ORDERS,
+    QUESTIONS,
+    LEAVES,
+    ASKERS,
+    ANSWERS,
+    FREE_ORDERS,
+) = range(len(COUNT_FIELDS))
 #: Columns of the inbox (scheduled arrivals), the order queue and the questions.
 INBOX_FIELDS = ("minute", "stream", "time", "source", "intent")
 ORDER_FIELDS = (
-    "minute",
     "time",
     "stream",
     "product",
@@ -90,7 +98,7 @@ ORDER_FIELDS = (
     "returned",
     "late",
 )
-O_MINUTE, O_TIME, O_STREAM, O_PRODUCT, O_UNITS, O_PRICE, O_RETURNED, O_LATE = range(
+O_TIME, O_STREAM, O_PRODUCT, O_UNITS, O_PRICE, O_RETURNED, O_LATE = range(
     len(ORDER_FIELDS)
 )
 QUESTION_FIELDS = ("desk", "asked", "patience", "service", "asker", "leave")
@@ -179,6 +187,8 @@ class Bins(NamedTuple):
     initial: np.ndarray
     scarce: np.ndarray
     counts: np.ndarray  # COUNT_FIELDS
+    order_head: np.ndarray  # per campaign minute: its first and last order's row
+    order_tail: np.ndarray  # (-1: none; the last minute holds all later ones)
 
 
 class Tables(NamedTuple):
@@ -189,6 +199,8 @@ class Tables(NamedTuple):
     due: np.ndarray
     inbox: np.ndarray
     orders: np.ndarray
+    order_next: np.ndarray  # per order row: the next row of its minute (-1: none)
+    free_orders: np.ndarray  # rows to reuse
     questions: np.ndarray
     leave_minute: np.ndarray
     leave_key: np.ndarray
@@ -204,6 +216,8 @@ def empty_tables() -> Tables:
         due=np.empty(1024),
         inbox=np.empty((1024, len(INBOX_FIELDS))),
         orders=np.empty((1024, len(ORDER_FIELDS))),
+        order_next=np.full(1024, -1, dtype=np.int64),
+        free_orders=np.empty(1024, dtype=np.int64),
         questions=np.empty((1024, len(QUESTION_FIELDS))),
         leave_minute=np.empty(0, dtype=np.int64),
         leave_key=np.empty(0),
@@ -322,7 +336,8 @@ def sort_spread(x: np.ndarray, out: np.ndarray) -> None:
 
 @jit
 def pairwise(x: np.ndarray) -> float:
-    """Sum in numpy's pairwise order (blocks of 8 summed in 8 lanes)."""
+    """Sum in numpy's order for a row of a 2-D array (`a.sum(axis=1)`): pairwise,
+    blocks of 8 summed in 8 lanes (checked bit for bit in tests/test_kernels.py)."""
     n = len(x)
     if n < 8:
         total = 0.0
@@ -348,12 +363,6 @@ def pairwise(x: np.ndarray) -> float:
     return pairwise(x[:half]) + pairwise(x[half:])
 
 
-@jit
-def row_sum(x: np.ndarray) -> float:
-    """numpy's sum of a row: the first item plus the pairwise sum of the rest."""
-    return x[0] + pairwise(x[1:])
-
-
 # ---------------------------------------------------------------------- a minute
 
 
@@ -371,13 +380,8 @@ def step(
     par = C.par
     n = par.shape[1]
     counts = B.counts
-    shoppers, due, inbox, orders, questions = (
-        G.shoppers,
-        G.due,
-        G.inbox,
-        G.orders,
-        G.questions,
-    )
+    shoppers, due, inbox, questions = G.shoppers, G.due, G.inbox, G.questions
+    orders, order_next, free_orders = G.orders, G.order_next, G.free_orders
     leave_minute, leave_key = G.leave_minute, G.leave_key
     latest, at, answered, previous = G.latest, G.at, G.answered, G.previous
     live = np.empty(n, dtype=np.int64)
@@ -512,18 +516,22 @@ def step(
             decided,
         )
         if k:
-            orders = queue_orders(g_orders, C, counts, orders, decided[:k], minute)
+            orders, order_next, free_orders = queue_orders(
+                g_orders, C, B, orders, order_next, free_orders, decided[:k], minute
+            )
         # finished rows are dropped once they are half the table
         counts[FINISHED] += finished
         if 2 * counts[FINISHED] > count:
             counts[SHOPPERS] = kernels.compact(shoppers, due, count)
             counts[FINISHED] = 0
-    fill_orders(C, B, orders, minute)
+    free_orders = fill_orders(C, B, orders, order_next, free_orders, minute, minute)
     return Tables(
         shoppers,
         due,
         inbox,
         orders,
+        order_next,
+        free_orders,
         questions,
         leave_minute,
         leave_key,
@@ -541,12 +549,15 @@ def finish(C: Consts, B: Bins, G: Tables) -> Tables:
     at, answered, previous = serve_desks(
         C, B, G.questions, G.latest, G.at, G.answered, G.previous, np.inf
     )
-    fill_orders(C, B, G.orders, 1 << 62)
+    last = len(B.order_head) - 1
+    free_orders = fill_orders(C, B, G.orders, G.order_next, G.free_orders, 0, last)
     return Tables(
         G.shoppers,
         G.due,
         G.inbox,
         G.orders,
+        G.order_next,
+        free_orders,
         G.questions,
         G.leave_minute,
         G.leave_key,
@@ -595,9 +606,9 @@ def platform_arrivals(
                 x_gmv[j] = B.gmv[s, lag]
             else:
                 x_comments[j] = x_views[j] = x_gmv[j] = 0.0
-        comments = row_sum(x_comments)
-        views = row_sum(x_views)
-        gmv = row_sum(x_gmv)
+        comments = pairwise(x_comments)
+        views = pairwise(x_views)
+        gmv = pairwise(x_gmv)
         feedback = min(P[FEEDBACK_MAX], P[PER_COMMENT] * comments / window)
         gpm = 1000.0 * gmv / max(views, 1.0) if views > 0 else 0.0
         boost = P[GPM_BOOST] * min(1.0, gpm / P[GPM_REFERENCE])
@@ -905,55 +916,86 @@ def serve_desks(
 def queue_orders(
     gen: np.random.Generator,
     C: Consts,
-    counts: np.ndarray,
+    B: Bins,
     orders: np.ndarray,
+    order_next: np.ndarray,
+    free: np.ndarray,
     decided: np.ndarray,
     minute: int,
-) -> np.ndarray:
-    """Orders decided by the purchase clocks (`kernels.shop`) into the time-ordered
-    queue, with their units and returns drawn now; returns the queue (grown if need
-    be). An order never joins a minute already filled."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Orders decided by the purchase clocks (`kernels.shop`) into the queue, with
+    their units and returns drawn now, each filed under its campaign minute (never
+    one already filled; the minutes after the last all under the last); returns
+    (orders, order_next, free), grown if need be."""
+    counts = B.counts
     k = len(decided)
-    r0 = counts[ORDERS]
-    orders = rows_for(orders, r0 + k)
+    orders = rows_for(orders, counts[ORDERS] + k)
+    order_next = room_for(order_next, orders.shape[0], -1)
+    last = len(B.order_head) - 1
+    rows = np.empty(k, dtype=np.int64)
     for j in range(k):
+        if counts[FREE_ORDERS]:
+            counts[FREE_ORDERS] -= 1
+            r = free[counts[FREE_ORDERS]]
+        else:
+            r = counts[ORDERS]
+            counts[ORDERS] += 1
+        rows[j] = r
         s = int(decided[j, 1])
         p = C.products[s, int(decided[j, 2])]
-        orders[r0 + j, O_MINUTE] = max(math.floor(decided[j, 0]), minute)
-        orders[r0 + j, O_TIME] = decided[j, 0]
-        orders[r0 + j, O_STREAM] = s
-        orders[r0 + j, O_PRODUCT] = p
-        orders[r0 + j, O_UNITS] = 1 + gen.poisson(C.extra_units[p])
-        orders[r0 + j, O_PRICE] = C.price[p] * (1.0 - decided[j, 3])
-        orders[r0 + j, O_LATE] = decided[j, 4]
+        orders[r, O_TIME] = decided[j, 0]
+        orders[r, O_STREAM] = s
+        orders[r, O_PRODUCT] = p
+        orders[r, O_UNITS] = 1 + gen.poisson(C.extra_units[p])
+        orders[r, O_PRICE] = C.price[p] * (1.0 - decided[j, 3])
+        orders[r, O_LATE] = decided[j, 4]
+        m = min(max(math.floor(decided[j, 0]), minute), last)
+        order_next[r] = -1
+        if B.order_tail[m] >= 0:
+            order_next[B.order_tail[m]] = r
+        else:
+            B.order_head[m] = r
+        B.order_tail[m] = r
     for j in range(k):
-        p = int(orders[r0 + j, O_PRODUCT])
-        orders[r0 + j, O_RETURNED] = gen.random() < C.return_rate[p]
-    counts[ORDERS] = r0 + k
-    return orders
+        r = rows[j]
+        orders[r, O_RETURNED] = gen.random() < C.return_rate[int(orders[r, O_PRODUCT])]
+    return orders, order_next, free
 
 
 @jit
-def fill_orders(C: Consts, B: Bins, orders: np.ndarray, minute: int) -> None:
-    """Take the orders filed by `minute` from the stock in time order: partial fills
-    and lost sales; tallies and the per-minute order and GMV bins."""
+def fill_orders(
+    C: Consts,
+    B: Bins,
+    orders: np.ndarray,
+    order_next: np.ndarray,
+    free: np.ndarray,
+    first: int,
+    last: int,
+) -> np.ndarray:
+    """Take the orders filed under minutes `first`..`last` from the stock in time
+    order: partial fills and lost sales; tallies and the per-minute order and GMV
+    bins. Their rows are freed; returns the free list (grown if need be)."""
     counts = B.counts
-    rows = counts[ORDERS]
     k = 0
-    for r in range(rows):
-        k += orders[r, O_MINUTE] <= minute
+    for m in range(first, last + 1):
+        r = B.order_head[m]
+        while r >= 0:
+            k += 1
+            r = order_next[r]
     if k == 0:
-        return
+        return free
+    free = room_for(free, counts[FREE_ORDERS] + k, 0)
     now = np.empty((k, orders.shape[1]))
-    j = kept = 0
-    for r in range(rows):
-        if orders[r, O_MINUTE] <= minute:
+    j = 0
+    for m in range(first, last + 1):
+        r = B.order_head[m]
+        while r >= 0:
             now[j] = orders[r]
             j += 1
-        else:
-            orders[kept] = orders[r]
-            kept += 1
-    counts[ORDERS] = kept
+            free[counts[FREE_ORDERS]] = r
+            counts[FREE_ORDERS] += 1
+            r = order_next[r]
+        B.order_head[m] = B.order_tail[m] = -1
     now = now[np.argsort(now[:, O_TIME], kind="mergesort")]
     n = C.par.shape[1]
     # sums start from zero for this fill and are added once (numpy's bincount)
@@ -1002,3 +1044,4 @@ def fill_orders(C: Consts, B: Bins, orders: np.ndarray, minute: int) -> None:
             B.tally[rows_t[i], s] += sums[i, s]
     B.orders[:] += bin_orders
     B.gmv[:] += bin_gmv
+    return free
