@@ -2,13 +2,13 @@
 
 One batch per campaign minute holds the arrivals of every live stream (each viewer
 carries its stream's index and reads its host's parameters from a per-stream table).
-The per-viewer work runs in compiled passes (`kernels`, numba): at arrival, dwell,
-presence, the fake-follower mark, intent, price sensitivity, the first like, comment
-and question, click, share and carry-over marks and the first purchase candidate;
-each minute, the purchase clocks by thinning and the purchases after leaving. numpy
-handles the few (sharers' offspring, carry-over, askers' further questions, units and
-returns of orders). What is sparse and interacting runs in time order, as in the
-agent engine:
+Each campaign minute is one compiled step (`step.step`, numba); this module sets up a
+replication (its constants, bins and tables), makes each minute's random generators
+and reads the results. The per-viewer work runs in compiled passes (`kernels`): at
+arrival, dwell, presence, the fake-follower mark, intent, price sensitivity, the first
+like, comment and question, click, share and carry-over marks and the first purchase
+candidate; each minute, the purchase clocks by thinning and the purchases after
+leaving. What is sparse and interacting runs in time order, as in the agent engine:
 
 * the platform's feedback reads the comment and GMV bins of the last minutes;
 * stock is consumed by a time-ordered queue of orders (all streams share it), with
