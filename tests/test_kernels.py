@@ -193,6 +193,8 @@ def test_pairwise_adds_in_numpys_order(values: list[float], scale: float) -> Non
 
 @settings(max_examples=100, deadline=None)
 @given(stream=st.lists(st.integers(0, 6), max_size=60))
-def test_by_stream_is_a_stable_sort(stream: list[int]) -> None:
+def test_counting_order_is_a_stable_sort(stream: list[int]) -> None:
     s = np.array(stream, dtype=np.int64)
-    assert step.by_stream(s, 7).tolist() == np.argsort(s, kind="stable").tolist()
+    order, start = step.counting_order(s, 7)
+    assert order.tolist() == np.argsort(s, kind="stable").tolist()
+    assert start.tolist() == [int((s < k).sum()) for k in range(8)]

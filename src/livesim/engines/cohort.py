@@ -112,6 +112,8 @@ class StreamTable:
         self.answer_gain = column(lambda r: r.host.answer_trust_gain)
         self.abandon_loss = column(lambda r: r.host.abandon_trust_loss)
         self.service = column(lambda r: r.host.qa_service_minutes)
+        self.capacity = np.array([r.host.qa_capacity for r in runs], dtype=np.int64)
+        self.reneging = np.array([r.host.reneging for r in runs])
         self.intent_by_source = np.array(runs[0].intent_by_source)
         # follower arrivals: expected count per minute and the profile's inverse
         self.follower_per_minute = np.zeros((self.count, self.width))
@@ -179,7 +181,6 @@ class CohortSession:
 
     def __init__(self, campaign: Campaign, seed: int, replication: int) -> None:
         self.campaign = campaign
-        self.platform = campaign.platform
         self.seed = seed
         self.replication = replication
         env = simpy.Environment()  # only to build the shared constants
@@ -201,33 +202,9 @@ class CohortSession:
         self.table = tab = StreamTable(self.runs, campaign)
         n, width = tab.count, tab.width
         platform = campaign.platform
+        # the per-stream constants by name from the table (a name in both raises)
         self.consts = step.Consts(
-            par=tab.par,
-            start_minute=tab.start_minute,
-            promo_slots=tab.promo_slots,
-            promo_t0=tab.promo_t0,
-            promo_t1=tab.promo_t1,
-            promo_depth=tab.promo_depth,
-            promo_lift=tab.promo_lift,
-            promo_on=tab.promo_on,
-            products=tab.products,
-            fit=tab.fit,
-            follower_per_minute=tab.follower_per_minute,
-            follower_cdf=tab.follower_cdf,
-            aware_per_minute=tab.aware_per_minute,
-            aware=tab.aware,
-            ads_per_minute=tab.ads_per_minute,
-            recommendation=tab.recommendation,
-            uniform_profile=tab.uniform_profile,
-            tau=tab.tau,
-            decay_scale=tab.decay_scale,
-            intent_by_source=tab.intent_by_source,
-            later=tab.later,
-            carry_intent=tab.carry_intent,
-            patience=tab.patience,
-            service=tab.service,
-            capacity=np.array([r.host.qa_capacity for r in self.runs], dtype=np.int64),
-            reneging=np.array([r.host.reneging for r in self.runs]),
+            **{f: getattr(tab, f) for f in step.Consts._fields if hasattr(tab, f)},
             price=np.array([p.price for p in products]),
             margin=np.array([p.margin for p in products]),
             return_rate=np.array([p.return_rate for p in products]),
@@ -239,7 +216,7 @@ class CohortSession:
         level = np.array(
             [math.inf if p.stock is None else float(p.stock) for p in products]
         )
-        servers = np.full((n, max(1, *self.consts.capacity)), math.inf)
+        servers = np.full((n, max(1, *tab.capacity)), math.inf)
         for i, r in enumerate(self.runs):
             servers[i, : r.host.qa_capacity] = r.start
         # bins: rows streams, columns stream minutes
