@@ -166,7 +166,8 @@ def test_asker_trust_replays_answers_in_time_order() -> None:
             st.integers(0, 5),
             st.one_of(
                 st.floats(0.0, 0.4999, allow_nan=False),
-                st.sampled_from([0.0, 0.25, 1e-9, 2e-9]),  # ties and clusters
+                # ties, clusters and a subnormal span (the buckets' scale is inf)
+                st.sampled_from([0.0, 0.25, 1e-9, 2e-9, 5e-324, 1e-310]),
             ),
         ),
         max_size=300,

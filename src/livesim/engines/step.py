@@ -340,6 +340,10 @@ def sort_spread(x: np.ndarray, out: np.ndarray) -> None:
         out[:] = x
         return
     scale = n / (hi - lo)
+    if not np.isfinite(scale):
+        # a subnormal span: the buckets' arithmetic would make NaN indices
+        out[:] = np.sort(x)
+        return
     start = np.zeros(n + 1, dtype=np.int64)
     bucket = np.empty(n, dtype=np.int64)
     for i in range(n):
