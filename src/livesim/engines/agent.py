@@ -22,6 +22,7 @@ from array import array
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -150,13 +151,8 @@ class StreamRun:
         self.start = float(stream.start)
         self.end = float(stream.end)
         self.minutes = stream.duration
-        # random streams: vectorised ones for arrivals, and per traffic source one
-        # stream per viewer decision (common random numbers across strategies)
-        self.generators = arrival_generators(seed, replication, stream.id)
-        self.rand = [
-            ViewerDraws(seed, replication, stream.id, source)
-            for source in range(len(SOURCE_NAMES))
-        ]
+        self.seed = seed
+        self.replication = replication
         platform = campaign.platform
         # dwell: lognormal with mean dwell_mean_minutes, or exponential
         self.lognormal = host.dwell_distribution == "lognormal"
@@ -249,6 +245,21 @@ class StreamRun:
         self.gmv_bins = [0.0] * self.minutes
         self.tally = StreamTally()
         self.next_viewer = 0
+
+    # random streams, made on first use (the cohort engine uses the stream's constants
+    # and tallies but draws from its own generators): vectorised ones for arrivals,
+    # and per traffic source one stream per viewer decision (common random numbers
+    # across strategies)
+    @cached_property
+    def generators(self) -> dict[str, np.random.Generator]:
+        return arrival_generators(self.seed, self.replication, self.stream.id)
+
+    @cached_property
+    def rand(self) -> list[ViewerDraws]:
+        return [
+            ViewerDraws(self.seed, self.replication, self.stream.id, source)
+            for source in range(len(SOURCE_NAMES))
+        ]
 
     def profile_times(self, gen: np.random.Generator, n: int, m: int) -> np.ndarray:
         """Campaign times of `n` arrivals in stream minute m on the follower profile
