@@ -183,24 +183,91 @@ def file_leaves(
 
 @jit
 def minute_peak(
-    arrive: np.ndarray, gone: np.ndarray, present: np.ndarray, peak: np.ndarray
+    arrive: np.ndarray,
+    gone: np.ndarray,
+    present: np.ndarray,
+    peak: np.ndarray,
+    live: int,
 ) -> None:
-    """Walk a minute's arrivals and leaves in time order, per stream, and raise each
-    stream's peak; `present` becomes the presence at the minute's end.
+    """Raise each stream's peak with a minute's arrivals and leaves (keys
+    `stream + (time - minute) / 2`, in any order); `present` becomes the presence at
+    the minute's end. The peak is the largest presence just after an arrival, with a
+    leave at the same time as an arrival taken first (`peak` >= `present` on entry).
 
-    Keys are `stream + (time - minute) / 2` (both sorted), which orders by stream and
-    then by time; a leave at the same time as an arrival comes first.
+    Exact without sorting the minute: the events are counted in fine time buckets
+    (about two per stream and event), and a walk over the buckets keeps a lower
+    bound on the peak (the presence after a bucket's last event). A bucket's
+    arrivals alone bound its own peak (presence before it + its arrivals), so only a
+    bucket with both arrivals and leaves whose bound beats the running lower bound
+    needs its events in time order; those few are gathered and sorted afterwards.
     """
-    j = 0
-    for a in arrive:
-        while j < len(gone) and gone[j] <= a:
-            present[int(gone[j])] -= 1
-            j += 1
-        s = int(a)
-        present[s] += 1
-        peak[s] = max(peak[s], present[s])
-    for k in range(j, len(gone)):
-        present[int(gone[k])] -= 1
+    n = len(present)
+    width = max(8, 2 * (len(arrive) + len(gone)) // max(1, live))
+    count = np.zeros((n, width, 2), dtype=np.int64)  # arrivals, leaves per bucket
+    for keys, kind in ((arrive, 0), (gone, 1)):
+        for key in keys:
+            s = int(key)
+            count[s, min(int((key - s) * 2.0 * width), width - 1), kind] += 1
+    # the walk: mixed buckets that could hold the peak are marked, their count of
+    # arrivals replaced by -(mark + 1)
+    marks = min(len(arrive), len(gone))
+    mark_level = np.empty(marks, dtype=np.int64)  # presence before the bucket
+    mark_stream = np.empty(marks, dtype=np.int64)
+    mark_start = np.zeros(marks + 1, dtype=np.int64)  # where its events go
+    marked = 0
+    for s in range(n):
+        level = present[s]
+        best = peak[s]
+        for b in range(width):
+            a = count[s, b, 0]
+            d = count[s, b, 1]
+            if a and d and level + a > best:
+                mark_level[marked] = level
+                mark_stream[marked] = s
+                mark_start[marked + 1] = mark_start[marked] + a + d
+                count[s, b, 0] = -(marked + 1)
+                marked += 1
+            level += a - d
+            best = max(best, level)  # (a leave's presence is no new peak: it only
+            # follows a higher one, already counted)
+        present[s] = level
+        peak[s] = best
+    if not marked:
+        return
+    # the marked buckets' events, in time order (a leave before an arrival at a tie)
+    ev_key = np.empty(mark_start[marked])
+    ev_arrival = np.empty(mark_start[marked], dtype=np.int64)
+    fill = mark_start[:marked].copy()
+    for keys, kind in ((arrive, 0), (gone, 1)):
+        for key in keys:
+            s = int(key)
+            c = count[s, min(int((key - s) * 2.0 * width), width - 1), 0]
+            if c < 0:
+                k = -c - 1
+                ev_key[fill[k]] = key
+                ev_arrival[fill[k]] = 1 - kind
+                fill[k] += 1
+    for k in range(marked):
+        lo, hi = mark_start[k], mark_start[k + 1]
+        for i in range(lo + 1, hi):  # insertion: a bucket holds a few events
+            key, arrival = ev_key[i], ev_arrival[i]
+            j = i - 1
+            while j >= lo and (
+                ev_key[j] > key or (ev_key[j] == key and ev_arrival[j] > arrival)
+            ):
+                ev_key[j + 1] = ev_key[j]
+                ev_arrival[j + 1] = ev_arrival[j]
+                j -= 1
+            ev_key[j + 1] = key
+            ev_arrival[j + 1] = arrival
+        level = mark_level[k]
+        s = mark_stream[k]
+        for i in range(lo, hi):
+            if ev_arrival[i]:
+                level += 1
+                peak[s] = max(peak[s], level)
+            else:
+                level -= 1
 
 
 @jit

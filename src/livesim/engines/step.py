@@ -298,79 +298,6 @@ def take_before(
 
 
 @jit
-def sort_keys(x: np.ndarray) -> np.ndarray:
-    """A sorted copy of keys `stream + f` (f in [0, 1)): a counting pass by stream,
-    then each stream's keys by `sort_spread` (the keys of a minute's arrivals or
-    leaves: near uniform within a stream, where numba's general sort is slow). On
-    the hot path, so its counting passes scatter in place rather than going through
-    `counting_order` (which costs an extra gather: 17% slower here)."""
-    n = len(x)
-    out = np.empty(n)
-    if n == 0:
-        return out
-    top = int(x.max()) + 1
-    start = np.zeros(top + 1, dtype=np.int64)
-    for v in x:
-        start[int(v) + 1] += 1
-    for s in range(top):
-        start[s + 1] += start[s]
-    fill = start[:top].copy()
-    grouped = np.empty(n)
-    for v in x:
-        s = int(v)
-        grouped[fill[s]] = v
-        fill[s] += 1
-    for s in range(top):
-        sort_spread(grouped[start[s] : start[s + 1]], out[start[s] : start[s + 1]])
-    return out
-
-
-@jit
-def sort_spread(x: np.ndarray, out: np.ndarray) -> None:
-    """`x` sorted into `out`: one bucket per key over [min, max], then each bucket
-    in place (insertion for a few keys, else a general sort, so clustered keys
-    cost n log n at worst)."""
-    n = len(x)
-    if n < 2:
-        out[:] = x
-        return
-    lo = x.min()
-    hi = x.max()
-    if hi == lo:
-        out[:] = x
-        return
-    scale = n / (hi - lo)
-    if not np.isfinite(scale):
-        # a subnormal span: the buckets' arithmetic would make NaN indices
-        out[:] = np.sort(x)
-        return
-    start = np.zeros(n + 1, dtype=np.int64)
-    bucket = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        b = min(int((x[i] - lo) * scale), n - 1)
-        bucket[i] = b
-        start[b + 1] += 1
-    for b in range(n):
-        start[b + 1] += start[b]
-    fill = start[:n].copy()
-    for i in range(n):
-        out[fill[bucket[i]]] = x[i]
-        fill[bucket[i]] += 1
-    for b in range(n):
-        a, e = start[b], start[b + 1]
-        if e - a > 16:
-            out[a:e] = np.sort(out[a:e])
-            continue
-        for i in range(a + 1, e):
-            v = out[i]
-            j = i - 1
-            while j >= a and out[j] > v:
-                out[j + 1] = out[j]
-                j -= 1
-            out[j + 1] = v
-
-
-@jit
 def pairwise(x: np.ndarray) -> float:
     """Sum in numpy's order for a row of a 2-D array (`a.sum(axis=1)`): pairwise,
     blocks of 8 summed in 8 lanes (checked bit for bit in tests/test_kernels.py)."""
@@ -507,8 +434,7 @@ def step(
         )
         leave_minute, leave_key = out_minute[taken:], out_key[taken:]
         counts[LEAVES] = pending - taken
-        gone = sort_keys(out_key[:taken])
-        kernels.minute_peak(sort_keys(keys[:key_n]), gone, B.present, B.peak)
+        kernels.minute_peak(keys[:key_n], out_key[:taken], B.present, B.peak, live_n)
         kernels.settle(
             g_engage,
             live,
