@@ -182,6 +182,14 @@ def file_leaves(
 
 
 @jit
+def peak_bucket(key: float, width: int) -> tuple[int, int]:
+    """The stream and time bucket (of `width` over the minute) of a peak key
+    `stream + (time - minute) / 2`."""
+    s = int(key)
+    return s, min(int((key - s) * 2.0 * width), width - 1)
+
+
+@jit
 def minute_peak(
     arrive: np.ndarray,
     gone: np.ndarray,
@@ -195,19 +203,20 @@ def minute_peak(
     leave at the same time as an arrival taken first (`peak` >= `present` on entry).
 
     Exact without sorting the minute: the events are counted in fine time buckets
-    (about two per stream and event), and a walk over the buckets keeps a lower
-    bound on the peak (the presence after a bucket's last event). A bucket's
-    arrivals alone bound its own peak (presence before it + its arrivals), so only a
-    bucket with both arrivals and leaves whose bound beats the running lower bound
-    needs its events in time order; those few are gathered and sorted afterwards.
+    (`peak_bucket`: about two buckets per event of a live stream), and a walk over
+    the buckets keeps a lower bound on the peak (the presence after a bucket's last
+    event). A bucket's arrivals alone bound its own peak (presence before it + its
+    arrivals), so only a bucket with both arrivals and leaves whose bound beats the
+    running lower bound needs its events in time order; those few are gathered and
+    sorted afterwards.
     """
     n = len(present)
     width = max(8, 2 * (len(arrive) + len(gone)) // max(1, live))
     count = np.zeros((n, width, 2), dtype=np.int64)  # arrivals, leaves per bucket
     for keys, kind in ((arrive, 0), (gone, 1)):
         for key in keys:
-            s = int(key)
-            count[s, min(int((key - s) * 2.0 * width), width - 1), kind] += 1
+            s, b = peak_bucket(key, width)
+            count[s, b, kind] += 1
     # the walk: mixed buckets that could hold the peak are marked, their count of
     # arrivals replaced by -(mark + 1)
     marks = min(len(arrive), len(gone))
@@ -227,9 +236,10 @@ def minute_peak(
                 mark_start[marked + 1] = mark_start[marked] + a + d
                 count[s, b, 0] = -(marked + 1)
                 marked += 1
+            # the presence after the bucket is a lower bound (after a leave it is
+            # below a presence already counted, so it never overstates the peak)
             level += a - d
-            best = max(best, level)  # (a leave's presence is no new peak: it only
-            # follows a higher one, already counted)
+            best = max(best, level)
         present[s] = level
         peak[s] = best
     if not marked:
@@ -240,8 +250,8 @@ def minute_peak(
     fill = mark_start[:marked].copy()
     for keys, kind in ((arrive, 0), (gone, 1)):
         for key in keys:
-            s = int(key)
-            c = count[s, min(int((key - s) * 2.0 * width), width - 1), 0]
+            s, b = peak_bucket(key, width)
+            c = count[s, b, 0]
             if c < 0:
                 k = -c - 1
                 ev_key[fill[k]] = key
