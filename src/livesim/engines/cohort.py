@@ -25,9 +25,11 @@ segments, hazard bounds) come from the agent engine's `StreamRun`, so both engin
 read one model. Memory does not grow with the number of viewers: only counters,
 per-minute bins and the viewers still to be resolved are kept.
 
-Random numbers: one generator per (replication, decision, minute), so a difference
-between two strategies in one minute does not shift the draws of later minutes
-(common random numbers, docs/model.md section 5).
+Random numbers: one random stream per (replication, decision, minute), so a
+difference between two strategies in one minute does not shift the draws of later
+minutes (common random numbers, docs/model.md section 5). A minute's stream is its own
+block of 2**64 draws of the decision's PCG64 generator, reached with `advance`, so a
+replication seeds one generator per decision, not one per decision and minute.
 """
 
 from __future__ import annotations
@@ -52,9 +54,11 @@ from livesim.engines.kernels import TALLY
 from livesim.model.rng import stream_key
 from livesim.scenario import Campaign
 
-#: One random generator per decision and minute.
+#: One random generator per decision; each minute draws from its own block of it.
 DECISIONS = ("arrivals", "viewers", "engagement", "traffic", "purchase", "qa", "orders")
 COHORT_KEY = stream_key("cohort engine")
+#: Draws in a minute's block of a decision's generator (`CohortSession.generators`).
+MINUTE_BLOCK = 1 << 64
 #: Tallies that are counts (the others are minutes, RMB or expected viewers).
 COUNTS = {f.name for f in fields(StreamTally) if f.type in (int, "int")}
 
@@ -245,22 +249,31 @@ class CohortSession:
             order_tail=np.full(campaign.horizon + 1, -1, dtype=np.int64),
         )
         self.tables = step.empty_tables()
+        self.bits = [
+            np.random.PCG64(
+                np.random.SeedSequence(
+                    entropy=seed, spawn_key=(replication, COHORT_KEY, d)
+                )
+            )
+            for d in range(len(DECISIONS))
+        ]
+        self.seeded = [bits.state for bits in self.bits]
+        self.gens = tuple(np.random.Generator(bits) for bits in self.bits)
 
     # ------------------------------------------------------------------ main loop
 
     def generators(self, minute: int) -> tuple[np.random.Generator, ...]:
-        """One generator per decision (DECISIONS) for a campaign minute."""
-        return tuple(
-            np.random.Generator(
-                np.random.PCG64(
-                    np.random.SeedSequence(
-                        entropy=self.seed,
-                        spawn_key=(self.replication, COHORT_KEY, d, minute),
-                    )
-                )
-            )
-            for d in range(len(DECISIONS))
-        )
+        """The generator of each decision (DECISIONS) set to a campaign minute's block.
+
+        The same generator objects every minute: each is reset to its seed's state
+        and advanced by `minute` blocks of MINUTE_BLOCK draws (PCG64's period is
+        2**128, so the minutes' blocks never overlap). No minute draws more than
+        a block, so a minute's draws do not depend on how many earlier minutes used.
+        """
+        for bits, state in zip(self.bits, self.seeded, strict=True):
+            bits.state = state
+            bits.advance(minute * MINUTE_BLOCK)
+        return self.gens
 
     def run(self) -> SessionOutput:
         """Run the replication: minute by minute (`step.step`), then the questions
