@@ -277,14 +277,22 @@ class CohortSession:
 
     def run(self) -> SessionOutput:
         """Run the replication: minute by minute (`step.step`), then the questions
-        and delayed orders left (`step.finish`)."""
-        tab = self.table
-        with fewer_collections():
-            for minute in range(int(tab.start.min()), self.campaign.horizon):
-                self.tables = step.step(
-                    self.generators(minute), minute, self.consts, self.bins, self.tables
+        and delayed orders left (`step.finish`), in one compiled call (`step.run`)."""
+        token = id(self)
+        step.MINUTE_SETTERS[token] = self.generators
+        try:
+            with fewer_collections():
+                self.tables = step.run(
+                    self.gens,
+                    token,
+                    int(self.table.start.min()),
+                    self.campaign.horizon,
+                    self.consts,
+                    self.bins,
+                    self.tables,
                 )
-            self.tables = step.finish(self.consts, self.bins, self.tables)
+        finally:
+            del step.MINUTE_SETTERS[token]
         return self.output()
 
     def output(self) -> SessionOutput:

@@ -314,38 +314,88 @@ def enter(
     leave_out: np.ndarray,
     asked_out: np.ndarray,
     row_out: np.ndarray,
-) -> int:
+    window: float,
+    decided: np.ndarray,
+) -> tuple[int, int]:
     """A batch of viewers enters: everything decided at arrival, one viewer at a time.
 
     Bins arrivals and time-weighted presence, keys leaves (for the exact peak); draws
     dwell, the fake-follower mark, intent, price sensitivity (only when a promotion
     overlaps the visit: otherwise it never enters the hazard), the first like, first
     comment and first question (exponential waits: a Poisson process's first event),
-    click, share and carry-over marks, and the first purchase candidate. The likes
-    and comments after a viewer's first are added up as exposure (rate x time, per
-    stream and minute bin) and drawn as one Poisson count per bin (`settle`), which
-    is the same distribution: a sum of independent Poisson counts is Poisson.
+    click (an exponential wait at `click_rate`), share and carry-over marks, and the
+    first purchase candidate. The likes and comments after a viewer's first are added
+    up as exposure (rate x time, per stream and minute bin) and drawn as one Poisson
+    count per bin (`settle`), which is the same distribution: a sum of independent
+    Poisson counts is Poisson.
 
-    Writes real viewers' purchase clocks from row `count` of `shoppers` (and their
-    `due` times; an asker's row gets its id from the caller) and returns
-    the new row count; per viewer it returns flags, the leaving time, the first
-    question's time (inf for none) and the viewer's row (-1 for a fake follower).
+    A viewer whose first candidate falls after it leaves and who asks nothing has
+    nothing left to wait for: its purchase after leaving is decided here, as `shop`
+    would (with trust at leaving), and a purchase goes to `decided` (columns
+    DECIDED_FIELDS). Every other real viewer gets a purchase clock, from row `count`
+    of `shoppers` (and its `due` time; an asker's row gets its id from the caller).
+    Returns (the new row count, orders decided); per viewer, flags, the leaving time,
+    the first question's time (inf for none) and the viewer's row (-1 for none).
     """
-    for i in range(len(t)):
-        s = stream[i]
+    # a batch comes stream by stream: a stream's constants are read when it
+    # changes, and its count tallies added up here and written then
+    cur = -1
+    st = end = dwell_mu = dwell_sigma = dwell_mean = fake_share = 0.0
+    intent_sigma = intent_half = eps_mu = eps_sigma = like_rate = 0.0
+    comment_rate = click_rate = share_prob = question_rate = carry_share = 0.0
+    hazard_unit = 0.0
+    minutes = 0
+    lognormal = later = False
+    viewers = fake = unique = likes = commented_n = shares = clicks = engaged_n = 0
+    orders = 0
+    n = len(t)
+    for i in range(n + 1):
+        s = stream[i] if i < n else -1
+        if s != cur:
+            if cur >= 0:
+                tally[VIEWERS, cur] += viewers
+                tally[FAKE, cur] += fake
+                tally[UNIQUE, cur] += unique
+                tally[LIKES, cur] += likes
+                tally[COMMENTS, cur] += commented_n
+                tally[SHARES, cur] += shares
+                tally[CLICKED, cur] += clicks
+                tally[ENGAGED, cur] += engaged_n
+            if s < 0:
+                break
+            cur = s
+            viewers = fake = unique = likes = commented_n = shares = clicks = 0
+            engaged_n = 0
+            st = par[START, s]
+            end = par[END, s]
+            minutes = int(par[MINUTES, s])
+            lognormal = par[LOGNORMAL, s] > 0.0
+            dwell_mu = par[DWELL_MU, s]
+            dwell_sigma = par[DWELL_SIGMA, s]
+            dwell_mean = par[DWELL_MEAN, s]
+            fake_share = par[FAKE_SHARE, s]
+            intent_sigma = par[INTENT_SIGMA, s]
+            intent_half = par[INTENT_HALF, s]
+            eps_mu = par[EPS_MU, s]
+            eps_sigma = par[EPS_SIGMA, s]
+            like_rate = par[LIKE_RATE, s]
+            comment_rate = par[COMMENT_RATE, s]
+            click_rate = par[CLICK_RATE, s]
+            share_prob = par[SHARE_PROB, s]
+            question_rate = par[QUESTION_RATE, s]
+            later = par[LATER_COUNT, s] > 0.0
+            carry_share = par[CARRY_SHARE, s]
+            hazard_unit = par[HAZARD_UNIT, s]
         ti = t[i]
-        st = par[START, s]
-        minutes = int(par[MINUTES, s])
         m = min(int(ti - st), minutes - 1)
         arrivals[s, source[i], m] += 1.0
         entered[s, m] += 1.0
-        tally[VIEWERS, s] += 1.0
-        if par[LOGNORMAL, s] > 0.0:
-            z = gen_viewers.standard_normal()
-            dwell = math.exp(par[DWELL_MU, s] + par[DWELL_SIGMA, s] * z)
+        viewers += 1
+        if lognormal:
+            dwell = math.exp(dwell_mu + dwell_sigma * gen_viewers.standard_normal())
         else:
-            dwell = par[DWELL_MEAN, s] * gen_viewers.standard_exponential()
-        leave = min(ti + dwell, par[END, s])
+            dwell = dwell_mean * gen_viewers.standard_exponential()
+        leave = min(ti + dwell, end)
         leave_out[i] = leave
         # presence: partial first and last minutes, whole minutes between
         last = min(int(leave - st), minutes)
@@ -361,17 +411,17 @@ def enter(
             minute = start_minute[s] + last
             leave_minute[i] = minute
             leave_key[i] = s + 0.5 * (leave - minute)
-        if source[i] == FOLLOWER and gen_viewers.random() < par[FAKE_SHARE, s]:
-            tally[FAKE, s] += 1.0
+        row_out[i] = -1
+        if source[i] == FOLLOWER and gen_viewers.random() < fake_share:
+            fake += 1
             flags[i] = 0
             asked_out[i] = np.inf
-            row_out[i] = -1
             continue
         stay = leave - ti
-        tally[UNIQUE, s] += 1.0
+        unique += 1
         tally[WATCH, s] += stay
         intent = intent_mean[i] * math.exp(
-            par[INTENT_SIGMA, s] * gen_viewers.standard_normal() - par[INTENT_HALF, s]
+            intent_sigma * gen_viewers.standard_normal() - intent_half
         )
         # the deepest discount and largest urgency lift of promotions in the visit
         d_max = 0.0
@@ -382,68 +432,79 @@ def enter(
                 u_max = max(u_max, promo_lift[k])
         eps = 1.0
         if d_max > 0.0:
-            eps = math.exp(
-                par[EPS_MU, s] + par[EPS_SIGMA, s] * gen_viewers.standard_normal()
-            )
+            eps = math.exp(eps_mu + eps_sigma * gen_viewers.standard_normal())
         # engagement: first events of the like, comment and question processes
-        rate = par[LIKE_RATE, s]
-        wait = gen_engage.standard_exponential() / rate
-        liked = wait < stay
+        # (an exponential clock e at a rate r fires within the stay if e < r x stay)
+        clock = gen_engage.standard_exponential()
+        liked = clock < like_rate * stay
         if liked:
-            tally[LIKES, s] += 1.0
-            like_exposure[s] += rate * (stay - wait)
-        rate = par[COMMENT_RATE, s]
-        wait = gen_engage.standard_exponential() / rate
+            likes += 1
+            like_exposure[s] += like_rate * stay - clock
+        wait = gen_engage.standard_exponential() / comment_rate
         commented = wait < stay
         if commented:
-            tally[COMMENTS, s] += 1.0
+            commented_n += 1
             x = ti + wait - st
             first = min(int(x), minutes)
             comments[s, first] += 1.0
             y = leave - st
             final = min(int(y), minutes)
             if final == first:
-                comment_part[s, first] += rate * (y - x)
+                comment_part[s, first] += comment_rate * (y - x)
             else:
-                comment_part[s, first] += rate * (first + 1 - x)
-                comment_part[s, final] += rate * (y - final)
-                comment_full[s, first + 1] += rate
-                comment_full[s, final] -= rate
-        clicked = gen_engage.random() < -math.expm1(-par[CLICK_RATE, s] * stay)
-        shared = gen_engage.random() < par[SHARE_PROB, s]
-        wait = gen_engage.standard_exponential() / par[QUESTION_RATE, s]
+                comment_part[s, first] += comment_rate * (first + 1 - x)
+                comment_part[s, final] += comment_rate * (y - final)
+                comment_full[s, first + 1] += comment_rate
+                comment_full[s, final] -= comment_rate
+        clicked = gen_engage.standard_exponential() < click_rate * stay
+        shared = gen_engage.random() < share_prob
+        wait = gen_engage.standard_exponential() / question_rate
         asked = wait < stay
         asked_out[i] = ti + wait if asked else np.inf
         carried = False
-        if par[LATER_COUNT, s] > 0.0:
-            carried = gen_engage.random() < par[CARRY_SHARE, s]
+        if later:
+            carried = gen_engage.random() < carry_share
         engaged = liked or commented or clicked or shared or asked
-        tally[SHARES, s] += shared
-        tally[CLICKED, s] += clicked
-        tally[ENGAGED, s] += engaged
+        shares += shared
         flags[i] = REAL + SHARED * shared + CARRIED * carried
         # the purchase clock: candidates at the hazard's bound over the visit
         lift = 1.0 if d_max == 0.0 else (1.0 - d_max) ** (-eps)  # (no pow for 1)
-        bound = par[HAZARD_UNIT, s] * intent * (1.0 + u_max) * lift
-        first_candidate = np.inf
+        bound = hazard_unit * intent * (1.0 + u_max) * lift
         clock = gen_purchase.standard_exponential()
-        if bound > 0.0:
-            first_candidate = ti + clock / bound
-        shoppers[count, 0] = s
-        shoppers[count, 1] = ti
-        shoppers[count, 2] = leave
-        shoppers[count, 3] = intent
-        shoppers[count, 4] = eps
-        shoppers[count, 5] = bound
-        shoppers[count, 6] = first_candidate
-        shoppers[count, 7] = engaged
-        shoppers[count, 8] = clicked
+        if not asked and clock >= bound * stay:
+            bought = False
+            p = min(1.0, par[DELAYED_PROB, s] * intent * trust(par, s, stay))
+            if p > 0.0 and gen_purchase.random() < p:  # the delay only for a buyer
+                delay = par[DELAYED_MEAN, s] * gen_purchase.standard_exponential()
+                if delay <= window:
+                    bought = True
+                    decided[orders, 0] = leave + delay
+                    decided[orders, 1] = s
+                    decided[orders, 2] = featured(par, s, leave - 1e-9)
+                    decided[orders, 3] = 0.0
+                    decided[orders, 4] = 1.0
+                    orders += 1
+            clicks += clicked or bought
+            engaged_n += engaged or bought
+            continue
+        clicks += clicked
+        engaged_n += engaged
+        row = shoppers[count]
+        row[STREAM_] = s
+        row[ARRIVE] = ti
+        row[LEAVE] = leave
+        row[INTENT] = intent
+        row[EPS] = eps
+        row[BOUND] = bound
+        row[NEXT] = ti + clock / bound if bound > 0.0 else np.inf
+        row[WAS_ENGAGED] = engaged
+        row[WAS_CLICKED] = clicked
         # an asker is marked now (the caller writes its id), so its due time is right
-        shoppers[count, 9] = 0.0 if asked else -1.0
-        due[count] = due_time(shoppers[count])
+        row[ASKER] = 0.0 if asked else -1.0
+        due[count] = due_time(row)
         row_out[i] = count
         count += 1
-    return count
+    return count, orders
 
 
 @jit

@@ -18,8 +18,11 @@ order (docs/model.md section 5).
 from __future__ import annotations
 
 import math
+import warnings
+from collections.abc import Callable
 from typing import NamedTuple
 
+import numba
 import numpy as np
 
 from livesim.engines import kernels
@@ -375,7 +378,8 @@ def step(
                 leave = np.empty(nb)
                 asked = np.empty(nb)
                 row = np.empty(nb, dtype=np.int64)
-                counts[SHOPPERS] = kernels.enter(
+                decided = np.empty((nb, len(kernels.DECIDED_FIELDS)))
+                counts[SHOPPERS], k = kernels.enter(
                     g_viewers,
                     g_engage,
                     g_purchase,
@@ -408,8 +412,21 @@ def step(
                     leave,
                     asked,
                     row,
+                    C.platform[ATTRIBUTION],
+                    decided,
                 )
                 key_n += nb
+                if k:
+                    orders, order_next, free_orders = queue_orders(
+                        g_orders,
+                        C,
+                        B,
+                        orders,
+                        order_next,
+                        free_orders,
+                        decided[:k],
+                        minute,
+                    )
                 inbox = spread(g_traffic, C, counts, inbox, stream, t, flags, leave)
                 questions, latest = ask(
                     g_qa, C, B, questions, latest, shoppers, stream, asked, leave, row
@@ -502,6 +519,45 @@ def step(
         answered,
         previous,
     )
+
+
+# (`run`'s object-mode block takes the GIL, as it must; the rest of `run` is nogil)
+warnings.filterwarnings(
+    "ignore",
+    message="Code running in object mode won't allow parallel execution",
+    category=numba.NumbaWarning,
+)
+#: Per running session (by token): sets its generators to a campaign minute (`run`).
+MINUTE_SETTERS: dict[int, Callable[[int], object]] = {}
+
+
+def set_minute(token: int, minute: int) -> None:
+    """Set the generators of session `token` to `minute` (called from `run`)."""
+    MINUTE_SETTERS[token](minute)
+
+
+@jit
+def run(
+    gens: tuple[np.random.Generator, ...],
+    token: int,
+    first: int,
+    last: int,
+    C: Consts,
+    B: Bins,
+    G: Tables,
+) -> Tables:
+    """The minutes `first`..`last - 1`, then `finish`.
+
+    The generators are passed once: before each minute, Python sets their states to
+    the minute's block (`MINUTE_SETTERS[token]`, in object mode), which the compiled
+    code sees, as it draws through the same bit generators. (Passing them to a step
+    per minute cost more than that minute's seeding.)
+    """
+    for minute in range(first, last):
+        with numba.objmode():
+            set_minute(token, minute)
+        G = step(gens, minute, C, B, G)
+    return finish(C, B, G)
 
 
 @jit
