@@ -984,10 +984,7 @@ def fill_orders(
             r = order_next[r]
         B.order_head[m] = B.order_tail[m] = -1
     now = now[np.argsort(now[:, O_TIME], kind="mergesort")]
-    # sums start from zero for this fill and are added once (numpy's bincount)
-    sums = np.zeros(B.tally.shape)
-    bin_orders = np.zeros(B.orders.shape)
-    bin_gmv = np.zeros(B.gmv.shape)
+    tally = B.tally
     level = B.level
     run = level.copy()
     for r in range(k):
@@ -1002,29 +999,26 @@ def fill_orders(
             lost = before < 1.0
             run[p] -= wanted
         if lost:
-            sums[LOST, s] += 1.0
+            tally[LOST, s] += 1.0
             continue
         value = units * now[r, O_PRICE]
         returned = now[r, O_RETURNED] > 0.0
         late = now[r, O_LATE] > 0.0
-        sums[ORDERS_T, s] += 1.0
-        sums[DELAYED, s] += late
-        sums[UNITS_T, s] += units
-        sums[GROSS, s] += value
+        tally[ORDERS_T, s] += 1.0
+        tally[DELAYED, s] += late
+        tally[UNITS_T, s] += units
+        tally[GROSS, s] += value
         if returned:
-            sums[REFUNDS, s] += value
-            sums[RETURNED_T, s] += 1.0
+            tally[REFUNDS, s] += value
+            tally[RETURNED_T, s] += 1.0
         else:
-            sums[MARGIN, s] += value * C.margin[p]
+            tally[MARGIN, s] += value * C.margin[p]
         if not late:
             at = min(int(now[r, O_TIME] - C.par[START, s]), int(C.par[MINUTES, s]) - 1)
-            bin_orders[s, at] += 1.0
-            bin_gmv[s, at] += value
+            B.orders[s, at] += 1.0
+            B.gmv[s, at] += value
     for p in range(len(level)):
         if not math.isinf(level[p]):
             level[p] = max(0.0, run[p])
         B.scarce[p] = level[p] < C.platform[SCARCITY_THRESHOLD] * B.initial[p]
-    B.tally[:] += sums
-    B.orders[:] += bin_orders
-    B.gmv[:] += bin_gmv
     return free
