@@ -59,30 +59,45 @@ def test_minute_peak_matches_a_sorted_event_walk(
 
 @settings(max_examples=100, deadline=None)
 @given(
-    pending=st.lists(st.integers(5, 9), max_size=30),
-    new=st.lists(st.sampled_from([-1, 5, 6, 7, 8, 9]), max_size=30),
+    filed=st.lists(
+        # per minute: each new leave's minutes ahead (None: leaves at the end)
+        st.lists(
+            st.one_of(st.none(), st.integers(0, 3 * step.LEAVE_RING)), max_size=12
+        ),
+        max_size=3 * step.LEAVE_RING,
+    ),
+    start=st.integers(0, 100),
 )
-def test_file_leaves_takes_the_minute_and_keeps_the_rest_in_order(
-    pending: list[int], new: list[int]
+def test_file_leaves_gives_each_minute_exactly_its_leaves(
+    filed: list[list[int | None]], start: int
 ) -> None:
-    minute = np.array(sorted(pending), dtype=np.int64)
-    key = np.arange(len(minute), dtype=float)
-    new_minute = np.array(new, dtype=np.int64)
-    new_key = 100.0 + np.arange(len(new), dtype=float)
-    size = len(minute) + len(new)
-    out_minute = np.empty(size, dtype=np.int64)
-    out_key = np.empty(size)
-    count, taken = kernels.file_leaves(
-        minute, key, len(minute), new_minute, new_key, out_minute, out_key, 5
-    )
-    filed = sorted(
-        [(m, k) for m, k in zip(minute, key, strict=True)]
-        + [(m, k) for m, k in zip(new_minute, new_key, strict=True) if m >= 0]
-    )
-    assert count == len(filed)
-    assert sorted(out_key[:taken]) == sorted(k for m, k in filed if m == 5)
-    assert list(out_minute[:count]) == sorted(m for m, _ in filed)
-    assert sorted(zip(out_minute[:count], out_key[:count], strict=True)) == filed
+    # a ring one key wide and empty far lists, so every slot and list has to grow
+    ring = np.empty((step.LEAVE_RING, 1))
+    ring_n = np.zeros(step.LEAVE_RING, dtype=np.int64)
+    far_minute = np.empty(0, dtype=np.int64)
+    far_key = np.empty(0)
+    counts = np.zeros(len(step.COUNT_FIELDS), dtype=np.int64)
+    expected: dict[int, list[float]] = {}
+    key = 0.0
+    for now in range(start, start + len(filed) + 4 * step.LEAVE_RING):
+        ahead = filed[now - start] if now - start < len(filed) else []
+        new_minute = np.array(
+            [-1 if a is None else now + a for a in ahead], dtype=np.int64
+        )
+        new_key = key + np.arange(len(ahead), dtype=float)
+        key += len(ahead)
+        for m, k in zip(new_minute, new_key, strict=True):
+            if m >= 0:
+                expected.setdefault(int(m), []).append(float(k))
+        ring, far_minute, far_key = step.file_leaves(
+            ring, ring_n, far_minute, far_key, counts, new_minute, new_key, now
+        )
+        slot = now % step.LEAVE_RING
+        assert sorted(ring[slot, : ring_n[slot]]) == sorted(expected.pop(now, []))
+        ring_n[slot] = 0
+        far = counts[step.LEAVES]
+        assert all(m >= now + step.LEAVE_RING for m in far_minute[:far])
+    assert not expected and counts[step.LEAVES] == 0
 
 
 def served_in_python(

@@ -124,64 +124,6 @@ jit = numba.njit(cache=True, error_model="numpy", nogil=True)
 
 
 @jit
-def file_leaves(
-    minute: np.ndarray,
-    key: np.ndarray,
-    count: int,
-    new_minute: np.ndarray,
-    new_key: np.ndarray,
-    out_minute: np.ndarray,
-    out_key: np.ndarray,
-    now: int,
-) -> tuple[int, int]:
-    """Merge new leaves into the pending ones and take the minute `now`'s.
-
-    Pending leaves (`minute`, `key`, the first `count`) are ordered by minute; the new
-    ones (minute -1: none) are put in minute order by counting, and both are merged
-    into `out_*`, which then holds `now`'s keys first and the rest after.
-    Returns (pending count in `out_*`, how many of them are `now`'s).
-    """
-    lo = now
-    hi = now
-    n = 0
-    for m in new_minute:
-        if m >= 0:
-            n += 1
-            lo = min(lo, m)  # (a leave is never filed before its arrival's minute)
-            hi = max(hi, m)
-    offset = np.zeros(hi - lo + 2, dtype=np.int64)
-    for m in new_minute:
-        if m >= 0:
-            offset[m - lo + 1] += 1
-    for j in range(1, len(offset)):
-        offset[j] += offset[j - 1]
-    sorted_minute = np.empty(n, dtype=np.int64)
-    sorted_key = np.empty(n)
-    for i in range(len(new_minute)):
-        m = new_minute[i]
-        if m >= 0:
-            j = offset[m - lo]
-            sorted_minute[j] = m
-            sorted_key[j] = new_key[i]
-            offset[m - lo] += 1
-    i = j = k = 0
-    while i < count or j < n:
-        if j == n or (i < count and minute[i] <= sorted_minute[j]):
-            out_minute[k] = minute[i]
-            out_key[k] = key[i]
-            i += 1
-        else:
-            out_minute[k] = sorted_minute[j]
-            out_key[k] = sorted_key[j]
-            j += 1
-        k += 1
-    taken = 0
-    while taken < k and out_minute[taken] == now:
-        taken += 1
-    return k, taken
-
-
-@jit
 def peak_bucket(key: float, width: int) -> tuple[int, int]:
     """The stream and time bucket (of `width` over the minute) of a peak key
     `stream + (time - minute) / 2`."""

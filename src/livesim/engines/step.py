@@ -90,6 +90,8 @@ COUNT_FIELDS = (
     ANSWERS,
     FREE_ORDERS,
 ) = range(len(COUNT_FIELDS))
+#: Minutes ahead whose leaves are filed by minute (`file_leaves`).
+LEAVE_RING = 32
 #: Columns of the inbox (scheduled arrivals), the order queue and the questions.
 INBOX_FIELDS = ("minute", "stream", "time", "source", "intent")
 ORDER_FIELDS = (
@@ -205,8 +207,10 @@ class Tables(NamedTuple):
     order_next: np.ndarray  # per order row: the next row of its minute (-1: none)
     free_orders: np.ndarray  # rows to reuse
     questions: np.ndarray
-    leave_minute: np.ndarray
-    leave_key: np.ndarray
+    ring: np.ndarray  # LEAVE_RING x slots: leave keys of the minutes just ahead
+    ring_n: np.ndarray  # keys in each slot
+    far_minute: np.ndarray  # leaves further ahead (`counts[LEAVES]` of them)
+    far_key: np.ndarray
     latest: np.ndarray  # per asker: its latest answer's slot (-1: none)
     at: np.ndarray  # per answer slot
     answered: np.ndarray
@@ -222,8 +226,10 @@ def empty_tables() -> Tables:
         order_next=np.full(1024, -1, dtype=np.int64),
         free_orders=np.empty(1024, dtype=np.int64),
         questions=np.empty((1024, len(QUESTION_FIELDS))),
-        leave_minute=np.empty(0, dtype=np.int64),
-        leave_key=np.empty(0),
+        ring=np.empty((LEAVE_RING, 1024)),
+        ring_n=np.zeros(LEAVE_RING, dtype=np.int64),
+        far_minute=np.empty(0, dtype=np.int64),
+        far_key=np.empty(0),
         latest=np.full(1024, -1, dtype=np.int64),
         at=np.empty(1024),
         answered=np.empty(1024, dtype=np.bool_),
@@ -253,6 +259,78 @@ def room_for(a: np.ndarray, need: int, fill: float) -> np.ndarray:
     b[: len(a)] = a
     b[len(a) :] = fill
     return b
+
+
+@jit
+def file_leaves(
+    ring: np.ndarray,
+    ring_n: np.ndarray,
+    far_minute: np.ndarray,
+    far_key: np.ndarray,
+    counts: np.ndarray,
+    new_minute: np.ndarray,
+    new_key: np.ndarray,
+    now: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """File a minute's new leaves (peak keys by campaign minute; -1: none) so that
+    each minute's can be read without touching the others'.
+
+    A leave within LEAVE_RING minutes of `now` goes into the ring's slot of its
+    minute (`minute % LEAVE_RING`), a later one into the far list (the first
+    `counts[LEAVES]` of `far_*`); far leaves that have come within LEAVE_RING
+    minutes move to the ring. Then `ring[now % LEAVE_RING, :ring_n[...]]` holds all
+    of `now`'s leaves, in no particular order (the caller empties the slot). Returns
+    (ring, far_minute, far_key), grown if need be.
+    """
+    horizon = now + LEAVE_RING
+    far = counts[LEAVES]
+    grow = np.zeros(LEAVE_RING, dtype=np.int64)  # each slot's incoming leaves
+    late = 0
+    for m in new_minute:
+        if m >= horizon:
+            late += 1
+        elif m >= 0:
+            grow[m % LEAVE_RING] += 1
+    kept = 0
+    for i in range(far):
+        m = far_minute[i]
+        if m < horizon:
+            grow[m % LEAVE_RING] += 1
+        else:
+            kept += 1
+    width = ring.shape[1]
+    for j in range(LEAVE_RING):
+        width = max(width, ring_n[j] + grow[j])
+    if width > ring.shape[1]:
+        wider = np.empty((LEAVE_RING, max(width, 2 * ring.shape[1])))
+        for j in range(LEAVE_RING):
+            wider[j, : ring_n[j]] = ring[j, : ring_n[j]]
+        ring = wider
+    far_minute = room_for(far_minute, kept + late, 0)
+    far_key = room_for(far_key, kept + late, 0.0)
+    kept = 0
+    for i in range(far):  # (in place: a kept leave never moves forward)
+        m = far_minute[i]
+        if m < horizon:
+            j = m % LEAVE_RING
+            ring[j, ring_n[j]] = far_key[i]
+            ring_n[j] += 1
+        else:
+            far_minute[kept] = m
+            far_key[kept] = far_key[i]
+            kept += 1
+    for i in range(len(new_minute)):
+        m = new_minute[i]
+        if m >= horizon:
+            far_minute[kept] = m
+            far_key[kept] = new_key[i]
+            kept += 1
+        elif m >= 0:
+            j = m % LEAVE_RING
+            ring[j, ring_n[j]] = new_key[i]
+            ring_n[j] += 1
+    counts[LEAVES] = kept
+    return ring, far_minute, far_key
 
 
 @jit
@@ -348,7 +426,7 @@ def step(
     counts = B.counts
     shoppers, due, inbox, questions = G.shoppers, G.due, G.inbox, G.questions
     orders, order_next, free_orders = G.orders, G.order_next, G.free_orders
-    leave_minute, leave_key = G.leave_minute, G.leave_key
+    ring, far_minute, far_key = G.ring, G.far_minute, G.far_key
     latest, at, answered, previous = G.latest, G.at, G.answered, G.previous
     live = np.empty(n, dtype=np.int64)
     live_n = 0
@@ -436,22 +514,22 @@ def step(
             stream, t, source, intent = take_inbox(inbox, counts, minute, n)
             if not len(t):
                 break
-        # the exact peak: this minute's leaves with those filed before
-        out_minute = np.empty(counts[LEAVES] + key_n, dtype=np.int64)
-        out_key = np.empty(counts[LEAVES] + key_n)
-        pending, taken = kernels.file_leaves(
-            leave_minute,
-            leave_key,
-            counts[LEAVES],
+        # the exact peak: this minute's arrivals and leaves (filed this minute or
+        # before)
+        ring, far_minute, far_key = file_leaves(
+            ring,
+            G.ring_n,
+            far_minute,
+            far_key,
+            counts,
             new_minute[:key_n],
             new_key[:key_n],
-            out_minute,
-            out_key,
             minute,
         )
-        leave_minute, leave_key = out_minute[taken:], out_key[taken:]
-        counts[LEAVES] = pending - taken
-        kernels.minute_peak(keys[:key_n], out_key[:taken], B.present, B.peak, live_n)
+        slot = minute % LEAVE_RING
+        gone = ring[slot, : G.ring_n[slot]]
+        kernels.minute_peak(keys[:key_n], gone, B.present, B.peak, live_n)
+        G.ring_n[slot] = 0
         kernels.settle(
             g_engage,
             live,
@@ -512,8 +590,10 @@ def step(
         order_next,
         free_orders,
         questions,
-        leave_minute,
-        leave_key,
+        ring,
+        G.ring_n,
+        far_minute,
+        far_key,
         latest,
         at,
         answered,
@@ -577,8 +657,10 @@ def finish(C: Consts, B: Bins, G: Tables) -> Tables:
         G.order_next,
         free_orders,
         G.questions,
-        G.leave_minute,
-        G.leave_key,
+        G.ring,
+        G.ring_n,
+        G.far_minute,
+        G.far_key,
         G.latest,
         at,
         answered,
