@@ -40,11 +40,11 @@ TARGET_PER_CORE = 5e6
 TARGET_RATIO = 100.0
 #: Draws per real viewer in the cohort engine, counted from engines/kernels.py (not
 #: measured): normals for intent and (lognormal hosts) dwell; exponential waits for
-#: the first like, comment and question and the first purchase candidate; uniforms
-#: for click, share and the purchase-after-leaving decision, and for fake followers
+#: the first like, comment, click and question and the first purchase candidate;
+#: uniforms for share and the purchase-after-leaving decision, and for fake followers
 #: and carry-over where they apply (counted as one). Price sensitivity (only with a
 #: discount in the visit), later candidates and askers' questions add a little.
-DRAW_MIX = {"standard_normal": 2, "standard_exponential": 4, "random": 4}
+DRAW_MIX = {"standard_normal": 2, "standard_exponential": 5, "random": 3}
 
 CHILD = """
 import resource, statistics, sys, time
