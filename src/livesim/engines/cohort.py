@@ -2,9 +2,10 @@
 
 One batch per campaign minute holds the arrivals of every live stream (each viewer
 carries its stream's index and reads its host's parameters from a per-stream table).
-Each campaign minute is one compiled step (`step.step`, numba); this module sets up a
-replication (its constants, bins and tables), makes each minute's random generators
-and reads the results. The per-viewer work runs in compiled passes (`kernels`): at
+Each campaign minute is one compiled step (`step.step`, numba), and a replication's
+minutes run in one compiled call (`step.run`); this module sets up a replication (its
+constants, bins, tables and random generators), sets the generators to each minute
+(called back from `step.run`) and reads the results. The per-viewer work runs in compiled passes (`kernels`): at
 arrival, dwell, presence, the fake-follower mark, intent, price sensitivity, the first
 like, comment and question, click, share and carry-over marks and the first purchase
 candidate; each minute, the purchase clocks by thinning and the purchases after

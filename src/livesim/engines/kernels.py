@@ -10,7 +10,7 @@ kernel and its numpy reading give the same numbers when they draw in the same or
 Functions take plain arrays; the constants below name the rows of the per-stream
 parameter table (`StreamTable.par`) and the tally rows (`StreamTally`'s fields).
 Compiled code is cached next to this file (`cache=True`), so only the first run after
-an install compiles (about 28 s with `step`, which calls these).
+an install compiles (about 32 s with `step`, which calls these).
 """
 
 from __future__ import annotations
