@@ -5,10 +5,11 @@ carries its stream's index and reads its host's parameters from a per-stream tab
 Each campaign minute is one compiled step (`step.step`, numba), and a replication's
 minutes run in one compiled call (`step.run`); this module sets up a replication (its
 constants, bins, tables and random generators), sets the generators to each minute
-(called back from `step.run`) and reads the results. The per-viewer work runs in compiled passes (`kernels`): at
-arrival, dwell, presence, the fake-follower mark, intent, price sensitivity, the first
-like, comment and question, click, share and carry-over marks and the first purchase
-candidate; each minute, the purchase clocks by thinning and the purchases after
+(called back from `step.run`) and reads the results. The per-viewer work runs in
+compiled passes (`kernels`): at arrival, dwell, presence, the fake-follower mark,
+intent, price sensitivity, the first like, comment and question, click, share and
+carry-over marks and the first purchase candidate (and, for most viewers, the purchase
+after leaving); each minute, the purchase clocks by thinning and the purchases after
 leaving. What is sparse and interacting runs in time order, as in the agent engine:
 
 * the platform's feedback reads the comment and GMV bins of the last minutes;
