@@ -30,8 +30,9 @@ per-minute bins and the viewers still to be resolved are kept.
 Random numbers: one random stream per (replication, decision, minute), so a
 difference between two strategies in one minute does not shift the draws of later
 minutes (common random numbers, docs/model.md section 5). A minute's stream is its own
-block of 2**64 draws of the decision's PCG64 generator, reached with `advance`, so a
-replication seeds one generator per decision, not one per decision and minute.
+block of the decision's PCG64DXSM generator, `minute` of numpy's jumps along it
+(reached with `advance`), so a replication seeds one generator per decision, not one
+per decision and minute.
 """
 
 from __future__ import annotations
@@ -59,8 +60,13 @@ from livesim.scenario import Campaign
 #: One random generator per decision; each minute draws from its own block of it.
 DECISIONS = ("arrivals", "viewers", "engagement", "traffic", "purchase", "qa", "orders")
 COHORT_KEY = stream_key("cohort engine")
-#: Draws in a minute's block of a decision's generator (`CohortSession.generators`).
-MINUTE_BLOCK = 1 << 64
+#: How far apart the minutes' blocks of a decision's generator start, in draws: numpy's
+#: own jump for its PCG generators (`jumped`), (golden ratio - 1) x 2**128. Multiples
+#: of it modulo 2**128 stay at least 2**110 draws apart for up to 100,000 minutes
+#: (tests/test_kernels.py). (A power of two would not do: PCG states a multiple of
+#: 2**64 apart share their low bits, and their outputs are correlated.)
+MINUTE_JUMP = 210306068529402873165736369884012333109
+PERIOD = 1 << 128
 #: Tallies that are counts (the others are minutes, RMB or expected viewers).
 COUNTS = {f.name for f in fields(StreamTally) if f.type in (int, "int")}
 
@@ -252,7 +258,7 @@ class CohortSession:
         )
         self.tables = step.empty_tables()
         self.bits = [
-            np.random.PCG64(
+            np.random.PCG64DXSM(
                 np.random.SeedSequence(
                     entropy=seed, spawn_key=(replication, COHORT_KEY, d)
                 )
@@ -268,13 +274,13 @@ class CohortSession:
         """The generator of each decision (DECISIONS) set to a campaign minute's block.
 
         The same generator objects every minute: each is reset to its seed's state
-        and advanced by `minute` blocks of MINUTE_BLOCK draws (PCG64's period is
-        2**128, so the minutes' blocks never overlap). No minute draws more than
-        a block, so a minute's draws do not depend on how many earlier minutes used.
+        and advanced by `minute` x MINUTE_JUMP draws (modulo the period, 2**128). A
+        minute's draws so never depend on how many earlier minutes used.
         """
+        delta = minute * MINUTE_JUMP % PERIOD
         for bits, state in zip(self.bits, self.seeded, strict=True):
             bits.state = state
-            bits.advance(minute * MINUTE_BLOCK)
+            bits.advance(delta)
         return self.gens
 
     def run(self) -> SessionOutput:
