@@ -265,3 +265,112 @@ def test_minute_blocks_are_uncorrelated() -> None:
         )
     ratio = totals.var(ddof=1) / (minutes * draws / 12)
     assert abs(ratio - 1.0) < 5 * math.sqrt(2 / seeds)
+
+
+def test_a_purchase_decided_at_entry_is_the_one_shop_would_decide() -> None:
+    """A viewer with no purchase candidate in its visit and no question is decided
+    in `enter`; given the same purchase draws, `shop` decides the same for it (the
+    order, its time and product, and the engaged and clicked tallies of a buyer)."""
+    from livesim import bundled_scenario, load_scenario
+    from livesim.engines.agent import PLATFORM
+    from livesim.engines.cohort import CohortSession
+
+    campaign = load_scenario(bundled_scenario("teaching_tiny")).campaigns()["baseline"]
+    session = CohortSession(campaign, 0, 0)
+    C, B = session.consts, session.bins
+    par = C.par.copy()
+    s = 0
+    # no candidates, no engagement, no question, no carry-over, intent at its mean;
+    # a buyer's delay often past the attribution window
+    for row in (kernels.HAZARD_UNIT, kernels.QUESTION_RATE, kernels.LIKE_RATE):
+        par[row, s] = 0.0
+    for row in (kernels.COMMENT_RATE, kernels.CLICK_RATE, kernels.SHARE_PROB):
+        par[row, s] = 0.0
+    for row in (kernels.INTENT_SIGMA, kernels.INTENT_HALF, kernels.LATER_COUNT):
+        par[row, s] = 0.0
+    # trust still growing when viewers leave, so when it is read matters
+    par[kernels.CEILING, s], par[kernels.GAP0, s] = 0.9, 0.8
+    par[kernels.TRUST_RATE, s] = 0.1
+    window = 30.0
+    intent = C.intent_by_source[PLATFORM]
+    par[kernels.DELAYED_PROB, s] = 1.2 / intent
+    par[kernels.DELAYED_MEAN, s] = window
+    bought = 0
+    for seed in range(200):
+        tally = np.zeros_like(B.tally)
+        leave = np.empty(1)
+        decided = np.empty((1, len(kernels.DECIDED_FIELDS)))
+        t = par[kernels.START, s] + 1.3 + seed % 7
+        rows, orders = kernels.enter(
+            np.random.default_rng(10_000 + seed),
+            np.random.default_rng(20_000 + seed),
+            np.random.default_rng(seed),
+            np.array([s]),
+            np.array([t]),
+            np.array([PLATFORM]),
+            np.array([intent]),
+            par,
+            C.start_minute,
+            C.promo_slots,
+            C.promo_t0,
+            C.promo_t1,
+            C.promo_depth,
+            C.promo_lift,
+            B.arrivals.copy(),
+            B.entered.copy(),
+            B.area.copy(),
+            B.full.copy(),
+            tally,
+            B.comments.copy(),
+            B.comment_part.copy(),
+            B.comment_full.copy(),
+            B.like_exposure.copy(),
+            np.empty(1, dtype=np.int64),
+            np.empty(1),
+            np.empty((1, len(kernels.SHOPPER_FIELDS))),
+            np.empty(1),
+            0,
+            np.empty(1, dtype=np.int64),
+            leave,
+            np.empty(1),
+            np.empty(1, dtype=np.int64),
+            window,
+            decided,
+        )
+        assert rows == 0  # decided at entry, no purchase clock
+        # the same viewer as a purchase clock read by `shop`, on the same draws
+        gen = np.random.default_rng(seed)
+        gen.standard_exponential()  # (enter's first-candidate clock)
+        row = np.array([[s, t, leave[0], intent, 1.0, 0.0, np.inf, 0.0, 0.0, -1.0]])
+        shop_tally = np.zeros_like(B.tally)
+        shop_decided = np.empty((1, len(kernels.DECIDED_FIELDS)))
+        none = np.full(1, -1, dtype=np.int64)  # no answers
+        shop_orders, finished = kernels.shop(
+            gen,
+            row,
+            1,
+            t + 1.0,
+            par,
+            C.products,
+            C.fit,
+            C.promo_slots,
+            C.promo_t0,
+            C.promo_t1,
+            C.promo_depth,
+            C.promo_lift,
+            C.promo_on,
+            B.scarce,
+            0.0,
+            window,
+            (none, np.empty(1), np.zeros(1, dtype=bool), none),
+            shop_tally,
+            np.array([-np.inf]),
+            shop_decided,
+        )
+        assert finished == 1
+        assert shop_orders == orders
+        assert (decided[:orders] == shop_decided[:orders]).all()
+        for k in (kernels.ENGAGED, kernels.CLICKED):
+            assert tally[k, s] == shop_tally[k, s] == orders
+        bought += orders
+    assert 20 < bought < 180  # both outcomes were tried

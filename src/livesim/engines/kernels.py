@@ -114,7 +114,7 @@ SHOPPER_FIELDS = (
 STREAM_, ARRIVE, LEAVE, INTENT, EPS, BOUND, NEXT, WAS_ENGAGED, WAS_CLICKED, ASKER = (
     range(len(SHOPPER_FIELDS))
 )
-#: Columns of an order decided by `shop` (see `CohortSession.queue_orders`).
+#: Columns of an order decided by `enter` or `shop` (see `step.queue_orders`).
 DECIDED_FIELDS = ("time", "stream", "index", "discount", "late")
 
 #: Per-viewer flags returned by `enter` (bits of `flags`).
@@ -291,6 +291,8 @@ def enter(
     viewers = fake = unique = likes = commented_n = shares = clicks = engaged_n = 0
     orders = 0
     n = len(t)
+    if n == 0:
+        return count, orders
     for i in range(n + 1):
         s = stream[i] if i < n else -1
         if s != cur:
@@ -414,6 +416,9 @@ def enter(
         bound = hazard_unit * intent * (1.0 + u_max) * lift
         clock = gen_purchase.standard_exponential()
         if not asked and clock >= bound * stay:
+            # `shop`'s purchase after leaving, written out here (a call that takes
+            # the generator costs about 15 ns a viewer); tests/test_kernels.py
+            # checks both decide the same on the same draws
             bought = False
             p = min(1.0, par[DELAYED_PROB, s] * intent * trust(par, s, stay))
             if p > 0.0 and gen_purchase.random() < p:  # the delay only for a buyer

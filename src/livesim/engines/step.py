@@ -992,7 +992,8 @@ def queue_orders(
     decided: np.ndarray,
     minute: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Orders decided by the purchase clocks (`kernels.shop`) into the queue, with
+    """Orders decided at entry (`kernels.enter`) or by the purchase clocks
+    (`kernels.shop`) into the queue, with
     their units and returns drawn now, each filed under its campaign minute (never
     one already filled; the minutes after the last all under the last); returns
     (orders, order_next, free), grown if need be."""
