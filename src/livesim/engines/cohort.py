@@ -62,9 +62,10 @@ DECISIONS = ("arrivals", "viewers", "engagement", "traffic", "purchase", "qa", "
 COHORT_KEY = stream_key("cohort engine")
 #: How far apart the minutes' blocks of a decision's generator start, in draws: numpy's
 #: own jump for its PCG generators (`jumped`), (golden ratio - 1) x 2**128. Multiples
-#: of it modulo 2**128 stay at least 2**110 draws apart for up to 100,000 minutes
-#: (tests/test_kernels.py). (A power of two would not do: PCG states a multiple of
-#: 2**64 apart share their low bits, and their outputs are correlated.)
+#: of it modulo 2**128 stay at least 2**110 draws apart for any campaign length
+#: allowed (MAX_CAMPAIGN_MINUTES; tests/test_kernels.py). (A power of two would not do:
+#: PCG states a multiple of 2**64 apart share their low bits, and their outputs are
+#: correlated.)
 MINUTE_JUMP = 210306068529402873165736369884012333109
 PERIOD = 1 << 128
 #: Tallies that are counts (the others are minutes, RMB or expected viewers).
