@@ -425,11 +425,7 @@ def enter(
                 delay = par[DELAYED_MEAN, s] * gen_purchase.standard_exponential()
                 if delay <= window:
                     bought = True
-                    decided[orders, 0] = leave + delay
-                    decided[orders, 1] = s
-                    decided[orders, 2] = featured(par, s, leave - 1e-9)
-                    decided[orders, 3] = 0.0
-                    decided[orders, 4] = 1.0
+                    late_order(decided[orders], par, s, leave, delay)
                     orders += 1
             clicks += clicked or bought
             engaged_n += engaged or bought
@@ -579,11 +575,7 @@ def shop(
                 delay = par[DELAYED_MEAN, s] * gen.standard_exponential()
             if delay <= window:
                 bought = True
-                decided[orders, 0] = leave + delay
-                decided[orders, 1] = s
-                decided[orders, 2] = featured(par, s, leave - 1e-9)
-                decided[orders, 3] = 0.0
-                decided[orders, 4] = 1.0
+                late_order(decided[orders], par, s, leave, delay)
                 orders += 1
         if bought:
             tally[ENGAGED, s] += row[WAS_ENGAGED] == 0.0
@@ -594,6 +586,19 @@ def shop(
         else:
             due[r] = due_time(row)
     return orders, finished
+
+
+@jit
+def late_order(
+    out: np.ndarray, par: np.ndarray, s: int, leave: float, delay: float
+) -> None:
+    """Write a purchase after leaving (a row of DECIDED_FIELDS): `delay` after the
+    viewer leaves, of the product featured when it left, at full price."""
+    out[0] = leave + delay
+    out[1] = s
+    out[2] = featured(par, s, leave - 1e-9)
+    out[3] = 0.0
+    out[4] = 1.0
 
 
 @jit
