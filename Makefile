@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test bench lint clean
+.PHONY: run test browser bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,12 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 run: $(STAMP_RUN)
 	$(BIN)/livesim run
 
-test: $(STAMP_DEV)
+# the browser test of the page needs Debian's chromium and chromedriver: the same
+# script CI uses installs them (as root, or through sudo) unless they are there
+browser:
+	bash .ci/install-browser
+
+test: $(STAMP_DEV) browser
 	$(BIN)/python -m pytest
 
 bench: $(STAMP_DEV)

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from livesim.backends import DaskBackend, LocalBackend, make_backend, run_jobs
+from livesim.chunks import read_table, write_table
 from livesim.cli import main
 from livesim.errors import ConfigError
 from livesim.sweep import load_experiment, run_sweep
@@ -51,7 +52,7 @@ def test_dask_local_cluster_equals_local_processes(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(one, two)
     pd.testing.assert_frame_equal(one, on_dask)
     # two chunks per point (4 + 2 replications), each its own file
-    assert len(list((tmp_path / "dask" / "points").glob("*.csv"))) == 6
+    assert len(list((tmp_path / "dask" / "points").glob("*.chunk"))) == 6
     assert (tmp_path / "one" / "sweep.csv").read_text() == (
         tmp_path / "dask" / "sweep.csv"
     ).read_text()
@@ -61,10 +62,10 @@ def test_chunks_already_on_disk_are_not_run_again(tmp_path: Path) -> None:
     plan = load_experiment(experiment(tmp_path))
     out = tmp_path / "out"
     run_sweep(plan, out, LocalBackend(1))
-    chunk = out / "points" / "point-00001-r00004.csv"
-    marked = pd.read_csv(chunk)
-    marked["net_gmv"] = -1.0  # a chunk on disk is trusted, not recomputed
-    chunk.write_text(marked.to_csv(index=False))
+    chunk = out / "points" / "point-00001-r00004.chunk"
+    marked = read_table(chunk)
+    marked["net_gmv"] = -1.0  # a whole chunk on disk is trusted, not recomputed
+    write_table(chunk, marked)
     table, _ = run_sweep(plan, out, LocalBackend(1), resume=True)
     hit = (table["point"] == 1) & (table["replication"] >= 4)
     assert (table.loc[hit, "net_gmv"] == -1.0).all()

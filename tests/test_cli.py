@@ -526,7 +526,14 @@ def test_failure_while_writing_leaves_earlier_output_as_it_was(
     assert "RuntimeError: disk full" in err
     assert "Traceback" not in err
     assert snapshot(out) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "scenario.toml"]
+    # the simulated replications are kept for --resume, and the message says where
+    kept = tmp_path / ".out.partial"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".out.partial",
+        "out",
+        "scenario.toml",
+    ]
+    assert f"kept in {str(kept)!r}" in err and "--resume" in err
 
 
 # ------------------------------------------------------- the real console script

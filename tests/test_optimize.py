@@ -29,6 +29,7 @@ from scipy import stats
 
 from livesim import bundled_scenario, load_scenario
 from livesim.backends import LocalBackend
+from livesim.chunks import read_table
 from livesim.compare import budget
 from livesim.errors import ConfigError
 from livesim.model import theory
@@ -267,9 +268,9 @@ def _screening_rows(
         table["depth"] == depth
     )
     (index,) = table.loc[hit, "candidate"]
-    files = sorted((out / "points").glob(f"cand-{index:05d}-r*.csv"))
+    files = sorted((out / "points").glob(f"cand-{index:05d}-r*.chunk"))
     assert len(files) == 3  # 30 replications in chunks of 10
-    rows = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    rows = pd.concat([read_table(f) for f in files], ignore_index=True)
     return rows.sort_values("replication").reset_index(drop=True)
 
 
@@ -495,7 +496,7 @@ def test_a_resumed_racing_run_equals_an_uninterrupted_one(tmp_path: Path) -> Non
     assert schedule(plan.config, 3) == [(3, 20), (2, 40)]
     whole = tmp_path / "whole"
     first = run_optimization(plan, whole, LocalBackend(1))
-    chunks = sorted(p.name for p in (whole / "points").glob("*.csv"))
+    chunks = sorted(p.name for p in (whole / "points").glob("*.chunk"))
     # round 1: 3 x 2 chunks; round 2: 2 survivors x 2 more; final: 1 x 4
     assert len(chunks) == 3 * 2 + 2 * 2 + 4
     assert sum(name.startswith("final-") for name in chunks) == 4
@@ -504,7 +505,7 @@ def test_a_resumed_racing_run_equals_an_uninterrupted_one(tmp_path: Path) -> Non
     for name in ("candidates.csv", "finalists.csv", "optimize.md", "optimize.png"):
         (killed / name).unlink()
     # lose a chunk of every stage: racing rounds 1 and 2, and the final
-    first_half = ("-r00000.csv", "-r00010.csv")  # replications 0-19
+    first_half = ("-r00000.chunk", "-r00010.chunk")  # replications 0-19
     round_one = [n for n in chunks if n.startswith("cand-") and n.endswith(first_half)]
     round_two = [n for n in chunks if n.startswith("cand-") and n not in round_one]
     final = [n for n in chunks if n.startswith("final-")]
@@ -515,7 +516,7 @@ def test_a_resumed_racing_run_equals_an_uninterrupted_one(tmp_path: Path) -> Non
     with pytest.raises(ConfigError, match="--resume"):
         run_optimization(plan, killed, LocalBackend(1))
     again = run_optimization(plan, killed, LocalBackend(1), resume=True)
-    assert sorted(p.name for p in (killed / "points").glob("*.csv")) == chunks
+    assert sorted(p.name for p in (killed / "points").glob("*.chunk")) == chunks
     for name in ("candidates.csv", "finalists.csv"):
         assert (killed / name).read_text() == (whole / name).read_text()
     assert again.winner == first.winner

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from helpers import ONE_STREAM_TOML
+from livesim.chunks import read_table
 from livesim.cli import main
 from livesim.sweep import Experiment, design_points
 
@@ -156,16 +157,16 @@ def test_a_killed_sweep_resumed_equals_an_uninterrupted_one(tmp_path: Path) -> N
     proc = subprocess.Popen(command, env=dict(os.environ), start_new_session=True)
     points = killed / "points"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list(points.glob("*.csv"))) < 4:
+    while time.monotonic() < deadline and len(list(points.glob("*.chunk"))) < 4:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    done = len(list(points.glob("*.csv")))
+    done = len(list(points.glob("*.chunk")))
     assert 4 <= done < 24, "the sweep was not killed midway"  # 8 points x 3 chunks
     assert not (killed / "sweep.csv").exists()
     # every chunk on disk is whole: the kill never leaves a half-written chunk
-    for finished in points.glob("*.csv"):
-        assert len(pd.read_csv(finished)) == 10
+    for finished in points.glob("*.chunk"):
+        assert len(read_table(finished)) == 10
     resumed = ["sweep", str(path), "--out", str(killed), "-w", "1", "--no-progress"]
     assert main(resumed) == 2  # not empty: needs --resume
     assert main([*resumed, "--resume"]) == 0

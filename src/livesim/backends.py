@@ -5,10 +5,12 @@ one job runs a chunk of replications of one scenario and returns their campaign
 rows. A job's rows depend only on the job (scenario, replication numbers, seed,
 engine), never on where or when it ran, so every backend gives the same table.
 
-Each finished job is written to its own CSV file at once (atomically); jobs whose
-file is already there are not run again, which is how `--resume` continues a killed
-experiment. The final table is always read back from those files, so a resumed run
-and an uninterrupted one give identical tables.
+Each finished job is written to its own chunk file at once (`livesim.chunks`:
+atomic, synced to disk, with its row count and checksum); jobs whose file is already
+there and whole are not run again, which is how `--resume` continues a killed
+experiment, and a damaged file is reported and run again. The final table is always
+read back from those files, so a resumed run and an uninterrupted one give identical
+tables.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from livesim.errors import ConfigError
+from livesim.chunks import SUFFIX as CHUNK_SUFFIX
+from livesim.chunks import DamagedChunk, read_table, write_table
+from livesim.errors import ConfigError, note
 from livesim.scenario import Scenario
 
 BACKENDS = ("local", "dask")
@@ -103,7 +107,10 @@ class LocalBackend:
             for i, item in enumerate(items):
                 yield i, fn(item)
             return
-        with ProcessPoolExecutor(max_workers=self.workers) as pool:
+        pool = ProcessPoolExecutor(
+            max_workers=self.workers, initializer=ignore_interrupts
+        )
+        try:
             # keep a few jobs queued per worker, not all: a kill loses less, and
             # results are written while the rest are still being sent
             pending: dict[Future[Any], int] = {}
@@ -120,6 +127,12 @@ class LocalBackend:
                     nxt = next(queue, None)
                     if nxt is not None:
                         pending[pool.submit(fn, nxt[1])] = nxt[0]
+        except BaseException:
+            # interrupted or failed: stop the workers now rather than let them
+            # finish what is queued (the finished chunks are already written)
+            stop_workers(pool)
+            raise
+        pool.shutdown()
 
     def close(self) -> None:
         pass
@@ -169,6 +182,24 @@ class DaskBackend:
         self.client.close()
 
 
+def ignore_interrupts() -> None:
+    """In a worker process: leave Ctrl-C to the parent, which stops the workers
+    (so an interrupt prints one line, not a traceback per worker)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End a pool's worker processes at once and drop its queued work."""
+    processes = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+
+
 def make_backend(name: str, workers: int = 1, scheduler: str | None = None) -> Backend:
     """The backend a command line asks for, or a one-line error."""
     if name not in BACKENDS:
@@ -194,17 +225,18 @@ def run_jobs(
 ) -> dict[str, pd.DataFrame]:
     """Run the jobs not yet on disk, writing each as it finishes; every job's rows.
 
-    Rows are read back from the files, so resumed and uninterrupted runs agree.
+    A chunk already on disk is verified (`livesim.chunks`): a damaged one is
+    reported by name and run again. Rows are read back from the files, so resumed
+    and uninterrupted runs agree.
     """
     from tqdm import tqdm
-
-    from livesim.output import write_text_atomic
 
     keys = [job.key for job in jobs]
     if len(set(keys)) != len(keys):
         raise ValueError("job keys must be unique")
     folder.mkdir(parents=True, exist_ok=True)
-    todo = [job for job in jobs if not _job_file(folder, job).is_file()]
+    done = kept_chunks(folder, [_job_file(folder, job) for job in jobs])
+    todo = [job for job in jobs if _job_file(folder, job) not in done]
     total = sum(job.size for job in jobs)
     bar = tqdm(
         total=total,
@@ -216,15 +248,66 @@ def run_jobs(
     )
     try:
         for i, rows in backend.map_unordered(run_job, todo):
-            write_text_atomic(_job_file(folder, todo[i]), rows.to_csv(index=False))
+            path = _job_file(folder, todo[i])
+            write_table(path, rows)
+            done[path] = read_table(path)
             bar.update(todo[i].size)
     finally:
         bar.close()
-    return {job.key: pd.read_csv(_job_file(folder, job)) for job in jobs}
+    return {job.key: done[_job_file(folder, job)] for job in jobs}
+
+
+def kept_chunks(folder: Path, paths: Sequence[Path]) -> dict[Path, pd.DataFrame]:
+    """The tables of the chunk files already written; a damaged one is reported by
+    name on stderr, removed, and left out (so it runs again)."""
+    kept = {}
+    for path in paths:
+        if not path.is_file():
+            continue
+        try:
+            kept[path] = read_table(path)
+        except DamagedChunk as exc:
+            note(f"{exc}; running that chunk again")
+            path.unlink(missing_ok=True)
+    return kept
 
 
 def _job_file(folder: Path, job: Job) -> Path:
-    return folder / f"{job.key}.csv"
+    return folder / f"{job.key}{CHUNK_SUFFIX}"
+
+
+def check_work(jobs: Sequence[Job], force: bool, what: str) -> None:
+    """Refuse an experiment whose jobs together are past the work limit (unless
+    `force`), with the estimate in the message.
+
+    Each job counts its expected viewer-visits against the limit of its own engine
+    (points of a sweep may run on different engines), so the experiment is refused
+    when the shares add up to more than one whole limit.
+    """
+    from livesim.runner import MAX_WORK, expected_work
+
+    if force or not jobs:
+        return
+    per_scenario: dict[int, float] = {}
+    work, share = 0.0, 0.0
+    for job in jobs:
+        key = id(job.scenario)
+        if key not in per_scenario:
+            names = list(job.strategies) if job.strategies is not None else None
+            per_scenario[key] = expected_work(job.scenario, names)
+        visits = per_scenario[key] * len(job.replications)
+        work += visits
+        share += visits / MAX_WORK[job.engine]
+    if share > 1.0:
+        engines = sorted({job.engine for job in jobs})
+        limits = ", ".join(f"{MAX_WORK[e]:,.3g} for the {e} engine" for e in engines)
+        replications = sum(len(job.replications) for job in jobs)
+        raise ConfigError(
+            f"replications: the {what} needs about {work:,.3g} viewer-visits "
+            f"({replications:,} replications of its points in all), past the "
+            f"limit of {limits} ({share:.1f} times it; a long run); use fewer "
+            "points or replications, or --force"
+        )
 
 
 def scenario_jobs(
@@ -236,18 +319,19 @@ def scenario_jobs(
     columns: Sequence[str],
     chunk: int = DEFAULT_CHUNK,
     strategies: Sequence[str] | None = None,
-    force: bool = False,
 ) -> list[Job]:
     """The jobs of `replications` of a scenario, keyed `{key}-r{first:05d}`.
 
-    Checks the request first (as `livesim run` does) and fixes the engine for all
+    Checks the request first (as `livesim run` does, but for the work limit, which
+    `check_work` applies to a whole experiment) and fixes the engine for all
     chunks: `auto` decides from the scenario's largest strategy.
     """
     from livesim.engines import choose_engine
     from livesim.runner import check_request, heaviest_strategy
 
     names = list(strategies) if strategies is not None else None
-    check_request(scenario, replications, 1, engine, False, force, seed, names)
+    # the work limit is for the whole experiment (`check_work`), not each point
+    check_request(scenario, replications, 1, engine, False, True, seed, names)
     chosen = choose_engine(engine, heaviest_strategy(scenario, names), False)
     return [
         Job(

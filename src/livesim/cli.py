@@ -17,15 +17,20 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+# only light imports here: the console script imports this module before `main`
+# can catch a Ctrl-C, so numpy, pandas and the engines load inside `main`
 from livesim import __version__
-from livesim.backends import BACKENDS, Backend, make_backend
-from livesim.engines import ENGINES
 from livesim.errors import ConfigError
 
 if TYPE_CHECKING:
+    from livesim.backends import Backend
+    from livesim.checkpoint import RunStore
     from livesim.results import SimulationResult
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+#: Exit code when the reader of our output went away (`livesim ... | head -1`),
+#: as a shell reports a program ended by SIGPIPE.
+EXIT_BROKEN_PIPE = 141
 #: The commands that keep finished chunks on disk and can --resume.
 EXPERIMENTS = ("sweep", "sensitivity", "optimize")
 
@@ -38,6 +43,8 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `livesim` command."""
+    from livesim.engines import ENGINES
+
     parser = _Parser(prog="livesim", description="Simulate live-commerce campaigns.")
     parser.add_argument("--version", action="version", version=f"livesim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -86,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--force", action="store_true", help="run even past the pre-flight work limit"
     )
+    _resume_option(run)
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument("--debug", action="store_true", help="tracebacks on errors")
 
@@ -145,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument(
         "--force", action="store_true", help="run even past the pre-flight work limit"
     )
+    _resume_option(cmp)
     cmp.add_argument("--no-progress", action="store_true", help="no progress bar")
     cmp.add_argument("--debug", action="store_true", help="tracebacks on errors")
 
@@ -186,8 +195,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _resume_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue a killed or interrupted run into the same --out with the same "
+        "scenario, seed and replications: the replications it finished are kept",
+    )
+
+
 def _experiment_options(parser: argparse.ArgumentParser, kind: str) -> None:
     """Options shared by the experiment commands (sweep, sensitivity, optimize)."""
+    from livesim.backends import BACKENDS
+
     parser.add_argument(
         "--out", type=Path, help=f"output folder (default results/<file stem>-{kind})"
     )
@@ -221,49 +241,91 @@ def _experiment_options(parser: argparse.ArgumentParser, kind: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `livesim` console script."""
-    args = build_parser().parse_args(argv)
+    args: argparse.Namespace | None = None
     try:
-        if args.command == "check":
-            return _check(args)
-        if args.command == "calibrate":
-            return _calibrate(args)
-        if args.command == "compare":
-            return _compare(args)
-        if args.command == "sweep":
-            return _sweep(args)
-        if args.command == "sensitivity":
-            return _sensitivity(args)
-        if args.command == "optimize":
-            return _optimize(args)
-        if args.command == "app":
-            from livesim.app import run as run_app
-
-            return run_app(args)
-        return _run(args)
+        args = build_parser().parse_args(argv)
+        code = _dispatch(args)
+        sys.stdout.flush()  # here, so that a closed pipe is caught below
+        return code
     except ConfigError as exc:
-        if args.debug:
+        if args is not None and args.debug:
             raise
         for line in exc.errors:
             print(f"livesim: error: {line}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        if args.command in EXPERIMENTS:
-            print(
-                "livesim: interrupted; the finished chunks are kept: rerun with "
-                "--resume to continue",
-                file=sys.stderr,
-            )
-        else:
-            print("livesim: interrupted; nothing was written", file=sys.stderr)
+        print(f"livesim: interrupted; {_what_is_kept(args)}", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # a runtime failure: one line unless --debug
-        if args.debug:
+        if args is not None and args.debug:
             raise
+        kept = _what_is_kept(args) if args is not None else ""
+        hint = "" if kept.startswith("nothing") else f"; {kept}"
         print(
-            f"livesim: failed: {type(exc).__name__}: {exc} (rerun with --debug)",
+            f"livesim: failed: {type(exc).__name__}: {exc} (rerun with --debug)" + hint,
             file=sys.stderr,
         )
         return EXIT_FAILURE
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {
+        "check": _check,
+        "calibrate": _calibrate,
+        "compare": _compare,
+        "sweep": _sweep,
+        "sensitivity": _sensitivity,
+        "optimize": _optimize,
+        "app": _app,
+        "run": _run,
+    }
+    return commands[args.command](args)
+
+
+def _app(args: argparse.Namespace) -> int:
+    from livesim.app import run as run_app
+
+    return run_app(args)
+
+
+def _what_is_kept(args: argparse.Namespace | None) -> str:
+    """What an interrupted command leaves, for its one line."""
+    if args is None:
+        return "nothing was written"
+    if args.command in EXPERIMENTS:
+        return "the finished chunks are kept: rerun with --resume to continue"
+    kept: Path | None = getattr(args, "work_folder", None)
+    if kept is not None and kept.is_dir():
+        return (
+            f"the finished replications are kept in {str(kept)!r}: rerun the same "
+            "command with --resume to continue"
+        )
+    return "nothing was written"
+
+
+def _silence_stdout() -> None:
+    """The reader of stdout has gone: send what is left of it nowhere, so that
+    flushing at exit raises no second error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (in tests)
+        pass
+
+
+def _run_store(
+    args: argparse.Namespace, out: Path, request: dict[str, Any]
+) -> RunStore:
+    """The store of a run's finished replications beside `out` (checked now; it is
+    created only when the run starts)."""
+    from livesim.checkpoint import RunStore, request_digest, work_folder
+
+    store = RunStore(work_folder(out), request_digest(request), args.resume)
+    args.work_folder = store.folder
+    return store
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -289,8 +351,22 @@ def _run(args: argparse.Namespace) -> int:
 
     path = args.scenario or bundled_scenario()
     scenario = load_scenario(path)
-    out = args.out or Path("results") / scenario.name
-    check_out_folder(out.resolve())
+    out = (args.out or Path("results") / scenario.name).resolve()
+    check_out_folder(out)
+    store = _run_store(
+        args,
+        out,
+        {
+            "command": "run",
+            "scenario": scenario.digest(),
+            "seed": args.seed,
+            "replications": args.replications,
+            "engine": args.engine,
+            "strategies": args.strategy,
+            "events": args.events,
+            "version": __version__,
+        },
+    )
     result: SimulationResult = simulate(
         scenario,
         replications=args.replications,
@@ -301,9 +377,11 @@ def _run(args: argparse.Namespace) -> int:
         event_log=args.events,
         force=args.force,
         progress=not args.no_progress,
+        store=store,
     )
     result.manifest["scenario_path"] = str(path)
     written = write_outputs(result, scenario, out)
+    store.remove()
     _print_headline(result)
     print(
         f"\nwrote {written}/ (report.md, report.html, replications.csv, summary.csv, "
@@ -391,8 +469,21 @@ def _compare(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario)
     others = [load_scenario(p) for p in args.others]
-    out = args.out or Path("results") / f"{scenario.name}-compare"
-    check_out_folder(out.resolve())
+    out = (args.out or Path("results") / f"{scenario.name}-compare").resolve()
+    check_out_folder(out)
+    store = _run_store(
+        args,
+        out,
+        {
+            "command": "compare",
+            "scenarios": [sc.digest() for sc in [scenario, *others]],
+            "seed": args.seed,
+            "replications": args.replications,
+            "engine": args.engine,
+            "strategies": args.strategy,
+            "version": __version__,
+        },
+    )
     comparison = compare(
         scenario,
         others,
@@ -403,10 +494,12 @@ def _compare(args: argparse.Namespace) -> int:
         strategies=args.strategy,
         progress=not args.no_progress,
         force=args.force,
+        store=store,
     )
     result = comparison.result
     result.manifest["scenario_path"] = str(args.scenario)
     written = write_outputs(result, scenario, out, comparison)
+    store.remove()
     _print_headline(result)
     gmv = comparison.pairs[comparison.pairs["metric"] == "net_gmv"]
     print("\npaired differences in net GMV (first - second), 95% bootstrap CI:")
@@ -431,11 +524,12 @@ def _experiment(
     (plan, result, out, wall seconds)."""
     import time
 
-    from livesim.output import check_no_file_in_the_way
+    from livesim.output import check_no_file_in_the_way, check_writable
 
     plan = load(args.experiment)
     out = args.out or Path("results") / f"{args.experiment.stem}-{kind}"
     check_no_file_in_the_way(out, [out, *out.parents])
+    check_writable(out)
     started = time.perf_counter()
     with _backend(args) as backend:
         result = run(
@@ -511,6 +605,8 @@ def _optimize(args: argparse.Namespace) -> int:
 @contextlib.contextmanager
 def _backend(args: argparse.Namespace) -> Iterator[Backend]:
     """The backend the options ask for, closed afterwards."""
+    from livesim.backends import make_backend
+
     backend = make_backend(args.backend, args.workers, args.scheduler)
     try:
         yield backend

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,9 @@ from livesim.engines import choose_engine
 from livesim.errors import ConfigError
 from livesim.results import SimulationResult, describe, median_ci, summarize
 from livesim.scenario import Scenario
+
+if TYPE_CHECKING:
+    from livesim.checkpoint import RunStore
 
 PAIR_METRICS = ("net_gmv", "orders", "roi")
 BOOTSTRAP_RESAMPLES = 2000
@@ -99,10 +102,16 @@ def compare(
     strategies: list[str] | None = None,
     progress: bool = False,
     force: bool = False,
+    store: RunStore | None = None,
 ) -> Comparison:
     """Run every strategy (the scenario's and other files' ones) with common random
-    numbers and compare them pair by pair."""
-    from livesim.runner import heaviest_strategy, simulate
+    numbers and compare them pair by pair.
+
+    Every scenario's request is checked before any runs; with a `store`
+    (`livesim.checkpoint`) finished replications are kept on disk as they come and
+    a resumed comparison runs only the missing ones.
+    """
+    from livesim.runner import check_request, heaviest_strategy, simulate
 
     runs: list[tuple[Scenario, list[str], dict[str, str]]] = []
     names: list[str] = []
@@ -129,9 +138,11 @@ def compare(
     # one engine for all, so every pair is compared on the same model code
     heaviest = max(heaviest_strategy(sc, chosen) for sc, chosen, _ in runs)
     engine = choose_engine(engine, heaviest, event_log=False)
+    for sc, chosen, _ in runs:  # refuse before anything runs or is written
+        check_request(sc, replications, workers, engine, False, force, seed, chosen)
     parts = []
     manifests = []
-    for sc, chosen, rename in runs:
+    for i, (sc, chosen, rename) in enumerate(runs):
         part = simulate(
             sc,
             replications=replications,
@@ -141,6 +152,8 @@ def compare(
             strategies=chosen,
             progress=progress,
             force=force,
+            store=store,
+            part=f"{i}-",
         )
         for frame in (part.replications, part.timeseries):
             frame["strategy"] = frame["strategy"].map(rename)

@@ -13,3 +13,10 @@ class ConfigError(Exception):
     def __init__(self, errors: list[str] | str) -> None:
         self.errors = [errors] if isinstance(errors, str) else list(errors)
         super().__init__("\n".join(self.errors))
+
+
+def note(message: str) -> None:
+    """Tell the user something on stderr that is not an error (one line)."""
+    import sys
+
+    print(f"livesim: note: {message}", file=sys.stderr)

@@ -795,12 +795,9 @@ def _jobs(
     seed: int,
     engine: str,
     chunk: int,
-    force: bool,
 ) -> list[Job]:
     """Jobs of replications first..last-1, keyed by their first replication."""
-    template = scenario_jobs(
-        key, scenario, last, seed, engine, COLUMNS, last, None, force
-    )
+    template = scenario_jobs(key, scenario, last, seed, engine, COLUMNS, last, None)
     return [
         replace(
             template[0],
@@ -818,7 +815,6 @@ def screen(
     folder: Path,
     backend: Backend,
     progress: bool,
-    force: bool,
 ) -> tuple[dict[int, pd.DataFrame], dict[int, int], list[int]]:
     """Run the screening rounds: (rows per candidate, last round per candidate,
     the candidates of the last round best first)."""
@@ -838,7 +834,6 @@ def screen(
                 config.seed,
                 engine,
                 config.chunk,
-                force,
             )
             for i in alive
         }
@@ -877,9 +872,7 @@ def run_optimization(
     manifest = _manifest(plan, engine, rounds)
     folder = start_experiment(out, plan.digest, resume, manifest)
     backend = backend or LocalBackend()
-    rows, reached, ranked = screen(
-        plan, engine, rounds, folder, backend, progress, force
-    )
+    rows, reached, ranked = screen(plan, engine, rounds, folder, backend, progress)
     chosen = ranked[: config.finalists]
     final_jobs = {
         i: scenario_jobs(
@@ -891,7 +884,6 @@ def run_optimization(
             COLUMNS,
             config.chunk,
             None,
-            force,
         )
         for i in chosen
     }

@@ -32,6 +32,7 @@ def check_out_folder(out: Path) -> None:
     (it holds a manifest.json); a path through an existing file cannot be a folder.
     """
     check_no_file_in_the_way(out, [out, *out.parents])
+    check_writable(out)
     if out.is_dir() and any(out.iterdir()) and not (out / "manifest.json").is_file():
         raise ConfigError(
             f"--out: {str(out)!r} is a folder with other files (no manifest.json of an "
@@ -90,6 +91,11 @@ def write_outputs(
         )
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         _swap_into_place(tmp, out)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise OSError(
+            exc.errno, f"writing --out {str(out)!r} failed: {exc.strerror}"
+        ) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -116,6 +122,29 @@ def check_out_file(out: Path) -> None:
     if out.is_dir():
         raise ConfigError(f"--out: {str(out)!r} is a folder; give a file name")
     check_no_file_in_the_way(out, list(out.parents))
+    check_writable(out.parent)
+
+
+def check_writable(out: Path) -> None:
+    """Refuse `out` when livesim could not write there: the folder itself if it
+    exists, else the nearest folder above it that does (where it would be made).
+
+    Writing is tried, not guessed from permission bits (root ignores them, a
+    read-only file system does not): a probe file is made and removed at once.
+    """
+    place = next((p for p in (out, *out.parents) if p.exists()), None)
+    if place is None or not place.is_dir():
+        return  # nothing exists on the way, or check_no_file_in_the_way says it
+    try:
+        fd, probe = tempfile.mkstemp(dir=place, prefix=".livesim-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        where = "" if place == out else f" (its folder {str(place)!r})"
+        raise ConfigError(
+            f"--out: {str(out)!r}{where} cannot be written: {exc.strerror}; "
+            "choose another folder"
+        ) from None
 
 
 def check_no_file_in_the_way(out: Path, folders: list[Path]) -> None:

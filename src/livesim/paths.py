@@ -69,8 +69,15 @@ def with_values(
     flags = whole or [False] * len(items)
     for (paths, value), integer in zip(items, flags, strict=True):
         for path in paths:
-            set_path(data, path, float(round(value)) if integer else float(value))
+            set_path(data, path, number(round(value) if integer else value))
     return scenario_from_dict(data)
+
+
+def number(value: float) -> int | float:
+    """A value as the scenario schema takes it: a whole number as an `int` (valid
+    for integer and float fields alike), anything else as a `float`."""
+    value = float(value)
+    return int(value) if value.is_integer() else value
 
 
 def takes_whole_numbers(

@@ -3,17 +3,18 @@
 Each replication r of seed s runs with random streams keyed by (s, r, stream, source)
 (see `livesim.model.rng`), so the tables are identical for any number of workers and
 any order in which workers finish. Work is sent to a `ProcessPoolExecutor` in chunks of
-replications; a progress bar appears when a run lasts more than a second.
+replications (`livesim.backends.LocalBackend`), each finished chunk optionally kept on
+disk (`livesim.checkpoint`); a progress bar appears when a run lasts more than a
+second.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-import os
 import time
-from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,9 @@ from livesim.model import traffic
 from livesim.model.traffic import expected_viewers
 from livesim.results import ID_COLUMNS, SimulationResult, campaign_totals, summarize
 from livesim.scenario import Campaign, Scenario
+
+if TYPE_CHECKING:
+    from livesim.checkpoint import RunStore
 
 MAX_REPLICATIONS = 100_000
 MAX_WORKERS = 256
@@ -123,6 +127,8 @@ def simulate(
     event_log: bool = False,
     force: bool = False,
     progress: bool = False,
+    store: RunStore | None = None,
+    part: str = "",
 ) -> SimulationResult:
     """Run `replications` of every strategy (or the named ones) and return the tables.
 
@@ -130,6 +136,11 @@ def simulate(
     `engine="auto"` runs the agent engine for event logs and for scenarios up to
     `engines.AUTO_AGENT_LIMIT` expected viewers per replication, the cohort engine
     above; the manifest records the engine used.
+
+    With a `store` (`livesim.checkpoint`), every finished chunk of replications is
+    written to it as it comes (under the name prefix `part`), the replications
+    already kept there are not run again, and the tables are assembled from the
+    store: how `livesim run --resume` continues a killed run.
     """
     campaigns = scenario.campaigns()
     names = list(strategies) if strategies is not None else None
@@ -145,8 +156,16 @@ def simulate(
         engine, heaviest_strategy(scenario, list(campaigns)), event_log
     )
     started = time.perf_counter()
-    tasks = _tasks(campaigns, seed, replications, workers, event_log, chosen)
-    outputs = _execute(tasks, workers, progress, total=replications * len(campaigns))
+    kept = store.load(part) if store is not None else {}
+    tasks = _tasks(campaigns, seed, replications, workers, event_log, chosen, kept)
+    total = replications * len(campaigns)
+    save = None
+    if store is not None:
+        store.open()
+        save = functools.partial(store.save, part)
+    outputs = _execute(tasks, workers, progress, total, save)
+    if store is not None:  # fresh and resumed runs read the same files
+        outputs = store.load(part)
     elapsed = time.perf_counter() - started
     result = _assemble(outputs, campaigns, scenario.target_gmv, event_log)
     viewers = float(result.replications["viewers"].sum())
@@ -202,14 +221,18 @@ def _tasks(
     workers: int,
     event_log: bool,
     engine: str,
+    kept: dict[str, dict[int, SessionOutput]] | None = None,
 ) -> list[Task]:
+    """Chunks of the replications not yet `kept`, per strategy."""
     # small chunks: a smooth progress bar and no worker left alone at the end;
     # large enough that sending a campaign to a worker is a small share of the work
     chunk = max(1, math.ceil(replications / (workers * 25))) if workers > 1 else 1
     tasks: list[Task] = []
     for name, campaign in campaigns.items():
-        for lo in range(0, replications, chunk):
-            reps = list(range(lo, min(lo + chunk, replications)))
+        have = (kept or {}).get(name, {})
+        todo = [r for r in range(replications) if r not in have]
+        for lo in range(0, len(todo), chunk):
+            reps = todo[lo : lo + chunk]
             tasks.append((name, campaign, seed, reps, event_log, engine))
     return tasks
 
@@ -222,12 +245,21 @@ def run_task(task: Task) -> tuple[str, list[tuple[int, SessionOutput]]]:
 
 
 def _execute(
-    tasks: list[Task], workers: int, progress: bool, total: int
+    tasks: list[Task],
+    workers: int,
+    progress: bool,
+    total: int,
+    save: Callable[[str, list[tuple[int, SessionOutput]]], None] | None = None,
 ) -> dict[str, dict[int, SessionOutput]]:
+    """Run the tasks on local processes; each finished one is passed to `save`."""
     from tqdm import tqdm
 
+    from livesim.backends import LocalBackend
+
+    todo = sum(len(task[3]) for task in tasks)
     bar = tqdm(
         total=total,
+        initial=total - todo,
         unit="rep",
         desc="replications",
         disable=not progress,
@@ -235,22 +267,12 @@ def _execute(
         leave=False,
     )
     outputs: dict[str, dict[int, SessionOutput]] = {}
-
-    def collect(item: tuple[str, list[tuple[int, SessionOutput]]]) -> None:
-        name, done = item
-        outputs.setdefault(name, {}).update(done)
-        bar.update(len(done))
-
     try:
-        if workers == 1 or len(tasks) == 1:
-            for task in tasks:
-                collect(run_task(task))
-        else:
-            with ProcessPoolExecutor(
-                max_workers=min(workers, os.cpu_count() or 1)
-            ) as pool:
-                for item in pool.map(run_task, tasks):
-                    collect(item)
+        for _, (name, done) in LocalBackend(workers).map_unordered(run_task, tasks):
+            if save is not None:
+                save(name, done)
+            outputs.setdefault(name, {}).update(done)
+            bar.update(len(done))
     finally:
         bar.close()
     return outputs

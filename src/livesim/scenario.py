@@ -40,9 +40,17 @@ Ident = Annotated[
 
 
 class Strict(BaseModel):
-    """Base of every config model: unknown keys and NaN/inf are errors; frozen."""
+    """Base of every config model (scenarios, experiment and optimization files).
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+    Unknown keys and NaN/inf are errors, and types are strict: a number must be a
+    number (an integer is fine where a float is expected, not a float where an
+    integer is), a boolean a boolean, a string a string; `true` or `"170"` is never
+    read as a number. Frozen.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, frozen=True, strict=True
+    )
 
 
 class HostParams(Strict):
@@ -329,8 +337,13 @@ def _strategy_name(scenario: Scenario, strategy: Strategy) -> str:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a TOML scenario; raise `ConfigError` listing every problem."""
-    return scenario_from_dict(read_toml(Path(path), "scenario"))
+    """Read and validate a TOML scenario; raise `ConfigError` listing every problem,
+    each line starting with the file's path (commands may read several files)."""
+    data = read_toml(Path(path), "scenario")
+    try:
+        return scenario_from_dict(data)
+    except ConfigError as exc:
+        raise ConfigError([f"{path}: {line}" for line in exc.errors]) from None
 
 
 def read_toml(path: Path, what: str) -> dict[str, Any]:

@@ -119,7 +119,7 @@ def run_sensitivity(
     writes sensitivity.csv, sensitivity.png and sensitivity.md into `out`."""
     from livesim.output import write_text_atomic
 
-    table, _ = run_sweep(plan, out, backend, resume, progress, force)
+    table, _ = run_sweep(plan, out, backend, resume, progress, force, "sensitivity")
     indices = sobol_table(plan, table)
     write_text_atomic(out / "sensitivity.csv", indices.to_csv(index=False))
     from livesim.report.figures import sensitivity_bars

@@ -34,6 +34,7 @@ from livesim.backends import (
     Backend,
     Job,
     LocalBackend,
+    check_work,
     run_jobs,
     scenario_jobs,
 )
@@ -87,7 +88,7 @@ class Experiment(Strict):
     design: Design = Design()
     replications: Annotated[int, Field(ge=1, le=10_000)] = 20
     seed: Annotated[int, Field(ge=0)] = 0
-    strategies: list[Ident] | None = None
+    strategies: Annotated[list[Ident], Field(min_length=1)] | None = None
     outputs: Annotated[list[str], Field(min_length=1)] = DEFAULT_OUTPUTS
     engine: Literal["auto", "agent", "cohort"] = "auto"
     chunk: Annotated[int, Field(ge=1, le=10_000)] = DEFAULT_CHUNK
@@ -276,15 +277,18 @@ def run_sweep(
     resume: bool = False,
     progress: bool = False,
     force: bool = False,
+    kind: str = "sweep",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run every chunk not yet on disk; (rows, per-point summary).
 
     Rows are one per point x replication x strategy with the parameters as columns.
-    Chunks of `experiment.chunk` replications run on `backend` (local, one process,
-    by default) and are each written to `out/points/` as they finish.
+    Every point is checked and the whole experiment's work estimated before
+    anything is written to `out`. Chunks of `experiment.chunk` replications run on
+    `backend` (local, one process, by default) and are each written to
+    `out/points/` as they finish. `kind` names the experiment in messages and on
+    the progress bar.
     """
     exp = plan.experiment
-    folder = start_experiment(out, plan.digest, resume, _manifest(plan))
     jobs = []
     for k in range(len(plan.points)):
         values = point_values(plan, k)
@@ -297,9 +301,10 @@ def run_sweep(
             exp.outputs,
             exp.chunk,
             exp.strategies,
-            force,
         )
-    done = run_jobs(jobs, folder, backend or LocalBackend(), progress, "sweep")
+    check_work(jobs, force, kind)
+    folder = start_experiment(out, plan.digest, resume, _manifest(plan))
+    done = run_jobs(jobs, folder, backend or LocalBackend(), progress, kind)
     table = collect(plan, [done[job.key] for job in jobs], jobs)
     summary = summarize_points(table, plan)
     write_text_atomic(out / "sweep.csv", table.to_csv(index=False))
@@ -328,7 +333,10 @@ def start_experiment(
 ) -> Path:
     """Check `out` (empty, or the same experiment when resuming), write its
     manifest `experiment.json`, and return the folder for the chunk files."""
+    from livesim.output import check_writable
+
     path = out / "experiment.json"
+    check_writable(out)
     if out.exists() and any(out.iterdir()):
         if not resume:
             raise ConfigError(

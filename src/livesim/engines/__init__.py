@@ -5,15 +5,17 @@ for campaign scale). `auto` picks agent for small runs and event logs, cohort el
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from livesim.engines.agent import SessionOutput
-from livesim.scenario import Campaign
+if TYPE_CHECKING:  # kept out of the import: the command line imports this early
+    from livesim.engines.agent import SessionOutput
+    from livesim.scenario import Campaign
+
+    Runner = Callable[[Campaign, int, int, bool], SessionOutput]
 
 ENGINES = ("auto", "agent", "cohort")
 #: `auto` uses the agent engine up to this many expected viewers per replication.
 AUTO_AGENT_LIMIT = 200_000
-
-Runner = Callable[[Campaign, int, int, bool], SessionOutput]
 
 
 def engine_runner(name: str) -> Runner:

@@ -1,0 +1,129 @@
+"""Chunk files: finished units of work kept on disk, each verifiable on its own.
+
+A chunk file is one header line of JSON, then the payload bytes::
+
+    {"livesim_chunk": 1, "rows": 25, "bytes": 4096, "sha256": "..."}
+    <payload>
+
+The header carries what is needed to check the payload: its length, its SHA-256 and
+the number of rows it holds (the caller counts them when it decodes the payload).
+`write_chunk` writes a temporary file in the same folder, flushes it to disk
+(`fsync`), renames it into place and syncs the folder, so a crash leaves either no
+chunk or a whole one. `read_chunk` verifies a chunk and raises `DamagedChunk`, which
+names the file, when anything does not match: a file cut short or cut mid-line, bytes
+changed, an empty or foreign file. Every command that keeps chunks (experiments,
+`run` and `compare`) reads them through here, and runs a damaged chunk again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+FORMAT = 1
+#: The file name ending of chunk files (they are not plain CSV: a header comes first).
+SUFFIX = ".chunk"
+#: The longest header line accepted (a damaged file may have no newline at all).
+MAX_HEADER = 4096
+
+
+class DamagedChunk(Exception):
+    """A chunk file that fails its checks: `path` and the reason."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+def write_chunk(path: Path, payload: bytes, rows: int) -> None:
+    """Write `payload` (holding `rows` rows) to `path` whole or not at all, durably."""
+    header = {
+        "livesim_chunk": FORMAT,
+        "rows": rows,
+        "bytes": len(payload),
+        "sha256": hashlib.sha256(payload).hexdigest(),
+    }
+    write_durably(path, json.dumps(header).encode() + b"\n" + payload)
+
+
+def write_durably(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `path`, flush it to disk, rename it
+    into place and sync the folder: after a crash `path` is absent or whole."""
+    folder = path.parent
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    sync_folder(folder)
+
+
+def sync_folder(folder: Path) -> None:
+    """Flush a folder's entries (a rename into it) to disk, where the OS allows."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def read_chunk(path: Path) -> tuple[bytes, int]:
+    """The verified payload of a chunk file and the row count it declares."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DamagedChunk(path, f"cannot be read ({exc.strerror})") from None
+    end = data.find(b"\n", 0, MAX_HEADER)
+    if end < 0:
+        raise DamagedChunk(path, "has no chunk header (empty, cut or not a chunk)")
+    try:
+        header = json.loads(data[:end])
+        rows, size, digest = header["rows"], header["bytes"], header["sha256"]
+        ok = header["livesim_chunk"] == FORMAT
+    except (ValueError, KeyError, TypeError):
+        raise DamagedChunk(path, "has no valid chunk header") from None
+    if not ok or not isinstance(rows, int) or not isinstance(size, int):
+        raise DamagedChunk(path, "has no valid chunk header")
+    payload = data[end + 1 :]
+    if len(payload) != size:
+        raise DamagedChunk(
+            path, f"holds {len(payload)} bytes of the {size} its header declares"
+        )
+    if hashlib.sha256(payload).hexdigest() != digest:
+        raise DamagedChunk(path, "its checksum does not match (changed bytes)")
+    return payload, rows
+
+
+def write_table(path: Path, frame: pd.DataFrame) -> None:
+    """A table as a CSV chunk (floats written exactly, so they read back equal)."""
+    write_chunk(path, frame.to_csv(index=False).encode(), len(frame))
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A verified CSV chunk as a table; `DamagedChunk` when it is not whole."""
+    payload, rows = read_chunk(path)
+    try:
+        frame = pd.read_csv(io.BytesIO(payload))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DamagedChunk(path, f"its table cannot be read ({exc})") from None
+    if len(frame) != rows:
+        raise DamagedChunk(path, f"holds {len(frame)} rows of the {rows} declared")
+    return frame
