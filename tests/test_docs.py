@@ -131,3 +131,14 @@ def test_every_experiment_key_is_documented(
         own -= {"design"}
     missing = {k for k in own if not re.search(rf"[`.]{k}[`.\[]", section)}
     assert not missing, f"{model} keys missing from docs/model.md {heading}: {missing}"
+
+
+def test_every_test_named_in_the_guarantees_exists() -> None:
+    text = (ROOT / "docs" / "guarantees.md").read_text(encoding="utf-8")
+    sources = "".join(p.read_text() for p in (ROOT / "tests").glob("test_*.py"))
+    named = set(re.findall(r"\b(test_\w+?)(?:\.py|\b)", text))
+    files = {n for n in named if (ROOT / "tests" / f"{n}.py").is_file()}
+    functions = named - files
+    assert len(functions) >= 20  # the page names the tests, not just the files
+    missing = sorted(n for n in functions if f"def {n}(" not in sources)
+    assert missing == []

@@ -456,3 +456,39 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path, reader: str) -> None:
     )
     assert done.stderr == "", done.stderr
     assert (out / "summary.csv").is_file()
+
+
+def test_a_second_run_into_the_same_out_is_refused_while_one_works(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from livesim.checkpoint import RunStore, work_folder
+
+    scenario = write(tmp_path, SMALL)
+    out = tmp_path / "out"
+    working = RunStore(work_folder(out), "another run's digest", resume=False)
+    working.open()  # holds the folder's lock, as a running `livesim run` does
+    try:
+        argv = ["run", str(scenario), "-n", "2", *QUIET, "--out", str(out)]
+        refused(capsys, argv, "another livesim run is writing")
+        assert not out.exists()
+    finally:
+        working.remove()
+    assert main(argv) == 0
+
+
+@pytest.mark.parametrize("command", ["sweep", "sensitivity"])
+def test_whole_number_fields_are_rounded_where_a_path_is_written(
+    tmp_path: Path, command: str
+) -> None:
+    import pandas as pd
+
+    body = "replications = 2\n" + ("samples = 4\n" if command == "sensitivity" else "")
+    body += PUSH.replace("hosts.*.recommendation_rate", "hosts.*.followers")
+    body += "low = 10.0\nhigh = 2000.0\n" if command == "sensitivity" else ""
+    body += "values = [10.4, 2e3]\n" if command == "sweep" else ""
+    body += '[fixed]\n"hosts.*.qa_capacity" = 2.0\n'
+    path = sweep_file(tmp_path, body)
+    out = tmp_path / "out"
+    assert main([command, str(path), *QUIET, "--out", str(out)]) == 0
+    followers = pd.read_csv(out / "sweep.csv")["push"]
+    assert (followers == followers.round()).all() and followers.min() >= 10

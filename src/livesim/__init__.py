@@ -1,6 +1,6 @@
 """livesim: a live-commerce session simulator (KOL, KOC and KOS livestreams).
 
->>> from livesim import load_scenario, simulate
+>>> from livesim import bundled_scenario, load_scenario, simulate
 >>> scenario = load_scenario(bundled_scenario("teaching_tiny"))
 >>> result = simulate(scenario, replications=3, seed=1)
 >>> sorted(result.replications["stream"].unique())

@@ -20,11 +20,17 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: runs there are not locked
+    fcntl = None  # type: ignore[assignment]
 
 from livesim.chunks import SUFFIX, DamagedChunk, read_chunk, write_chunk, write_durably
 from livesim.engines.agent import SessionOutput
@@ -58,6 +64,7 @@ class RunStore:
         self.resume = resume
         self.opened = False
         self.continues = False
+        self.lock: int | None = None
         self.check()
 
     def check(self) -> None:
@@ -84,13 +91,32 @@ class RunStore:
         self.continues = True
 
     def open(self) -> None:
-        """Create the work folder with its request file, once all checks passed
-        (a folder that keeps no chunk is started afresh)."""
+        """Create and lock the work folder and write its request file, once all
+        checks passed (a folder that keeps no chunk is started afresh).
+
+        The lock (`flock` on the folder, held until the process ends or `remove`)
+        refuses a second run into the same output while this one works.
+        """
         if self.opened:
             return
-        if not self.continues:
-            shutil.rmtree(self.folder, ignore_errors=True)
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.lock = os.open(self.folder, os.O_RDONLY)
+        try:
+            if fcntl is not None:
+                fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self.lock)
+            self.lock = None
+            raise ConfigError(
+                f"--out: another livesim run is writing into {str(self.folder)!r} "
+                "now; wait for it, or choose another --out"
+            ) from None
+        if not self.continues:
+            for stale in self.folder.iterdir():
+                if stale.is_dir():
+                    shutil.rmtree(stale, ignore_errors=True)
+                else:
+                    stale.unlink(missing_ok=True)
         text = json.dumps({"digest": self.digest}) + "\n"
         write_durably(self.folder / REQUEST_FILE, text.encode())
         self.opened = True
@@ -121,8 +147,21 @@ class RunStore:
         return found
 
     def remove(self) -> None:
-        """Drop the work folder (the outputs are written)."""
+        """Drop the work folder (the outputs are written) and its lock."""
         shutil.rmtree(self.folder, ignore_errors=True)
+        self.close()
+
+    def close(self) -> None:
+        """Let go of the folder's lock; what is kept stays for a resume."""
+        if self.lock is not None:
+            os.close(self.lock)
+            self.lock = None
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def encode(strategy: str, done: list[tuple[int, SessionOutput]]) -> bytes:

@@ -367,21 +367,22 @@ def _run(args: argparse.Namespace) -> int:
             "version": __version__,
         },
     )
-    result: SimulationResult = simulate(
-        scenario,
-        replications=args.replications,
-        seed=args.seed,
-        workers=args.workers,
-        engine=args.engine,
-        strategies=args.strategy,
-        event_log=args.events,
-        force=args.force,
-        progress=not args.no_progress,
-        store=store,
-    )
-    result.manifest["scenario_path"] = str(path)
-    written = write_outputs(result, scenario, out)
-    store.remove()
+    with store:
+        result: SimulationResult = simulate(
+            scenario,
+            replications=args.replications,
+            seed=args.seed,
+            workers=args.workers,
+            engine=args.engine,
+            strategies=args.strategy,
+            event_log=args.events,
+            force=args.force,
+            progress=not args.no_progress,
+            store=store,
+        )
+        result.manifest["scenario_path"] = str(path)
+        written = write_outputs(result, scenario, out)
+        store.remove()
     _print_headline(result)
     print(
         f"\nwrote {written}/ (report.md, report.html, replications.csv, summary.csv, "
@@ -484,22 +485,23 @@ def _compare(args: argparse.Namespace) -> int:
             "version": __version__,
         },
     )
-    comparison = compare(
-        scenario,
-        others,
-        replications=args.replications,
-        seed=args.seed,
-        workers=args.workers,
-        engine=args.engine,
-        strategies=args.strategy,
-        progress=not args.no_progress,
-        force=args.force,
-        store=store,
-    )
-    result = comparison.result
-    result.manifest["scenario_path"] = str(args.scenario)
-    written = write_outputs(result, scenario, out, comparison)
-    store.remove()
+    with store:
+        comparison = compare(
+            scenario,
+            others,
+            replications=args.replications,
+            seed=args.seed,
+            workers=args.workers,
+            engine=args.engine,
+            strategies=args.strategy,
+            progress=not args.no_progress,
+            force=args.force,
+            store=store,
+        )
+        result = comparison.result
+        result.manifest["scenario_path"] = str(args.scenario)
+        written = write_outputs(result, scenario, out, comparison)
+        store.remove()
     _print_headline(result)
     gmv = comparison.pairs[comparison.pairs["metric"] == "net_gmv"]
     print("\npaired differences in net GMV (first - second), 95% bootstrap CI:")

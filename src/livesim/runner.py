@@ -156,13 +156,14 @@ def simulate(
         engine, heaviest_strategy(scenario, list(campaigns)), event_log
     )
     started = time.perf_counter()
-    kept = store.load(part) if store is not None else {}
-    tasks = _tasks(campaigns, seed, replications, workers, event_log, chosen, kept)
-    total = replications * len(campaigns)
+    kept: dict[str, dict[int, SessionOutput]] = {}
     save = None
     if store is not None:
         store.open()
+        kept = store.load(part)
         save = functools.partial(store.save, part)
+    tasks = _tasks(campaigns, seed, replications, workers, event_log, chosen, kept)
+    total = replications * len(campaigns)
     outputs = _execute(tasks, workers, progress, total, save)
     if store is not None:  # fresh and resumed runs read the same files
         outputs = store.load(part)

@@ -164,17 +164,22 @@ def indices_with_ci(
     """First and total indices of outputs laid out as A, B, AB_1..AB_d
     (`scipy.stats.sobol_indices`), each with its BCa bootstrap interval over the n
     rows (`SobolResult.bootstrap`)."""
+    # scipy squeezes a single parameter's indices of a single output to a scalar
+    # that it then cannot index: give it the output twice and keep the first
+    copies = 2 if d == 1 else 1
     res = stats.sobol_indices(
         func={
-            "f_A": f[None, :n],
-            "f_B": f[None, n : 2 * n],
-            "f_AB": f[2 * n :].reshape(d, 1, n),
+            "f_A": np.repeat(f[None, :n], copies, axis=0),
+            "f_B": np.repeat(f[None, n : 2 * n], copies, axis=0),
+            "f_AB": np.repeat(f[2 * n :].reshape(d, 1, n), copies, axis=1),
         },
         n=n,
     )
-    point = np.concatenate(
-        [np.atleast_1d(res.first_order), np.atleast_1d(res.total_order)]
-    )
+
+    def own(x: Any) -> np.ndarray:  # this output's d values (first axis)
+        return np.atleast_1d(x)[:d]
+
+    point = np.concatenate([own(res.first_order), own(res.total_order)])
     # SobolResult.bootstrap draws from numpy's global generator: seed it for the
     # call (so the table is reproducible) and put the caller's state back
     state = np.random.get_state()  # noqa: NPY002 (scipy uses the global one)
@@ -188,10 +193,10 @@ def indices_with_ci(
     finally:
         np.random.set_state(state)  # noqa: NPY002
     parts = (boot.first_order, boot.total_order)
-    low = np.concatenate([np.atleast_1d(b.confidence_interval.low) for b in parts])
-    high = np.concatenate([np.atleast_1d(b.confidence_interval.high) for b in parts])
+    low = np.concatenate([own(b.confidence_interval.low) for b in parts])
+    high = np.concatenate([own(b.confidence_interval.high) for b in parts])
     draws = np.vstack(
-        [np.atleast_2d(b.bootstrap_distribution).reshape(d, -1) for b in parts]
+        [np.atleast_2d(own(b.bootstrap_distribution)).reshape(d, -1) for b in parts]
     )
     for k in range(2 * d):
         if math.isfinite(low[k]) and math.isfinite(high[k]):

@@ -196,11 +196,14 @@ def plan(
         raise ConfigError(
             f"design: {len(points)} points exceed the limit of {MAX_POINTS}"
         )
+    for p, integer in zip(experiment.parameters, whole, strict=True):
+        if integer:  # the tables show the whole number each point runs with
+            points[p.name] = points[p.name].round()
     # every point must give a valid scenario: check them all before running any
     for k, row in enumerate(points.itertuples(index=False)):
         try:
             point_scenario(
-                base, experiment, dict(zip(points.columns, row, strict=True))
+                base, experiment, dict(zip(points.columns, row, strict=True)), whole
             )
         except ConfigError as exc:
             raise ConfigError(
