@@ -461,19 +461,30 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path, reader: str) -> None:
 def test_a_second_run_into_the_same_out_is_refused_while_one_works(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from livesim.checkpoint import RunStore, work_folder
-
     scenario = write(tmp_path, SMALL)
     out = tmp_path / "out"
-    working = RunStore(work_folder(out), "another run's digest", resume=False)
-    working.open()  # holds the folder's lock, as a running `livesim run` does
+    # another process holds the store's lock, as a running `livesim run` does
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, pathlib\n"
+            "from livesim.checkpoint import RunStore, work_folder\n"
+            f"s = RunStore(work_folder(pathlib.Path({str(out)!r})), 'x', False)\n"
+            "s.open(); print('locked', flush=True); sys.stdin.read()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
         argv = ["run", str(scenario), "-n", "2", *QUIET, "--out", str(out)]
         refused(capsys, argv, "another livesim run is writing")
         assert not out.exists()
     finally:
-        working.remove()
-    assert main(argv) == 0
+        holder.communicate("", timeout=30)
+    assert main(argv) == 0  # the lock went with the process
 
 
 @pytest.mark.parametrize("command", ["sweep", "sensitivity"])

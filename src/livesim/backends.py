@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,6 +26,7 @@ import pandas as pd
 from livesim.chunks import SUFFIX as CHUNK_SUFFIX
 from livesim.chunks import DamagedChunk, read_table, write_table
 from livesim.errors import ConfigError, note
+from livesim.pool import map_unordered
 from livesim.scenario import Scenario
 
 BACKENDS = ("local", "dask")
@@ -103,36 +103,7 @@ class LocalBackend:
     def map_unordered(
         self, fn: Callable[[Any], Any], items: Sequence[Any]
     ) -> Iterator[tuple[int, Any]]:
-        if self.workers == 1 or len(items) <= 1:
-            for i, item in enumerate(items):
-                yield i, fn(item)
-            return
-        pool = ProcessPoolExecutor(
-            max_workers=self.workers, initializer=ignore_interrupts
-        )
-        try:
-            # keep a few jobs queued per worker, not all: a kill loses less, and
-            # results are written while the rest are still being sent
-            pending: dict[Future[Any], int] = {}
-            queue = iter(enumerate(items))
-            for i, item in queue:
-                pending[pool.submit(fn, item)] = i
-                if len(pending) >= 2 * self.workers:
-                    break
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    i = pending.pop(future)
-                    yield i, future.result()
-                    nxt = next(queue, None)
-                    if nxt is not None:
-                        pending[pool.submit(fn, nxt[1])] = nxt[0]
-        except BaseException:
-            # interrupted or failed: stop the workers now rather than let them
-            # finish what is queued (the finished chunks are already written)
-            stop_workers(pool)
-            raise
-        pool.shutdown()
+        return map_unordered(fn, items, self.workers)
 
     def close(self) -> None:
         pass
@@ -180,24 +151,6 @@ class DaskBackend:
 
     def close(self) -> None:
         self.client.close()
-
-
-def ignore_interrupts() -> None:
-    """In a worker process: leave Ctrl-C to the parent, which stops the workers
-    (so an interrupt prints one line, not a traceback per worker)."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def stop_workers(pool: ProcessPoolExecutor) -> None:
-    """End a pool's worker processes at once and drop its queued work."""
-    processes = list(getattr(pool, "_processes", {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.join(timeout=5)
 
 
 def make_backend(name: str, workers: int = 1, scheduler: str | None = None) -> Backend:

@@ -37,6 +37,7 @@ from livesim.engines.agent import SessionOutput
 from livesim.errors import ConfigError, note
 
 REQUEST_FILE = "run.json"
+LOCK_FILE = ".lock"
 
 
 def work_folder(out: Path) -> Path:
@@ -94,16 +95,17 @@ class RunStore:
         """Create and lock the work folder and write its request file, once all
         checks passed (a folder that keeps no chunk is started afresh).
 
-        The lock (`flock` on the folder, held until the process ends or `remove`)
-        refuses a second run into the same output while this one works.
+        The lock (a POSIX lock on `.lock` in the folder, held until the process
+        ends or `remove`; worker processes do not inherit it) refuses a second run
+        into the same output while this one works.
         """
         if self.opened:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.lock = os.open(self.folder, os.O_RDONLY)
+        self.lock = os.open(self.folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             if fcntl is not None:
-                fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.lockf(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(self.lock)
             self.lock = None
@@ -113,6 +115,8 @@ class RunStore:
             ) from None
         if not self.continues:
             for stale in self.folder.iterdir():
+                if stale.name == LOCK_FILE:
+                    continue
                 if stale.is_dir():
                     shutil.rmtree(stale, ignore_errors=True)
                 else:

@@ -3,7 +3,7 @@
 Each replication r of seed s runs with random streams keyed by (s, r, stream, source)
 (see `livesim.model.rng`), so the tables are identical for any number of workers and
 any order in which workers finish. Work is sent to a `ProcessPoolExecutor` in chunks of
-replications (`livesim.backends.LocalBackend`), each finished chunk optionally kept on
+replications (`livesim.pool`), each finished chunk optionally kept on
 disk (`livesim.checkpoint`); a progress bar appears when a run lasts more than a
 second.
 """
@@ -25,6 +25,7 @@ from livesim.engines.agent import TIMESERIES_COLUMNS, SessionOutput
 from livesim.errors import ConfigError
 from livesim.model import traffic
 from livesim.model.traffic import expected_viewers
+from livesim.pool import map_unordered
 from livesim.results import ID_COLUMNS, SimulationResult, campaign_totals, summarize
 from livesim.scenario import Campaign, Scenario
 
@@ -255,8 +256,6 @@ def _execute(
     """Run the tasks on local processes; each finished one is passed to `save`."""
     from tqdm import tqdm
 
-    from livesim.backends import LocalBackend
-
     todo = sum(len(task[3]) for task in tasks)
     bar = tqdm(
         total=total,
@@ -269,7 +268,7 @@ def _execute(
     )
     outputs: dict[str, dict[int, SessionOutput]] = {}
     try:
-        for _, (name, done) in LocalBackend(workers).map_unordered(run_task, tasks):
+        for _, (name, done) in map_unordered(run_task, tasks, workers):
             if save is not None:
                 save(name, done)
             outputs.setdefault(name, {}).update(done)

@@ -38,6 +38,7 @@ from livesim.backends import (
     run_jobs,
     scenario_jobs,
 )
+from livesim.chunks import write_durably
 from livesim.errors import ConfigError
 from livesim.output import write_text_atomic
 from livesim.results import ADDITIVE, describe
@@ -350,14 +351,24 @@ def start_experiment(
             raise ConfigError(
                 f"--resume: {str(out)!r} holds no experiment (no experiment.json)"
             )
-        if json.loads(path.read_text()).get("digest") != digest:
+        try:
+            kept = json.loads(path.read_text(encoding="utf-8")).get("digest")
+        except (OSError, ValueError, AttributeError):
+            raise ConfigError(
+                f"--resume: {str(path)!r} cannot be read (damaged); the chunks in "
+                "points/ are intact, but which experiment they belong to is not "
+                "known: choose a new folder"
+            ) from None
+        if kept != digest:
             raise ConfigError(
                 f"--resume: {str(out)!r} holds another experiment or scenario (its "
                 "digest differs); choose a new folder"
             )
+    # the manifest first (durably), so a folder with chunks always says whose
+    out.mkdir(parents=True, exist_ok=True)
+    write_durably(path, (json.dumps(manifest, indent=2, default=str) + "\n").encode())
     folder = out / "points"
-    folder.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, json.dumps(manifest, indent=2, default=str) + "\n")
+    folder.mkdir(exist_ok=True)
     return folder
 
 
