@@ -503,3 +503,18 @@ def test_whole_number_fields_are_rounded_where_a_path_is_written(
     assert main([command, str(path), *QUIET, "--out", str(out)]) == 0
     followers = pd.read_csv(out / "sweep.csv")["push"]
     assert (followers == followers.round()).all() and followers.min() >= 10
+
+
+def test_a_write_killed_midway_leaves_no_debris_for_long(tmp_path: Path) -> None:
+    scenario = write(tmp_path, SMALL)
+    out = tmp_path / "out"
+    argv = ["run", str(scenario), "-n", "2", *QUIET, "--out", str(out)]
+    assert main(argv) == 0
+    before = tables(out)
+    # a kill between the two renames of the swap: the output moved aside, and a
+    # temporary folder left behind
+    out.rename(tmp_path / ".out.old-12345")
+    (tmp_path / ".out.tmp-abc").mkdir()
+    assert main([*argv, "--seed", "1"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "scenario.toml"]
+    assert tables(out) != before  # the new run's output, the old one put back first

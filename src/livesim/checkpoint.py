@@ -70,6 +70,11 @@ class RunStore:
 
     def check(self) -> None:
         """Refuse a work folder this run may not continue (before any work)."""
+        if self.folder.exists() and not self.folder.is_dir():
+            raise ConfigError(
+                f"--out: {str(self.folder)!r}, where livesim keeps a run's finished "
+                "replications, is a file; remove it"
+            )
         if not any(self.folder.glob(f"*{SUFFIX}")):
             return  # nothing finished is kept there: the run starts it afresh
         if not self.resume:

@@ -170,6 +170,7 @@ def compare(
             strategies=names,
             scenario_files=[sc.name for sc, _, _ in runs],
             run_seconds=round(sum(m["run_seconds"] for m in manifests), 3),
+            resumed_replications=sum(m["resumed_replications"] for m in manifests),
             awareness={
                 rename[name]: phase
                 for m, (_, _, rename) in zip(manifests, runs, strict=True)

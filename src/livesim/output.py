@@ -52,6 +52,7 @@ def write_outputs(
     out = out.resolve()
     check_out_folder(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    remove_debris(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     umask = os.umask(0)
     os.umask(umask)
@@ -100,6 +101,19 @@ def write_outputs(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def remove_debris(out: Path) -> None:
+    """Remove what a write into `out` killed midway left beside it: its temporary
+    folder (`.<name>.tmp-*`) and an earlier output moved aside (`.<name>.old-*`;
+    put back in place first if `out` itself is gone)."""
+    for old in sorted(out.parent.glob(f".{out.name}.old-*")):
+        if not out.exists():
+            os.replace(old, out)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+    for tmp in out.parent.glob(f".{out.name}.tmp-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _swap_into_place(tmp: Path, out: Path) -> None:

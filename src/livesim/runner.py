@@ -165,6 +165,7 @@ def simulate(
         save = functools.partial(store.save, part)
     tasks = _tasks(campaigns, seed, replications, workers, event_log, chosen, kept)
     total = replications * len(campaigns)
+    resumed = total - sum(len(task[3]) for task in tasks)
     outputs = _execute(tasks, workers, progress, total, save)
     if store is not None:  # fresh and resumed runs read the same files
         outputs = store.load(part)
@@ -189,6 +190,9 @@ def simulate(
         "run_seconds": round(elapsed, 3),
         "viewers_simulated": viewers,
         "viewers_per_second": round(viewers / elapsed, 1) if elapsed > 0 else None,
+        # replications x strategies taken from an earlier, interrupted run (resume):
+        # run_seconds and viewers_per_second then cover only the rest
+        "resumed_replications": resumed,
     }
     return result
 

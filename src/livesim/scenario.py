@@ -416,6 +416,8 @@ def format_validation_error(error: Any) -> str:
     rule = error["msg"]
     if error["type"] == "extra_forbidden":
         rule = "unknown key (a misspelling?)"
+    if error["type"] == "int_type" and isinstance(value, float) and value.is_integer():
+        rule += f"; a whole number is written without a point or exponent: {value:.0f}"
     return f"{path or 'scenario'}: {rule}{shown}"
 
 
