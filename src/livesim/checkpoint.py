@@ -17,11 +17,12 @@ without `--resume` where an unfinished one is kept: neither loses finished work.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import io
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,9 @@ from livesim.errors import ConfigError, note
 
 REQUEST_FILE = "run.json"
 LOCK_FILE = ".lock"
+#: Finished replications are written out at least this often (seconds): a kill
+#: loses at most about this much finished work.
+FLUSH_SECONDS = 1.0
 
 
 def work_folder(out: Path) -> Path:
@@ -56,7 +60,9 @@ class RunStore:
     """The chunks of one run (`livesim run`) or one comparison, in `folder`.
 
     Nothing is written until `open()`, which callers make after every other check
-    has passed.
+    has passed. Finished replications are buffered and written as one chunk about
+    every `FLUSH_SECONDS` (and when the store closes, interrupted or not), so fast
+    replications do not pay a synced file each.
     """
 
     def __init__(self, folder: Path, digest: str, resume: bool) -> None:
@@ -66,6 +72,8 @@ class RunStore:
         self.opened = False
         self.continues = False
         self.lock: int | None = None
+        self.buffer: dict[tuple[str, str], list[tuple[int, SessionOutput]]] = {}
+        self.flushed = time.monotonic()
         self.check()
 
     def check(self) -> None:
@@ -75,7 +83,7 @@ class RunStore:
                 f"--out: {str(self.folder)!r}, where livesim keeps a run's finished "
                 "replications, is a file; remove it"
             )
-        if not any(self.folder.glob(f"*{SUFFIX}")):
+        if not self.chunks():
             return  # nothing finished is kept there: the run starts it afresh
         if not self.resume:
             raise ConfigError(
@@ -83,11 +91,13 @@ class RunStore:
                 f"{str(self.folder)!r}; rerun with --resume to continue it, or remove "
                 "that folder to start again"
             )
-        try:
-            text = (self.folder / REQUEST_FILE).read_text(encoding="utf-8")
-            kept = json.loads(text).get("digest")
-        except (OSError, ValueError, AttributeError):
-            kept = None
+        kept = self.kept_digest()
+        if kept is None:
+            raise ConfigError(
+                f"--resume: {str(self.folder / REQUEST_FILE)!r} is missing or "
+                "damaged, so which run the kept replications belong to is not "
+                "known; remove the folder to start again"
+            )
         if kept != self.digest:
             raise ConfigError(
                 f"--resume: {str(self.folder)!r} holds an unfinished run of another "
@@ -96,12 +106,27 @@ class RunStore:
             )
         self.continues = True
 
+    def chunks(self, part: str = "") -> list[Path]:
+        """The chunk files kept in the folder (of `part`)."""
+        if not self.folder.is_dir():
+            return []
+        found = self.folder.glob(f"{part}*~r*{SUFFIX}")
+        return sorted(p for p in found if p.is_file())
+
+    def kept_digest(self) -> str | None:
+        try:
+            text = (self.folder / REQUEST_FILE).read_text(encoding="utf-8")
+            digest = json.loads(text).get("digest")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return digest if isinstance(digest, str) else None
+
     def open(self) -> None:
         """Create and lock the work folder and write its request file, once all
         checks passed (a folder that keeps no chunk is started afresh).
 
         The lock (a POSIX lock on `.lock` in the folder, held until the process
-        ends or `remove`; worker processes do not inherit it) refuses a second run
+        ends or `close`; worker processes do not inherit it) refuses a second run
         into the same output while this one works.
         """
         if self.opened:
@@ -118,6 +143,11 @@ class RunStore:
                 f"--out: another livesim run is writing into {str(self.folder)!r} "
                 "now; wait for it, or choose another --out"
             ) from None
+        if self.continues and self.kept_digest() != self.digest:
+            self.close()  # another run started afresh in it meanwhile
+            raise ConfigError(
+                f"--resume: {str(self.folder)!r} was taken by another run"
+            )
         if not self.continues:
             for stale in self.folder.iterdir():
                 if stale.name == LOCK_FILE:
@@ -133,21 +163,33 @@ class RunStore:
     def save(
         self, part: str, strategy: str, done: list[tuple[int, SessionOutput]]
     ) -> None:
-        """Write one finished chunk of a strategy's replications."""
+        """Keep finished replications of a strategy; written out every
+        `FLUSH_SECONDS`."""
         self.open()
-        first = min(r for r, _ in done)
-        path = self.folder / f"{part}{strategy}~r{first:06d}{SUFFIX}"
-        write_chunk(path, encode(strategy, done), len(done))
+        self.buffer.setdefault((part, strategy), []).extend(done)
+        if time.monotonic() - self.flushed >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every buffered replication as chunks (one per strategy)."""
+        for (part, strategy), done in list(self.buffer.items()):
+            first = min(r for r, _ in done)
+            path = self.folder / f"{part}{strategy}~r{first:06d}{SUFFIX}"
+            write_chunk(path, encode(strategy, self.digest, done), len(done))
+            del self.buffer[(part, strategy)]
+        self.flushed = time.monotonic()
 
     def load(self, part: str) -> dict[str, dict[int, SessionOutput]]:
         """Every verified replication of `part` kept so far, by strategy; a damaged
-        chunk is reported, removed and left out (so it runs again)."""
+        chunk, or one of another run, is reported, removed and left out (so its
+        replications run again)."""
+        self.flush()
         found: dict[str, dict[int, SessionOutput]] = {}
-        if not self.folder.is_dir():
-            return found
-        for path in sorted(self.folder.glob(f"{part}*~r*{SUFFIX}")):
+        for path in self.chunks(part):
             try:
-                strategy, done = decode(path)
+                strategy, digest, done = decode(path)
+                if digest != self.digest:
+                    raise DamagedChunk(path, "belongs to another run")
             except DamagedChunk as exc:
                 note(f"{exc}; running its replications again")
                 path.unlink(missing_ok=True)
@@ -157,11 +199,19 @@ class RunStore:
 
     def remove(self) -> None:
         """Drop the work folder (the outputs are written) and its lock."""
+        self.buffer.clear()
         shutil.rmtree(self.folder, ignore_errors=True)
         self.close()
 
     def close(self) -> None:
-        """Let go of the folder's lock; what is kept stays for a resume."""
+        """Write what is buffered and let go of the lock; the kept replications
+        stay for a resume, and a folder that keeps none goes."""
+        if self.buffer and self.opened:
+            # (a failure here is not reported: the error that stopped the run is)
+            with contextlib.suppress(OSError):
+                self.flush()
+        if self.opened and not self.chunks():
+            shutil.rmtree(self.folder, ignore_errors=True)
         if self.lock is not None:
             os.close(self.lock)
             self.lock = None
@@ -173,50 +223,56 @@ class RunStore:
         self.close()
 
 
-def encode(strategy: str, done: list[tuple[int, SessionOutput]]) -> bytes:
-    """Replications' outputs as one `.npz` payload: the rows and event logs as JSON,
-    the time series as float arrays (exact, so they read back equal)."""
+def encode(strategy: str, digest: str, done: list[tuple[int, SessionOutput]]) -> bytes:
+    """Replications' outputs as one payload: a JSON line (rows, event logs, and the
+    shape and dtype of every time-series array), then the arrays' raw bytes, one
+    after another (exact, so they read back equal)."""
+    arrays = [a for _, out in done for a in out.timeseries.values()]
     meta = {
         "strategy": strategy,
+        "run": digest,
         "replications": [r for r, _ in done],
         "rows": [out.rows for _, out in done],
         "events": [out.events for _, out in done],
         "streams": [list(out.timeseries) for _, out in done],
+        "arrays": [[a.dtype.str, list(a.shape)] for a in arrays],
     }
-    arrays = {
-        f"ts_{k}_{j}": array
-        for k, (_, out) in enumerate(done)
-        for j, array in enumerate(out.timeseries.values())
-    }
-    buffer = io.BytesIO()
-    text = json.dumps(meta, default=_plain).encode()
-    arrays["meta"] = np.frombuffer(text, dtype=np.uint8)
-    save: Any = np.savez  # (its stubs take **arrays for its allow_pickle flag)
-    save(buffer, **arrays)
-    return buffer.getvalue()
+    text = json.dumps(meta, default=_plain).encode()  # one line: JSON escapes \n
+    return b"".join([text, b"\n", *(np.ascontiguousarray(a).tobytes() for a in arrays)])
 
 
-def decode(path: Path) -> tuple[str, list[tuple[int, SessionOutput]]]:
-    """A verified chunk's strategy and replications' outputs."""
+def decode(path: Path) -> tuple[str, str, list[tuple[int, SessionOutput]]]:
+    """A verified chunk's strategy, run digest and replications' outputs."""
     payload, count = read_chunk(path)
     try:
-        with np.load(io.BytesIO(payload), allow_pickle=False) as archive:
-            meta = json.loads(archive["meta"].tobytes())
-            done = []
-            for k, r in enumerate(meta["replications"]):
-                series = {
-                    stream: archive[f"ts_{k}_{j}"]
-                    for j, stream in enumerate(meta["streams"][k])
-                }
-                logged = meta["events"][k]
-                events = None if logged is None else [tuple(e) for e in logged]
-                done.append((int(r), SessionOutput(meta["rows"][k], series, events)))
-            strategy = str(meta["strategy"])
-    except (ValueError, KeyError, TypeError, OSError, IndexError) as exc:
+        end = payload.index(b"\n")
+        meta = json.loads(payload[:end])
+        arrays, at = [], end + 1
+        for dtype, shape in meta["arrays"]:
+            kind = np.dtype(dtype)
+            size = kind.itemsize * int(np.prod(shape))
+            flat = np.frombuffer(
+                payload, dtype=kind, count=size // kind.itemsize, offset=at
+            )
+            arrays.append(flat.reshape(shape).copy())
+            at += size
+        if at != len(payload):
+            raise ValueError(f"{len(payload) - at} bytes past the last array")
+        done, k = [], 0
+        for i, r in enumerate(meta["replications"]):
+            series = {}
+            for stream in meta["streams"][i]:
+                series[stream] = arrays[k]
+                k += 1
+            logged = meta["events"][i]
+            events = None if logged is None else [tuple(e) for e in logged]
+            done.append((int(r), SessionOutput(meta["rows"][i], series, events)))
+        strategy, digest = str(meta["strategy"]), str(meta["run"])
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
         raise DamagedChunk(path, f"its contents cannot be read ({exc})") from None
     if len(done) != count:
         raise DamagedChunk(path, f"holds {len(done)} replications of {count} declared")
-    return strategy, done
+    return strategy, digest, done
 
 
 def _plain(value: Any) -> Any:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 # can catch a Ctrl-C, so numpy, pandas and the engines load inside `main`
 from livesim import __version__
 from livesim.errors import ConfigError
+from livesim.pool import interrupts_held
 
 if TYPE_CHECKING:
     from livesim.backends import Backend
@@ -243,7 +244,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `livesim` console script."""
     args: argparse.Namespace | None = None
     try:
-        args = build_parser().parse_args(argv)
+        with interrupts_held():  # the parser imports the engines' constants
+            parser = build_parser()
+        args = parser.parse_args(argv)
         code = _dispatch(args)
         sys.stdout.flush()  # here, so that a closed pipe is caught below
         return code
@@ -272,6 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    with interrupts_held():
+        _preload(args.command)
     commands: dict[str, Callable[[argparse.Namespace], int]] = {
         "check": _check,
         "calibrate": _calibrate,
@@ -285,6 +290,19 @@ def _dispatch(args: argparse.Namespace) -> int:
     return commands[args.command](args)
 
 
+def _preload(command: str) -> None:
+    """Import what a command needs (numpy, pandas, scipy, the engines: about a
+    second), so that a Ctrl-C during the imports is held until they are done."""
+    import importlib
+
+    needs = {
+        "check": ["livesim.runner"],
+        "app": [],
+    }
+    for module in needs.get(command, ["livesim.runner", "livesim.output"]):
+        importlib.import_module(module)
+
+
 def _app(args: argparse.Namespace) -> int:
     from livesim.app import run as run_app
 
@@ -293,17 +311,18 @@ def _app(args: argparse.Namespace) -> int:
 
 def _what_is_kept(args: argparse.Namespace | None) -> str:
     """What an interrupted command leaves, for its one line."""
-    if args is None:
-        return "nothing was written"
-    if args.command in EXPERIMENTS:
-        return "the finished chunks are kept: rerun with --resume to continue"
     kept: Path | None = getattr(args, "work_folder", None)
-    if kept is not None and kept.is_dir():
+    if kept is None or not any(kept.glob("*.chunk")):
+        return "nothing was written"
+    if args is not None and args.command in EXPERIMENTS:
         return (
-            f"the finished replications are kept in {str(kept)!r}: rerun the same "
-            "command with --resume to continue"
+            f"the finished chunks are kept in {str(kept)!r}: rerun with --resume to "
+            "continue"
         )
-    return "nothing was written"
+    return (
+        f"the finished replications are kept in {str(kept)!r}: rerun the same "
+        "command with --resume to continue"
+    )
 
 
 def _silence_stdout() -> None:
@@ -532,6 +551,7 @@ def _experiment(
     out = args.out or Path("results") / f"{args.experiment.stem}-{kind}"
     check_no_file_in_the_way(out, [out, *out.parents])
     check_writable(out)
+    args.work_folder = out / "points"
     started = time.perf_counter()
     with _backend(args) as backend:
         result = run(

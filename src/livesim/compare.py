@@ -111,7 +111,13 @@ def compare(
     (`livesim.checkpoint`) finished replications are kept on disk as they come and
     a resumed comparison runs only the missing ones.
     """
-    from livesim.runner import check_request, heaviest_strategy, simulate
+    from livesim.runner import (
+        MAX_WORK,
+        check_request,
+        expected_work,
+        heaviest_strategy,
+        simulate,
+    )
 
     runs: list[tuple[Scenario, list[str], dict[str, str]]] = []
     names: list[str] = []
@@ -138,8 +144,21 @@ def compare(
     # one engine for all, so every pair is compared on the same model code
     heaviest = max(heaviest_strategy(sc, chosen) for sc, chosen, _ in runs)
     engine = choose_engine(engine, heaviest, event_log=False)
-    for sc, chosen, _ in runs:  # refuse before anything runs or is written
-        check_request(sc, replications, workers, engine, False, force, seed, chosen)
+    # refuse before anything runs or is written: each file's request, then the
+    # whole comparison's work against the pre-flight limit
+    for sc, chosen, _ in runs:
+        try:
+            check_request(sc, replications, workers, engine, False, True, seed, chosen)
+        except ConfigError as exc:
+            raise ConfigError([f"{sc.name}: {e}" for e in exc.errors]) from None
+    work = replications * sum(expected_work(sc, chosen) for sc, chosen, _ in runs)
+    if not force and work > MAX_WORK[engine]:
+        raise ConfigError(
+            f"replications: {replications} replications of {len(names)} strategies "
+            f"need about {work:,.3g} viewer-visits, past the limit of "
+            f"{MAX_WORK[engine]:,.3g} for the {engine} engine (a long run); use "
+            "fewer replications or strategies, or --force"
+        )
     parts = []
     manifests = []
     for i, (sc, chosen, rename) in enumerate(runs):

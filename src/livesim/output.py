@@ -141,24 +141,26 @@ def check_out_file(out: Path) -> None:
 
 def check_writable(out: Path) -> None:
     """Refuse `out` when livesim could not write there: the folder itself if it
-    exists, else the nearest folder above it that does (where it would be made).
+    exists (experiments write into it), and the folder it is in, or the nearest
+    one above that exists (where it is made, and where a run keeps its temporary
+    and unfinished work beside it).
 
     Writing is tried, not guessed from permission bits (root ignores them, a
     read-only file system does not): a probe file is made and removed at once.
     """
-    place = next((p for p in (out, *out.parents) if p.exists()), None)
-    if place is None or not place.is_dir():
-        return  # nothing exists on the way, or check_no_file_in_the_way says it
-    try:
-        fd, probe = tempfile.mkstemp(dir=place, prefix=".livesim-probe-")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        where = "" if place == out else f" (its folder {str(place)!r})"
-        raise ConfigError(
-            f"--out: {str(out)!r}{where} cannot be written: {exc.strerror}; "
-            "choose another folder"
-        ) from None
+    above = next((p for p in out.parents if p.exists()), None)
+    places = [p for p in (out, above) if p is not None and p.is_dir()]
+    for place in dict.fromkeys(places):
+        try:
+            fd, probe = tempfile.mkstemp(dir=place, prefix=".livesim-probe-")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            where = "" if place == out else f" (the folder {str(place)!r})"
+            raise ConfigError(
+                f"--out: {str(out)!r}{where} cannot be written: {exc.strerror}; "
+                "choose another folder"
+            ) from None
 
 
 def check_no_file_in_the_way(out: Path, folders: list[Path]) -> None:

@@ -10,17 +10,25 @@ backend of experiments and `livesim run` both use it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported when used: the command line imports this module early
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+#: prctl(2) option: the signal a process gets when its parent ends (Linux).
+PR_SET_PDEATHSIG = 1
 
 
 def map_unordered(
     fn: Callable[[Any], Any], items: Sequence[Any], workers: int
 ) -> Iterator[tuple[int, Any]]:
     """(index, fn(item)) for every item, in the order they finish."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
     workers = min(workers, os.cpu_count() or 1)
     if workers == 1 or len(items) <= 1:
         for i, item in enumerate(items):
@@ -30,10 +38,13 @@ def map_unordered(
     try:
         pending: dict[Future[Any], int] = {}
         queue = iter(enumerate(items))
-        for i, item in queue:
-            pending[pool.submit(fn, item)] = i
-            if len(pending) >= 2 * workers:
-                break
+        # the workers start (fork) on the first submits: hold Ctrl-C meanwhile, so
+        # that it reaches this process after they exist, never a half-made worker
+        with interrupts_held():
+            for i, item in queue:
+                pending[pool.submit(fn, item)] = i
+                if len(pending) >= 2 * workers:
+                    break
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
@@ -50,10 +61,43 @@ def map_unordered(
     pool.shutdown()
 
 
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Hold a Ctrl-C until the block ends, then raise KeyboardInterrupt.
+
+    For work that an interrupt must not cut in two: a library's import (cut, it
+    can turn into an ImportError), or starting worker processes (cut, a worker may
+    be left running without its parent). The Python handler only notes the
+    signal meanwhile; blocking the signal would not do, as another thread (numpy's
+    BLAS threads) would then receive it.
+    """
+    caught: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda n, f: caught.append(n))
+    except ValueError:  # not the main thread (an embedding program): no change
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
 def ignore_interrupts() -> None:
     """In a worker process: leave Ctrl-C to the parent, which stops the workers
-    (so an interrupt prints one line, not a traceback per worker)."""
+    (so an interrupt prints one line, not a traceback per worker), and end with
+    the parent, however it ends (Linux: the parent-death signal)."""
+    import ctypes
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent went before the signal was set
+        os._exit(1)
 
 
 def stop_workers(pool: ProcessPoolExecutor) -> None:
@@ -64,3 +108,9 @@ def stop_workers(pool: ProcessPoolExecutor) -> None:
         process.terminate()
     for process in processes:
         process.join(timeout=5)
+    # a worker ended while sending its result leaves the pool's thread waiting for
+    # the rest of it, and the interpreter's exit waiting for that thread: close this
+    # process's copy of the writing end, so that the thread sees the pipe end
+    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+    with contextlib.suppress(Exception):
+        writer.close()  # type: ignore[union-attr]

@@ -169,6 +169,12 @@ def simulate(
     outputs = _execute(tasks, workers, progress, total, save)
     if store is not None:  # fresh and resumed runs read the same files
         outputs = store.load(part)
+        for name in campaigns:
+            if sorted(outputs.get(name, {})) != list(range(replications)):
+                raise RuntimeError(
+                    f"the kept replications of {name!r} in {store.folder} are not "
+                    f"exactly 0..{replications - 1}; remove the folder and run again"
+                )
     elapsed = time.perf_counter() - started
     result = _assemble(outputs, campaigns, scenario.target_gmv, event_log)
     viewers = float(result.replications["viewers"].sum())
@@ -257,7 +263,8 @@ def _execute(
     total: int,
     save: Callable[[str, list[tuple[int, SessionOutput]]], None] | None = None,
 ) -> dict[str, dict[int, SessionOutput]]:
-    """Run the tasks on local processes; each finished one is passed to `save`."""
+    """Run the tasks on local processes; each finished one is passed to `save`
+    (and then not kept in memory) or returned."""
     from tqdm import tqdm
 
     todo = sum(len(task[3]) for task in tasks)
@@ -273,9 +280,10 @@ def _execute(
     outputs: dict[str, dict[int, SessionOutput]] = {}
     try:
         for _, (name, done) in map_unordered(run_task, tasks, workers):
-            if save is not None:
+            if save is not None:  # kept on disk only: read back once at the end
                 save(name, done)
-            outputs.setdefault(name, {}).update(done)
+            else:
+                outputs.setdefault(name, {}).update(done)
             bar.update(len(done))
     finally:
         bar.close()

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+)
 
 from livesim.archetypes import ARCHETYPES, HostKind
 from livesim.errors import ConfigError
@@ -231,6 +238,14 @@ class Strategy(Strict):
     platform: Platform | None = None
     costs: Costs | None = None
     awareness: Awareness | Literal[False] | None = None
+
+    @field_validator("awareness", mode="before")
+    @classmethod
+    def _table_or_false(cls, value: Any) -> Any:
+        # Literal[False] alone would take 0 and 0.0 (they equal False)
+        if not isinstance(value, bool | dict | Awareness) and value is not None:
+            raise ValueError("must be a table or false")
+        return value
 
 
 class FreeParameter(Strict):
