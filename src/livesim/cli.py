@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from livesim.backends import Backend
     from livesim.checkpoint import RunStore
     from livesim.results import SimulationResult
+    from livesim.scenario import Scenario
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 #: Exit code when the reader of our output went away (`livesim ... | head -1`),
@@ -336,12 +337,23 @@ def _silence_stdout() -> None:
 
 
 def _run_store(
-    args: argparse.Namespace, out: Path, request: dict[str, Any]
+    args: argparse.Namespace, out: Path, scenarios: list[Scenario]
 ) -> RunStore:
-    """The store of a run's finished replications beside `out` (checked now; it is
-    created only when the run starts)."""
+    """The store of a run's finished replications beside `out`, for the request
+    the options and scenarios make (checked now; it is created when the run
+    starts)."""
     from livesim.checkpoint import RunStore, request_digest, work_folder
 
+    request = {
+        "command": args.command,
+        "scenarios": [sc.digest() for sc in scenarios],
+        "seed": args.seed,
+        "replications": args.replications,
+        "engine": args.engine,
+        "strategies": args.strategy,
+        "events": getattr(args, "events", False),
+        "version": __version__,
+    }
     store = RunStore(work_folder(out), request_digest(request), args.resume)
     args.work_folder = store.folder
     return store
@@ -372,20 +384,7 @@ def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(path)
     out = (args.out or Path("results") / scenario.name).resolve()
     check_out_folder(out)
-    store = _run_store(
-        args,
-        out,
-        {
-            "command": "run",
-            "scenario": scenario.digest(),
-            "seed": args.seed,
-            "replications": args.replications,
-            "engine": args.engine,
-            "strategies": args.strategy,
-            "events": args.events,
-            "version": __version__,
-        },
-    )
+    store = _run_store(args, out, [scenario])
     with store:
         result: SimulationResult = simulate(
             scenario,
@@ -491,19 +490,7 @@ def _compare(args: argparse.Namespace) -> int:
     others = [load_scenario(p) for p in args.others]
     out = (args.out or Path("results") / f"{scenario.name}-compare").resolve()
     check_out_folder(out)
-    store = _run_store(
-        args,
-        out,
-        {
-            "command": "compare",
-            "scenarios": [sc.digest() for sc in [scenario, *others]],
-            "seed": args.seed,
-            "replications": args.replications,
-            "engine": args.engine,
-            "strategies": args.strategy,
-            "version": __version__,
-        },
-    )
+    store = _run_store(args, out, [scenario, *others])
     with store:
         comparison = compare(
             scenario,
