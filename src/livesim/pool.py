@@ -34,7 +34,9 @@ def map_unordered(
         for i, item in enumerate(items):
             yield i, fn(item)
         return
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=ignore_interrupts)
+    pool = ProcessPoolExecutor(
+        max_workers=workers, initializer=ignore_interrupts, initargs=(os.getpid(),)
+    )
     try:
         pending: dict[Future[Any], int] = {}
         queue = iter(enumerate(items))
@@ -85,14 +87,13 @@ def interrupts_held() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
-def ignore_interrupts() -> None:
-    """In a worker process: leave Ctrl-C to the parent, which stops the workers
-    (so an interrupt prints one line, not a traceback per worker), and end with
-    the parent, however it ends (Linux: the parent-death signal)."""
+def ignore_interrupts(parent: int) -> None:
+    """In a worker process of `parent`: leave Ctrl-C to the parent, which stops
+    the workers (so an interrupt prints one line, not a traceback per worker), and
+    end with the parent, however it ends (Linux: the parent-death signal)."""
     import ctypes
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
