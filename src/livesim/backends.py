@@ -26,7 +26,7 @@ import pandas as pd
 from livesim.chunks import SUFFIX as CHUNK_SUFFIX
 from livesim.chunks import DamagedChunk, read_table, write_table
 from livesim.errors import ConfigError, note
-from livesim.pool import map_unordered
+from livesim.pool import closed_after, map_unordered
 from livesim.scenario import Scenario
 
 BACKENDS = ("local", "dask")
@@ -200,11 +200,12 @@ def run_jobs(
         delay=1.0,
     )
     try:
-        for i, rows in backend.map_unordered(run_job, todo):
-            path = _job_file(folder, todo[i])
-            write_table(path, rows)
-            done[path] = read_table(path)
-            bar.update(todo[i].size)
+        with closed_after(backend.map_unordered(run_job, todo)) as results:
+            for i, rows in results:
+                path = _job_file(folder, todo[i])
+                write_table(path, rows)
+                done[path] = read_table(path)
+                bar.update(todo[i].size)
     finally:
         bar.close()
     return {job.key: done[_job_file(folder, job)] for job in jobs}

@@ -55,12 +55,25 @@ def map_unordered(
                 nxt = next(queue, None)
                 if nxt is not None:
                     pending[pool.submit(fn, nxt[1])] = nxt[0]
+        pool.shutdown()  # inside: an interrupt while it waits stops the workers too
     except BaseException:
         # interrupted, failed, or the caller stopped reading: what finished has
         # been handed over; stop the workers now
         stop_workers(pool)
         raise
-    pool.shutdown()
+
+
+@contextlib.contextmanager
+def closed_after(results: Iterator[Any]) -> Iterator[Iterator[Any]]:
+    """Use `results` (a `map_unordered`) in a with block and close it when the
+    block ends: an error or Ctrl-C in the caller's loop then stops the workers at
+    once, not when (or if) the suspended generator is collected."""
+    try:
+        yield results
+    finally:
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()
 
 
 @contextlib.contextmanager

@@ -25,7 +25,7 @@ from livesim.engines.agent import TIMESERIES_COLUMNS, SessionOutput
 from livesim.errors import ConfigError
 from livesim.model import traffic
 from livesim.model.traffic import expected_viewers
-from livesim.pool import map_unordered
+from livesim.pool import closed_after, map_unordered
 from livesim.results import ID_COLUMNS, SimulationResult, campaign_totals, summarize
 from livesim.scenario import Campaign, Scenario
 
@@ -279,12 +279,13 @@ def _execute(
     )
     outputs: dict[str, dict[int, SessionOutput]] = {}
     try:
-        for _, (name, done) in map_unordered(run_task, tasks, workers):
-            if save is not None:  # kept on disk only: read back once at the end
-                save(name, done)
-            else:
-                outputs.setdefault(name, {}).update(done)
-            bar.update(len(done))
+        with closed_after(map_unordered(run_task, tasks, workers)) as results:
+            for _, (name, done) in results:
+                if save is not None:  # kept on disk only: read back once at the end
+                    save(name, done)
+                else:
+                    outputs.setdefault(name, {}).update(done)
+                bar.update(len(done))
     finally:
         bar.close()
     return outputs
