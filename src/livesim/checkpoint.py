@@ -83,6 +83,8 @@ class RunStore:
                 f"--out: {str(self.folder)!r}, where livesim keeps a run's finished "
                 "replications, is a file; remove it"
             )
+        if self.locked_elsewhere():
+            raise ConfigError(self.busy())
         if not self.chunks():
             return  # nothing finished is kept there: the run starts it afresh
         if not self.resume:
@@ -105,6 +107,29 @@ class RunStore:
                 "with --resume, or remove the folder"
             )
         self.continues = True
+
+    def busy(self) -> str:
+        return (
+            f"--out: another livesim run is writing into {str(self.folder)!r} "
+            "now; wait for it, or choose another --out"
+        )
+
+    def locked_elsewhere(self) -> bool:
+        """Whether another process holds the folder's lock (a run at work)."""
+        path = self.folder / LOCK_FILE
+        if fcntl is None or not path.is_file():
+            return False
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except OSError:
+            return False
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        finally:
+            os.close(fd)  # (closing drops the probe's own lock)
+        return False
 
     def chunks(self, part: str = "") -> list[Path]:
         """The chunk files kept in the folder (of `part`)."""
@@ -139,10 +164,7 @@ class RunStore:
         except OSError:
             os.close(self.lock)
             self.lock = None
-            raise ConfigError(
-                f"--out: another livesim run is writing into {str(self.folder)!r} "
-                "now; wait for it, or choose another --out"
-            ) from None
+            raise ConfigError(self.busy()) from None
         if self.continues and self.kept_digest() != self.digest:
             self.close()  # another run started afresh in it meanwhile
             raise ConfigError(

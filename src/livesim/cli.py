@@ -312,6 +312,9 @@ def _app(args: argparse.Namespace) -> int:
 
 def _what_is_kept(args: argparse.Namespace | None) -> str:
     """What an interrupted command leaves, for its one line."""
+    written: Path | None = getattr(args, "written", None)
+    if written is not None:
+        return f"the outputs were written to {str(written)!r} first"
     kept: Path | None = getattr(args, "work_folder", None)
     if kept is None or not any(kept.glob("*.chunk")):
         return "nothing was written"
@@ -399,8 +402,10 @@ def _run(args: argparse.Namespace) -> int:
             store=store,
         )
         result.manifest["scenario_path"] = str(path)
-        written = write_outputs(result, scenario, out)
-        store.remove()
+        with interrupts_held():  # the outputs are written whole, then it stops
+            written = write_outputs(result, scenario, out)
+            store.remove()
+            args.written = written
     _print_headline(result)
     print(
         f"\nwrote {written}/ (report.md, report.html, replications.csv, summary.csv, "
@@ -506,8 +511,10 @@ def _compare(args: argparse.Namespace) -> int:
         )
         result = comparison.result
         result.manifest["scenario_path"] = str(args.scenario)
-        written = write_outputs(result, scenario, out, comparison)
-        store.remove()
+        with interrupts_held():  # the outputs are written whole, then it stops
+            written = write_outputs(result, scenario, out, comparison)
+            store.remove()
+            args.written = written
     _print_headline(result)
     gmv = comparison.pairs[comparison.pairs["metric"] == "net_gmv"]
     print("\npaired differences in net GMV (first - second), 95% bootstrap CI:")

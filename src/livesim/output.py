@@ -32,7 +32,7 @@ def check_out_folder(out: Path) -> None:
     (it holds a manifest.json); a path through an existing file cannot be a folder.
     """
     check_no_file_in_the_way(out, [out, *out.parents])
-    check_writable(out)
+    check_writable(out, beside=True)  # the run keeps its work beside --out
     if out.is_dir() and any(out.iterdir()) and not (out / "manifest.json").is_file():
         raise ConfigError(
             f"--out: {str(out)!r} is a folder with other files (no manifest.json of an "
@@ -139,16 +139,18 @@ def check_out_file(out: Path) -> None:
     check_writable(out.parent)
 
 
-def check_writable(out: Path) -> None:
+def check_writable(out: Path, beside: bool = False) -> None:
     """Refuse `out` when livesim could not write there: the folder itself if it
-    exists (experiments write into it), and the folder it is in, or the nearest
-    one above that exists (where it is made, and where a run keeps its temporary
-    and unfinished work beside it).
+    exists, else the nearest folder above it that does (where it is made); with
+    `beside` also the folder it is in (a run keeps its temporary and unfinished
+    work beside its output folder).
 
     Writing is tried, not guessed from permission bits (root ignores them, a
     read-only file system does not): a probe file is made and removed at once.
     """
     above = next((p for p in out.parents if p.exists()), None)
+    if out.exists() and not beside:
+        above = None  # the folder is there and nothing is written beside it
     places = [p for p in (out, above) if p is not None and p.is_dir()]
     for place in dict.fromkeys(places):
         try:

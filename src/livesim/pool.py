@@ -117,6 +117,8 @@ def ignore_interrupts(parent: int) -> None:
 def stop_workers(pool: ProcessPoolExecutor) -> None:
     """End a pool's worker processes at once and drop its queued work."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    # (read before shutdown, which drops the pool's reference to the queue)
+    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
@@ -125,6 +127,5 @@ def stop_workers(pool: ProcessPoolExecutor) -> None:
     # a worker ended while sending its result leaves the pool's thread waiting for
     # the rest of it, and the interpreter's exit waiting for that thread: close this
     # process's copy of the writing end, so that the thread sees the pipe end
-    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
     with contextlib.suppress(Exception):
         writer.close()  # type: ignore[union-attr]

@@ -428,7 +428,7 @@ def format_validation_error(error: Any) -> str:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else part)
     value = error.get("input")
     shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
-    rule = error["msg"]
+    rule = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         rule = "unknown key (a misspelling?)"
     if error["type"] == "int_type" and isinstance(value, float) and value.is_integer():
