@@ -272,8 +272,8 @@ def test_a_purchase_decided_at_entry_is_the_one_shop_would_decide() -> None:
     in `enter`; given the same purchase draws, `shop` decides the same for it (the
     order, its time and product, and the engaged and clicked tallies of a buyer)."""
     from livesim import bundled_scenario, load_scenario
-    from livesim.engines.agent import PLATFORM
     from livesim.engines.cohort import CohortSession
+    from livesim.model.stream import PLATFORM
 
     campaign = load_scenario(bundled_scenario("teaching_tiny")).campaigns()["baseline"]
     session = CohortSession(campaign, 0, 0)

@@ -18,7 +18,7 @@ from scipy import stats
 from helpers import build, quiet_host
 from livesim import simulate
 from livesim.engines import engine_runner
-from livesim.engines.agent import TIMESERIES_COLUMNS
+from livesim.engines.output import TIMESERIES_COLUMNS
 from livesim.model import theory
 
 ALPHA = 0.001 / 28

@@ -13,11 +13,8 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from helpers import build, event_frame, quiet_host
-from livesim.engines.agent import (
-    concurrency_per_minute,
-    peak_concurrent,
-    run_replication,
-)
+from livesim.engines.agent import run_replication
+from livesim.engines.levels import concurrency_per_minute, peak_concurrent
 from livesim.model import traffic
 from livesim.model.rng import Draws, keyed_uniform, poisson, seed_sequence
 from livesim.results import describe

@@ -1,9 +1,19 @@
-"""Where experiments run: local processes or a Dask cluster, in chunks kept on disk.
+"""Where work runs: local processes or a Dask cluster; experiments' chunks on disk.
+
+A `Backend` runs a function over items and yields each result as it finishes.
+Every command runs its work on one: `livesim run`, `compare` and `calibrate` send
+chunks of replications through `runner.execute`, the experiments send jobs through
+`run_jobs`, and the interactive page keeps a local backend of spawned processes.
+`LocalBackend` (defined in `livesim.pool`, re-exported here) runs local processes,
+with their handling of Ctrl-C and of workers that die; `DaskBackend` a Dask
+distributed cluster. Results depend only on what is run (scenario, replication
+numbers, seed, engine), never on where or when, so every backend gives the same
+tables.
 
 An experiment (a sweep, a sensitivity analysis, an optimization) is cut into jobs:
 one job runs a chunk of replications of one scenario and returns their campaign
-rows. A job's rows depend only on the job (scenario, replication numbers, seed,
-engine), never on where or when it ran, so every backend gives the same table.
+rows. The request is checked once per experiment and the engine chosen once per
+scenario (`experiment_jobs`), not again for every job.
 
 Each finished job is written to its own chunk file at once (`livesim.chunks`:
 atomic, synced to disk, with its row count and checksum); jobs whose file is already
@@ -15,7 +25,6 @@ tables.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +35,26 @@ import pandas as pd
 from livesim.chunks import SUFFIX as CHUNK_SUFFIX
 from livesim.chunks import DamagedChunk, read_table, write_table
 from livesim.errors import ConfigError, note
-from livesim.pool import closed_after, map_unordered
+from livesim.pool import LocalBackend, closed_after
 from livesim.scenario import Scenario
+
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_CHUNK",
+    "Backend",
+    "DaskBackend",
+    "Job",
+    "LocalBackend",
+    "check_work",
+    "chunk_jobs",
+    "chunks",
+    "experiment_jobs",
+    "kept_chunks",
+    "make_backend",
+    "run_job",
+    "run_jobs",
+    "scenario_jobs",
+]
 
 BACKENDS = ("local", "dask")
 #: Replications per job unless an experiment says otherwise: large enough that
@@ -76,7 +103,11 @@ def chunks(replications: int, size: int) -> list[tuple[int, ...]]:
 
 
 class Backend(Protocol):
-    """Runs a function over jobs and yields (index, result) as each finishes."""
+    """Runs a function over items and yields (index, result) as each finishes.
+
+    `fn` must be a module-level function (it is sent to other processes or
+    machines) and `workers` is how many items run at once.
+    """
 
     name: str
     workers: int
@@ -88,32 +119,12 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-class LocalBackend:
-    """The jobs in this process (one worker) or in a pool of local processes."""
-
-    name = "local"
-
-    def __init__(self, workers: int = 1) -> None:
-        from livesim.runner import MAX_WORKERS
-
-        if not 1 <= workers <= MAX_WORKERS:
-            raise ConfigError(f"workers: {workers} is outside 1..{MAX_WORKERS}")
-        self.workers = min(workers, os.cpu_count() or 1)
-
-    def map_unordered(
-        self, fn: Callable[[Any], Any], items: Sequence[Any]
-    ) -> Iterator[tuple[int, Any]]:
-        return map_unordered(fn, items, self.workers)
-
-    def close(self) -> None:
-        pass
-
-
 class DaskBackend:
-    """The jobs on a Dask distributed cluster (the `[dask]` extra).
+    """The work on a Dask distributed cluster (the `[dask]` extra).
 
-    The cluster's workers must have the same livesim installed (they import
-    `livesim.backends.run_job`); results are identical to the local backend's.
+    The cluster's workers must have the same livesim installed (they import the
+    functions sent, `livesim.backends.run_job` or `livesim.runner.run_task`);
+    results are identical to the local backend's.
     """
 
     name = "dask"
@@ -274,28 +285,70 @@ def scenario_jobs(
     chunk: int = DEFAULT_CHUNK,
     strategies: Sequence[str] | None = None,
 ) -> list[Job]:
-    """The jobs of `replications` of a scenario, keyed `{key}-r{first:05d}`.
+    """The jobs of `replications` of one scenario, keyed `{key}-r{first:05d}`,
+    after its pre-flight (`experiment_jobs` with one point)."""
+    return experiment_jobs(
+        [(key, scenario)], replications, seed, engine, columns, chunk, strategies
+    )
 
-    Checks the request first (as `livesim run` does, but for the work limit, which
-    `check_work` applies to a whole experiment) and fixes the engine for all
-    chunks: `auto` decides from the scenario's largest strategy.
+
+def experiment_jobs(
+    points: Sequence[tuple[str, Scenario]],
+    replications: int,
+    seed: int,
+    engine: str,
+    columns: Sequence[str],
+    chunk: int = DEFAULT_CHUNK,
+    strategies: Sequence[str] | None = None,
+) -> list[Job]:
+    """The jobs of every (key, scenario) point of an experiment, after one
+    pre-flight.
+
+    The request is checked once, as `livesim run` checks it, on the point with the
+    most stream and campaign minutes (the points share replications, seed, engine
+    and strategies; the work limit is for the whole experiment: `check_work`).
+    `auto` then decides the engine once per point, from its largest strategy, for
+    all of the point's chunks.
     """
     from livesim.engines import choose_engine
-    from livesim.runner import check_request, heaviest_strategy
+    from livesim.runner import campaign_minutes, check_request, heaviest_strategy
 
+    if not points:
+        return []
     names = list(strategies) if strategies is not None else None
-    # the work limit is for the whole experiment (`check_work`), not each point
-    check_request(scenario, replications, 1, engine, False, True, seed, names)
-    chosen = choose_engine(engine, heaviest_strategy(scenario, names), False)
+    largest = max((sc for _, sc in points), key=lambda sc: campaign_minutes(sc, names))
+    check_request(largest, replications, 1, engine, False, True, seed, names)
+    jobs: list[Job] = []
+    for key, scenario in points:
+        chosen = choose_engine(engine, heaviest_strategy(scenario, names), False)
+        jobs += chunk_jobs(
+            key, scenario, replications, seed, chosen, columns, chunk, names
+        )
+    return jobs
+
+
+def chunk_jobs(
+    key: str,
+    scenario: Scenario,
+    replications: int,
+    seed: int,
+    engine: str,
+    columns: Sequence[str],
+    chunk: int = DEFAULT_CHUNK,
+    strategies: Sequence[str] | None = None,
+) -> list[Job]:
+    """The jobs of `replications` of a scenario on a concrete `engine`, keyed
+    `{key}-r{first:05d}`, with no checks (for a caller that ran its pre-flight)."""
+    names = tuple(strategies) if strategies is not None else None
     return [
         Job(
             key=f"{key}-r{reps[0]:05d}",
             scenario=scenario,
             replications=reps,
             seed=seed,
-            engine=chosen,
+            engine=engine,
             columns=tuple(columns),
-            strategies=tuple(names) if names is not None else None,
+            strategies=names,
         )
         for reps in chunks(replications, chunk)
     ]

@@ -8,6 +8,9 @@ of the parameters, and `scipy.optimize.least_squares` fits the log ratios
 ``log(median / target)`` within the bounds, over the logarithms of positive
 parameters (most effects in the model are multiplicative).
 
+The request is checked once, before the first evaluation (`prepare_calibration`),
+and every evaluation runs on one engine and one backend (`livesim.backends`).
+
 Uncertainty: each median has a distribution-free 95% confidence interval (order
 statistics, `scipy.stats.quantile_test`), which says how far the simulation noise
 alone could move it. Through the fit's Jacobian (the delta method) that becomes a
@@ -19,7 +22,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,6 +32,10 @@ from livesim.errors import ConfigError
 from livesim.paths import current_value, set_path, takes_whole_numbers, with_values
 from livesim.results import ADDITIVE, median_ci
 from livesim.scenario import Calibration, FreeParameter, Scenario
+
+if TYPE_CHECKING:
+    from livesim.backends import Backend
+    from livesim.runner import RunRequest
 
 #: Campaign metrics a target can name (per-replication campaign totals).
 METRICS = [*ADDITIVE, "mean_watch_minutes", "mean_qa_wait", "conversion_rate", "roi"]
@@ -175,21 +182,32 @@ def _start(base: dict[str, Any], p: FreeParameter) -> float:
     return 0.5 * (p.low + p.high)
 
 
-def calibrate(
+@dataclass(frozen=True)
+class CalibrationRequest:
+    """A checked calibration: the targets, the free parameters' bounds and start,
+    and the run request every evaluation repeats with its own parameter values."""
+
+    scenario: Scenario
+    spec: Calibration
+    goal: dict[str, float]
+    base: dict[str, Any]
+    whole: list[bool]
+    start: np.ndarray
+    run: RunRequest
+
+
+def prepare_calibration(
     scenario: Scenario,
     targets: dict[str, float] | None = None,
     replications: int | None = None,
     seed: int | None = None,
     workers: int = 1,
     engine: str = "auto",
-    progress: bool = False,
-) -> CalibrationResult:
-    """Fit the scenario's free parameters (its [calibration] section) to the targets.
-
-    `targets` (e.g. ``{"gmv": 5.88e6}``) replace the section's own; so do
-    `replications` and `seed` when given.
-    """
-    from livesim.runner import simulate
+) -> CalibrationRequest:
+    """The pre-flight of `calibrate`: the calibration section and targets, then the
+    run at the start values, checked as `livesim run` checks a run. `auto` picks
+    the engine there, once: every evaluation runs on it."""
+    from livesim.runner import preflight
 
     spec = scenario.calibration
     if spec is None:
@@ -198,34 +216,73 @@ def calibrate(
             "section with [[calibration.free]] entries (docs/model.md, section 11)"
         )
     goal = check_spec(scenario, spec, targets if targets else spec.targets)
-    whole = whole_numbers(scenario.model_dump(exclude_none=True), spec)
-    reps = replications or spec.replications
-    seed = spec.seed if seed is None else seed
     base = scenario.model_dump(exclude_none=True)
+    whole = whole_numbers(base, spec)
+    start = np.array([_start(base, p) for p in spec.free])
+    run = preflight(
+        apply(base, spec.free, start, whole),
+        replications=replications or spec.replications,
+        seed=spec.seed if seed is None else seed,
+        workers=workers,
+        engine=engine,
+        strategies=[scenario.baseline],
+    )
+    return CalibrationRequest(scenario, spec, goal, base, whole, start, run)
+
+
+def calibrate(
+    scenario: Scenario,
+    targets: dict[str, float] | None = None,
+    replications: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    engine: str = "auto",
+    progress: bool = False,
+    backend: Backend | None = None,
+) -> CalibrationResult:
+    """Fit the scenario's free parameters (its [calibration] section) to the targets.
+
+    `targets` (e.g. ``{"gmv": 5.88e6}``) replace the section's own; so do
+    `replications` and `seed` when given. The evaluations run on `backend`
+    (default: `workers` local processes).
+    """
+    from livesim.backends import LocalBackend
+
+    request = prepare_calibration(
+        scenario, targets, replications, seed, workers, engine
+    )
+    return fit(request, backend or LocalBackend(workers), progress)
+
+
+def fit(
+    request: CalibrationRequest, backend: Backend, progress: bool = False
+) -> CalibrationResult:
+    """Run the least-squares fit of a checked calibration on `backend`."""
+    from livesim.runner import execute, make_request
+
+    spec, goal, base, whole = request.spec, request.goal, request.base, request.whole
+    run = request.run
     metrics = list(goal)
     target = np.array([goal[m] for m in metrics])
     low = np.array([p.low for p in spec.free])
     high = np.array([p.high for p in spec.free])
-    x0 = np.array([_start(base, p) for p in spec.free])
+    x0 = request.start
     cache: dict[tuple[float, ...], pd.DataFrame] = {}
     history: list[dict[str, float]] = []
-    used_engine = engine
     bar = _progress(progress)
 
     def totals(x: np.ndarray) -> pd.DataFrame:
-        nonlocal used_engine
         key = tuple(float(v) for v in x)
         if key not in cache:
-            result = simulate(
+            evaluation = make_request(
                 apply(base, spec.free, x, whole),
-                replications=reps,
-                seed=seed,
-                workers=workers,
-                engine=engine,
-                strategies=[scenario.baseline],
+                run.replications,
+                run.seed,
+                run.engine,
+                list(run.campaigns),
+                engine_requested=run.engine_requested,
             )
-            used_engine = result.manifest["engine"]
-            cache[key] = result.campaign
+            cache[key] = execute(evaluation, backend).campaign
             medians = [float(cache[key][m].median()) for m in metrics]
             history.append(
                 {
@@ -343,13 +400,13 @@ def calibrate(
             f"the optimizer said: {message}"
         )
     return CalibrationResult(
-        scenario=scenario.name,
+        scenario=request.scenario.name,
         parameters=parameters,
         targets=pd.DataFrame(rows),
         evaluations=len(cache),
-        replications=reps,
-        seed=seed,
-        engine=used_engine,
+        replications=run.replications,
+        seed=run.seed,
+        engine=run.engine,
         converged=bool(fit.success) and matched,
         message=message,
         history=history,

@@ -33,8 +33,9 @@ try:
 except ImportError:  # not on Windows: runs there are not locked
     fcntl = None  # type: ignore[assignment]
 
-from livesim.chunks import SUFFIX, DamagedChunk, read_chunk, write_chunk, write_durably
-from livesim.engines.agent import SessionOutput
+from livesim.atomic import write_durably
+from livesim.chunks import SUFFIX, DamagedChunk, read_chunk, write_chunk
+from livesim.engines.output import SessionOutput
 from livesim.errors import ConfigError, note
 
 REQUEST_FILE = "run.json"

@@ -20,11 +20,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
+
+from livesim.atomic import write_durably
 
 FORMAT = 1
 #: The file name ending of chunk files (they are not plain CSV: a header comes first).
@@ -51,38 +51,6 @@ def write_chunk(path: Path, payload: bytes, rows: int) -> None:
         "sha256": hashlib.sha256(payload).hexdigest(),
     }
     write_durably(path, json.dumps(header).encode() + b"\n" + payload)
-
-
-def write_durably(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, flush it to disk, rename it
-    into place and sync the folder: after a crash `path` is absent or whole."""
-    folder = path.parent
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    sync_folder(folder)
-
-
-def sync_folder(folder: Path) -> None:
-    """Flush a folder's entries (a rename into it) to disk, where the OS allows."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def read_chunk(path: Path) -> tuple[bytes, int]:

@@ -8,32 +8,34 @@ difference with a smaller variance than two independent runs would give.
 
 For each pair of strategies and each of net GMV, orders and ROI the comparison
 reports the mean paired difference with a 95% bootstrap confidence interval
-(`scipy.stats.bootstrap`, BCa, over replications) and the share of replications in
-which the first strategy's value is higher (ties count half). Strategies can come
-from the scenario's own `[strategies.*]` tables and from other scenario files.
+(BCa over replications: `livesim.stats.paired_mean_difference`, here `paired`) and
+the share of replications in which the first strategy's value is higher (ties count
+half). Strategies can come from the scenario's own `[strategies.*]` tables and from
+other scenario files.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from livesim.engines import choose_engine
 from livesim.errors import ConfigError
-from livesim.results import SimulationResult, describe, median_ci, summarize
+from livesim.results import SimulationResult, describe, summarize
 from livesim.scenario import Scenario
+from livesim.stats import median_ci
+from livesim.stats import paired_mean_difference as paired
 
 if TYPE_CHECKING:
+    from livesim.backends import Backend
     from livesim.checkpoint import RunStore
+    from livesim.runner import RunRequest
 
 PAIR_METRICS = ("net_gmv", "orders", "roi")
-BOOTSTRAP_RESAMPLES = 2000
 
 
 @dataclass
@@ -62,36 +64,6 @@ def budget(scenario: Scenario, strategy: str) -> float:
     )
 
 
-def paired(a: np.ndarray, b: np.ndarray, seed: int) -> dict[str, float]:
-    """Mean paired difference a - b with a 95% BCa bootstrap CI; P(a > b)."""
-    ok = np.isfinite(a) & np.isfinite(b)
-    diff = a[ok] - b[ok]
-    n = len(diff)
-    if n == 0:
-        return {"n": 0, "mean_diff": math.nan, "ci_low": math.nan, "ci_high": math.nan}
-    mean = float(diff.mean())
-    if n < 3 or np.ptp(diff) == 0:  # identical pairs: the interval is the point
-        low = high = mean if np.ptp(diff) == 0 else math.nan
-    else:
-        ci = stats.bootstrap(
-            (diff,),
-            np.mean,
-            confidence_level=0.95,
-            n_resamples=BOOTSTRAP_RESAMPLES,
-            method="BCa",
-            rng=np.random.default_rng(seed),
-        ).confidence_interval
-        low, high = float(ci.low), float(ci.high)
-    wins = float(((diff > 0) + 0.5 * (diff == 0)).mean())
-    return {
-        "n": n,
-        "mean_diff": mean,
-        "ci_low": low,
-        "ci_high": high,
-        "p_first_higher": wins,
-    }
-
-
 def compare(
     scenario: Scenario,
     others: list[Scenario] | None = None,
@@ -103,20 +75,49 @@ def compare(
     progress: bool = False,
     force: bool = False,
     store: RunStore | None = None,
+    backend: Backend | None = None,
 ) -> Comparison:
     """Run every strategy (the scenario's and other files' ones) with common random
     numbers and compare them pair by pair.
 
-    Every scenario's request is checked before any runs; with a `store`
-    (`livesim.checkpoint`) finished replications are kept on disk as they come and
-    a resumed comparison runs only the missing ones.
+    Every scenario's request is checked before any runs (`prepare_comparison`);
+    the replications run on `backend` (default: `workers` local processes); with a
+    `store` (`livesim.checkpoint`) finished replications are kept on disk as they
+    come and a resumed comparison runs only the missing ones.
     """
+    from livesim.backends import LocalBackend
+
+    requests = prepare_comparison(
+        scenario, others, replications, seed, workers, engine, strategies, force
+    )
+    if backend is None:
+        backend = LocalBackend(workers)
+    return run_comparison(requests, backend, progress, store)
+
+
+#: The checked runs of a comparison: per scenario file, its request and the names
+#: its strategies take in the comparison.
+ComparisonRequest = list[tuple["RunRequest", dict[str, str]]]
+
+
+def prepare_comparison(
+    scenario: Scenario,
+    others: list[Scenario] | None = None,
+    replications: int = 100,
+    seed: int = 0,
+    workers: int = 1,
+    engine: str = "auto",
+    strategies: list[str] | None = None,
+    force: bool = False,
+) -> ComparisonRequest:
+    """The pre-flight of `compare`: every file's request checked, one engine for
+    all, and the whole comparison's work against the limit."""
     from livesim.runner import (
         MAX_WORK,
         check_request,
         expected_work,
         heaviest_strategy,
-        simulate,
+        make_request,
     )
 
     runs: list[tuple[Scenario, list[str], dict[str, str]]] = []
@@ -159,21 +160,29 @@ def compare(
             f"{MAX_WORK[engine]:,.3g} for the {engine} engine (a long run); use "
             "fewer replications or strategies, or --force"
         )
+    return [
+        (make_request(sc, replications, seed, engine, chosen), rename)
+        for sc, chosen, rename in runs
+    ]
+
+
+def run_comparison(
+    requests: ComparisonRequest,
+    backend: Backend,
+    progress: bool = False,
+    store: RunStore | None = None,
+) -> Comparison:
+    """Run the checked requests of a comparison on `backend` and compare them."""
+    from livesim.runner import execute
+
+    scenario = requests[0][0].scenario
+    seed = requests[0][0].seed
+    runs = [(r.scenario, list(r.campaigns), rename) for r, rename in requests]
+    names = [name for _, _, rename in runs for name in rename.values()]
     parts = []
     manifests = []
-    for i, (sc, chosen, rename) in enumerate(runs):
-        part = simulate(
-            sc,
-            replications=replications,
-            seed=seed,
-            workers=workers,
-            engine=engine,
-            strategies=chosen,
-            progress=progress,
-            force=force,
-            store=store,
-            part=f"{i}-",
-        )
+    for i, (request, rename) in enumerate(requests):
+        part = execute(request, backend, progress, store, part=f"{i}-")
         for frame in (part.replications, part.timeseries):
             frame["strategy"] = frame["strategy"].map(rename)
         parts.append(part)
@@ -267,63 +276,3 @@ def strategy_table(
             row["p_net_gmv_ge_target"] = float((gmv >= target).mean())
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def money(value: float, scale: float) -> str:
-    """An amount in the paragraph's unit (million or thousand RMB)."""
-    return f"{value / scale:,.2f}" if scale == 1e6 else f"{value / scale:,.1f}"
-
-
-def paragraphs(comparison: Comparison, target: float | None) -> list[str]:
-    """One plain-language paragraph per strategy, from the numbers."""
-    rows = comparison.strategies.to_dict(orient="records")
-    first = str(rows[0]["strategy"])
-    pairs = comparison.pairs
-    biggest = max(abs(float(r["median_net_gmv"])) for r in rows)
-    scale, unit = (1e6, "million") if biggest >= 1e6 else (1e3, "thousand")
-    out = []
-    for row in rows:
-        name = str(row["strategy"])
-
-        def m(key: str, row: dict[Any, Any] = row) -> str:
-            return money(float(row[key]), scale)
-
-        text = (
-            f"**{name}** spends {float(row['budget']):,.0f} RMB up front and "
-            f"{float(row['mean_cost']):,.0f} RMB in all on average. Its median net "
-            f"GMV is {m('median_net_gmv')} {unit} RMB (95% CI {m('median_ci_low')} to "
-            f"{m('median_ci_high')}); in 90% of replications it lies between "
-            f"{m('p5_net_gmv')} and {m('p95_net_gmv')} {unit}. About "
-            f"{float(row['mean_viewers']):,.0f} viewers enter and "
-            f"{float(row['conversion']):.1%} of them order; the mean ROI is "
-            f"{float(row['mean_roi']):.2f}."
-        )
-        if target is not None:
-            text += (
-                f" It reaches the target of {target:,.0f} RMB in "
-                f"{float(row['p_net_gmv_ge_target']):.0%} of replications."
-            )
-        if name != first:
-            gmv = pairs[
-                (pairs["first"] == first)
-                & (pairs["second"] == name)
-                & (pairs["metric"] == "net_gmv")
-            ].iloc[0]
-            diff, low, high = (
-                float(gmv["mean_diff"]),
-                float(gmv["ci_low"]),
-                float(gmv["ci_high"]),
-            )
-            sign = "more" if diff < 0 else "less"
-            clear = low > 0 or high < 0
-            text += (
-                f" Against {first} on the same random numbers it earns "
-                f"{money(abs(diff), scale)} {unit} RMB {sign} net GMV on average (95% "
-                f"CI of {first} minus {name}: {money(low, scale)} to "
-                f"{money(high, scale)} {unit}"
-                f"{'' if clear else ', which includes no difference'}) and "
-                f"earns more than {first} in "
-                f"{1.0 - float(gmv['p_first_higher']):.0%} of replications."
-            )
-        out.append(text)
-    return out

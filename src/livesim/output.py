@@ -11,13 +11,12 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from livesim.errors import ConfigError
+from livesim.report.content import write_report
 from livesim.report.figures import draw_all, forest, strategy_distributions
-from livesim.report.markdown import write_report
 from livesim.results import SimulationResult
 from livesim.scenario import Scenario
 
@@ -172,33 +171,3 @@ def check_no_file_in_the_way(out: Path, folders: list[Path]) -> None:
             raise ConfigError(
                 f"--out: {str(out)!r}: {str(parent)!r} is a file, not a folder"
             )
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write one text file whole or not at all (a temporary file, then a rename)."""
-
-    def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(text)
-
-    write_atomic(path, write)
-
-
-def write_atomic(path: Path, write: Callable[[str], None]) -> None:
-    """Let `write` fill a temporary file next to `path`, then rename it into place:
-    readers and a crash see the old file or the whole new one, never a part."""
-    path = path.resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix or ".tmp"
-    )
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; the output is not
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

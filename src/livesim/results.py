@@ -3,7 +3,8 @@
 Three levels, as in reproducible simulation pipelines: one row per replication x
 strategy x stream (`replications`), campaign totals per replication (`campaign`), and a
 long `summary` (mean, sd, t-based 95% CI, p5/p50/p95 per metric, with guards for
-n < 2) plus P(net GMV >= target) with an exact binomial CI. Nothing here simulates.
+n < 2) plus P(net GMV >= target) with an exact binomial CI; the intervals are those
+of `livesim.stats`. Nothing here simulates.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from livesim.stats import finite, mean_ci, median_ci, proportion_ci
 
 ID_COLUMNS = ["replication", "strategy", "stream", "host", "host_kind"]
 #: Counted per stream, summed to campaign totals.
@@ -116,36 +118,24 @@ def _ratio(top: Any, bottom: Any) -> np.ndarray:
 
 
 def describe(values: np.ndarray) -> dict[str, float]:
-    """n, mean, sd, t-based 95% CI of the mean, p5, p50, p95 (NaN-safe, n < 2 guard)."""
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
+    """n, mean, sd, t-based 95% CI of the mean, p5, p50, p95 of the finite values
+    (`livesim.stats.mean_ci`; sd and CI NaN for n < 2)."""
+    x = finite(values)
     n = len(x)
     if n == 0:
         return {k: math.nan for k in SUMMARY_COLUMNS[3:]} | {"n": 0}
-    mean = float(x.mean())
-    sd = float(x.std(ddof=1)) if n > 1 else math.nan
-    half = float(stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)) if n > 1 else math.nan
+    low, high = mean_ci(x)
     p5, p50, p95 = np.percentile(x, [5, 50, 95])
     return {
         "n": n,
-        "mean": mean,
-        "sd": sd,
-        "ci_low": mean - half,
-        "ci_high": mean + half,
+        "mean": float(x.mean()),
+        "sd": float(x.std(ddof=1)) if n > 1 else math.nan,
+        "ci_low": low,
+        "ci_high": high,
         "p5": float(p5),
         "p50": float(p50),
         "p95": float(p95),
     }
-
-
-def median_ci(values: np.ndarray) -> tuple[float, float]:
-    """Distribution-free 95% CI of the median (order statistics; NaN if n < 2)."""
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    if len(x) < 2:
-        return (math.nan, math.nan)
-    ci = stats.quantile_test(x, q=float(np.median(x)), p=0.5).confidence_interval(0.95)
-    return float(ci.low), float(ci.high)
 
 
 def summarize(
@@ -185,7 +175,7 @@ def _target_row(strategy: str, net_gmv: np.ndarray, target: float) -> dict[str, 
     """P(net GMV >= target) with a Clopper-Pearson 95% interval."""
     n = len(net_gmv)
     hits = int((net_gmv >= target).sum())
-    ci = stats.binomtest(hits, n).proportion_ci(0.95, method="exact")
+    low, high = proportion_ci(hits, n)
     share = hits / n
     return {
         "strategy": strategy,
@@ -194,8 +184,8 @@ def _target_row(strategy: str, net_gmv: np.ndarray, target: float) -> dict[str, 
         "n": n,
         "mean": share,
         "sd": math.sqrt(share * (1 - share)),
-        "ci_low": ci.low,
-        "ci_high": ci.high,
+        "ci_low": low,
+        "ci_high": high,
         "p5": math.nan,
         "p50": math.nan,
         "p95": math.nan,

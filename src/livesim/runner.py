@@ -1,11 +1,13 @@
-"""Replications: seeding, a process pool, and assembling the tables.
+"""Replications: the pre-flight, seeding, a backend, and assembling the tables.
 
-Each replication r of seed s runs with random streams keyed by (s, r, stream, source)
-(see `livesim.model.rng`), so the tables are identical for any number of workers and
-any order in which workers finish. Work is sent to a `ProcessPoolExecutor` in chunks of
-replications (`livesim.pool`), each finished chunk optionally kept on
-disk (`livesim.checkpoint`); a progress bar appears when a run lasts more than a
-second.
+A run is checked once (`preflight`: the request and the engine `auto` stands for,
+as a `RunRequest`) and then executed (`execute`) on a backend (`livesim.backends`:
+local processes or a Dask cluster). Each replication r of seed s runs with random
+streams keyed by (s, r, stream, source) (see `livesim.model.rng`), so the tables are
+identical for any backend, any number of workers and any order in which workers
+finish. The replications go to the backend in chunks, each finished chunk
+optionally kept on disk (`livesim.checkpoint`); a progress bar appears when a run
+lasts more than a second.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import functools
 import math
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,19 +24,19 @@ import pandas as pd
 
 from livesim import __version__
 from livesim.engines import ENGINES, choose_engine, engine_runner
-from livesim.engines.agent import TIMESERIES_COLUMNS, SessionOutput
+from livesim.engines.output import TIMESERIES_COLUMNS, SessionOutput
 from livesim.errors import ConfigError
 from livesim.model import traffic
 from livesim.model.traffic import expected_viewers
-from livesim.pool import closed_after, map_unordered
+from livesim.pool import MAX_WORKERS, LocalBackend, closed_after
 from livesim.results import ID_COLUMNS, SimulationResult, campaign_totals, summarize
 from livesim.scenario import Campaign, Scenario
 
 if TYPE_CHECKING:
+    from livesim.backends import Backend
     from livesim.checkpoint import RunStore
 
 MAX_REPLICATIONS = 100_000
-MAX_WORKERS = 256
 #: Pre-flight limit on expected viewers x replications per engine, about half an hour
 #: on a 2-core machine (override with force=True).
 MAX_WORK = {"agent": 2e8, "cohort": 2e9}
@@ -60,6 +63,30 @@ def heaviest_strategy(scenario: Scenario, strategies: list[str] | None = None) -
     return max((expected_work(scenario, [n]) for n in names), default=0.0)
 
 
+def campaign_minutes(scenario: Scenario, strategies: list[str] | None = None) -> int:
+    """Stream and campaign minutes of the strategies: the time series' length."""
+    campaigns = scenario.campaigns()
+    return sum(
+        (campaigns[n].horizon + sum(s.duration for s in campaigns[n].streams))
+        for n in strategies or campaigns
+        if n in campaigns
+    )
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """A run `preflight` has checked: the strategies' campaigns and the concrete
+    engine; `execute` runs it on a backend."""
+
+    scenario: Scenario
+    campaigns: dict[str, Campaign]
+    replications: int
+    seed: int
+    engine: str
+    engine_requested: str
+    event_log: bool = False
+
+
 def check_request(
     scenario: Scenario,
     replications: int,
@@ -71,6 +98,34 @@ def check_request(
     strategies: list[str] | None = None,
 ) -> None:
     """Refuse a run that cannot or should not start, with every reason found."""
+    chosen = choose_engine(engine, heaviest_strategy(scenario, strategies), event_log)
+    problems = request_problems(
+        scenario,
+        replications,
+        workers,
+        engine,
+        chosen,
+        event_log,
+        force,
+        seed,
+        strategies,
+    )
+    if problems:
+        raise ConfigError(problems)
+
+
+def request_problems(
+    scenario: Scenario,
+    replications: int,
+    workers: int,
+    engine: str,
+    chosen: str,
+    event_log: bool,
+    force: bool,
+    seed: int,
+    strategies: list[str] | None,
+) -> list[str]:
+    """Every reason not to start a run of the `chosen` engine (`check_request`)."""
     problems = []
     if not 0 <= seed < 2**63:
         problems.append(f"seed: {seed} is outside 0..2**63-1")
@@ -82,16 +137,10 @@ def check_request(
         problems.append(f"workers: {workers} is outside 1..{MAX_WORKERS}")
     if engine not in ENGINES:
         problems.append(f"engine: {engine!r} is not one of {', '.join(ENGINES)}")
-    campaigns = scenario.campaigns()
     per_replication = expected_work(scenario, strategies)
     work = per_replication * max(replications, 1)
-    chosen = choose_engine(engine, heaviest_strategy(scenario, strategies), event_log)
     limit = MAX_WORK.get(chosen, MAX_WORK["agent"])
-    minutes = sum(
-        (campaigns[n].horizon + sum(s.duration for s in campaigns[n].streams))
-        for n in strategies or campaigns
-        if n in campaigns
-    )
+    minutes = campaign_minutes(scenario, strategies)
     memory = max(replications, 1) * minutes * len(TIMESERIES_COLUMNS) * 8
     if memory > MAX_TIMESERIES_BYTES:
         problems.append(
@@ -114,8 +163,71 @@ def check_request(
             f"events: the event log is for small runs: {work:,.0f} expected viewers "
             f"is past {MAX_EVENT_LOG_VIEWERS:,}"
         )
+    return problems
+
+
+def make_request(
+    scenario: Scenario,
+    replications: int,
+    seed: int,
+    engine: str,
+    strategies: Iterable[str] | None = None,
+    event_log: bool = False,
+    engine_requested: str | None = None,
+) -> RunRequest:
+    """The request of a run, with no check but that the strategies exist: for a
+    caller that ran its own pre-flight (`compare`, `calibrate`) or `preflight`."""
+    campaigns = scenario.campaigns()
+    if strategies is not None:
+        names = list(strategies)
+        unknown = [n for n in names if n not in campaigns]
+        if unknown:
+            raise ConfigError(f"strategies: {unknown} not in {list(campaigns)}")
+        campaigns = {n: campaigns[n] for n in names}
+    chosen = engine
+    if engine == "auto":  # (a concrete engine needs no estimate)
+        chosen = choose_engine(
+            engine, heaviest_strategy(scenario, list(campaigns)), event_log
+        )
+    return RunRequest(
+        scenario=scenario,
+        campaigns=campaigns,
+        replications=replications,
+        seed=seed,
+        engine=chosen,
+        engine_requested=engine if engine_requested is None else engine_requested,
+        event_log=event_log,
+    )
+
+
+def preflight(
+    scenario: Scenario,
+    replications: int = 100,
+    seed: int = 0,
+    workers: int = 1,
+    engine: str = "auto",
+    strategies: Iterable[str] | None = None,
+    event_log: bool = False,
+    force: bool = False,
+) -> RunRequest:
+    """The checked request of a run (`simulate`'s arguments), or a ConfigError with
+    every reason not to start it; the engine is chosen here, once."""
+    request = make_request(scenario, replications, seed, engine, strategies, event_log)
+    names = list(strategies) if strategies is not None else None
+    problems = request_problems(
+        scenario,
+        replications,
+        workers,
+        engine,
+        request.engine,
+        event_log,
+        force,
+        seed,
+        names,
+    )
     if problems:
         raise ConfigError(problems)
+    return request
 
 
 def simulate(
@@ -130,32 +242,39 @@ def simulate(
     progress: bool = False,
     store: RunStore | None = None,
     part: str = "",
+    backend: Backend | None = None,
 ) -> SimulationResult:
     """Run `replications` of every strategy (or the named ones) and return the tables.
 
-    The same scenario and seed give identical tables whatever `workers` is.
-    `engine="auto"` runs the agent engine for event logs and for scenarios up to
-    `engines.AUTO_AGENT_LIMIT` expected viewers per replication, the cohort engine
-    above; the manifest records the engine used.
+    The same scenario and seed give identical tables whatever the backend and
+    `workers` are. The replications run on `backend` (`livesim.backends`), by
+    default local processes, `workers` of them. `engine="auto"` runs the agent
+    engine for event logs and for scenarios up to `engines.AUTO_AGENT_LIMIT`
+    expected viewers per replication, the cohort engine above; the manifest
+    records the engine used.
 
     With a `store` (`livesim.checkpoint`), every finished chunk of replications is
     written to it as it comes (under the name prefix `part`), the replications
     already kept there are not run again, and the tables are assembled from the
     store: how `livesim run --resume` continues a killed run.
     """
-    campaigns = scenario.campaigns()
-    names = list(strategies) if strategies is not None else None
-    if names is not None:
-        unknown = [n for n in names if n not in campaigns]
-        if unknown:
-            raise ConfigError(f"strategies: {unknown} not in {list(campaigns)}")
-        campaigns = {n: campaigns[n] for n in names}
-    check_request(
-        scenario, replications, workers, engine, event_log, force, seed, names
+    request = preflight(
+        scenario, replications, seed, workers, engine, strategies, event_log, force
     )
-    chosen = choose_engine(
-        engine, heaviest_strategy(scenario, list(campaigns)), event_log
-    )
+    if backend is None:
+        backend = LocalBackend(workers)
+    return execute(request, backend, progress, store, part)
+
+
+def execute(
+    request: RunRequest,
+    backend: Backend,
+    progress: bool = False,
+    store: RunStore | None = None,
+    part: str = "",
+) -> SimulationResult:
+    """Run a checked request on `backend` and assemble its tables (see `simulate`)."""
+    campaigns, replications = request.campaigns, request.replications
     started = time.perf_counter()
     kept: dict[str, dict[int, SessionOutput]] = {}
     save = None
@@ -163,10 +282,10 @@ def simulate(
         store.open()
         kept = store.load(part)
         save = functools.partial(store.save, part)
-    tasks = _tasks(campaigns, seed, replications, workers, event_log, chosen, kept)
+    tasks = _tasks(request, backend.workers, kept)
     total = replications * len(campaigns)
     resumed = total - sum(len(task[3]) for task in tasks)
-    outputs = _execute(tasks, workers, progress, total, save)
+    outputs = _execute(tasks, backend, progress, total, save)
     if store is not None:  # fresh and resumed runs read the same files
         outputs = store.load(part)
         for name in campaigns:
@@ -176,21 +295,23 @@ def simulate(
                     f"exactly 0..{replications - 1}; remove the folder and run again"
                 )
     elapsed = time.perf_counter() - started
-    result = _assemble(outputs, campaigns, scenario.target_gmv, event_log)
+    scenario = request.scenario
+    result = _assemble(outputs, campaigns, scenario.target_gmv, request.event_log)
     viewers = float(result.replications["viewers"].sum())
     result.manifest = {
         "scenario": scenario.name,
         "scenario_sha256": scenario.digest(),
-        "seed": seed,
+        "seed": request.seed,
         "replications": replications,
         "strategies": list(campaigns),
-        "engine": chosen,
-        "engine_requested": engine,
+        "engine": request.engine,
+        "engine_requested": request.engine_requested,
         "awareness": {
             name: traffic.awareness_summary(c.awareness) if c.awareness else None
             for name, c in campaigns.items()
         },
-        "workers": workers,
+        "backend": backend.name,
+        "workers": backend.workers,
         "livesim_version": __version__,
         "numpy_version": np.__version__,
         "run_seconds": round(elapsed, 3),
@@ -227,25 +348,24 @@ def campaign_rows(
 
 
 def _tasks(
-    campaigns: dict[str, Campaign],
-    seed: int,
-    replications: int,
+    request: RunRequest,
     workers: int,
-    event_log: bool,
-    engine: str,
     kept: dict[str, dict[int, SessionOutput]] | None = None,
 ) -> list[Task]:
     """Chunks of the replications not yet `kept`, per strategy."""
     # small chunks: a smooth progress bar and no worker left alone at the end;
     # large enough that sending a campaign to a worker is a small share of the work
+    replications = request.replications
     chunk = max(1, math.ceil(replications / (workers * 25))) if workers > 1 else 1
     tasks: list[Task] = []
-    for name, campaign in campaigns.items():
+    for name, campaign in request.campaigns.items():
         have = (kept or {}).get(name, {})
         todo = [r for r in range(replications) if r not in have]
         for lo in range(0, len(todo), chunk):
             reps = todo[lo : lo + chunk]
-            tasks.append((name, campaign, seed, reps, event_log, engine))
+            tasks.append(
+                (name, campaign, request.seed, reps, request.event_log, request.engine)
+            )
     return tasks
 
 
@@ -258,13 +378,13 @@ def run_task(task: Task) -> tuple[str, list[tuple[int, SessionOutput]]]:
 
 def _execute(
     tasks: list[Task],
-    workers: int,
+    backend: Backend,
     progress: bool,
     total: int,
     save: Callable[[str, list[tuple[int, SessionOutput]]], None] | None = None,
 ) -> dict[str, dict[int, SessionOutput]]:
-    """Run the tasks on local processes; each finished one is passed to `save`
-    (and then not kept in memory) or returned."""
+    """Run the tasks on the backend; each finished one is passed to `save` (and
+    then not kept in memory) or returned."""
     from tqdm import tqdm
 
     todo = sum(len(task[3]) for task in tasks)
@@ -279,7 +399,7 @@ def _execute(
     )
     outputs: dict[str, dict[int, SessionOutput]] = {}
     try:
-        with closed_after(map_unordered(run_task, tasks, workers)) as results:
+        with closed_after(backend.map_unordered(run_task, tasks)) as results:
             for _, (name, done) in results:
                 if save is not None:  # kept on disk only: read back once at the end
                     save(name, done)

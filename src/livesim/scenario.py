@@ -9,6 +9,7 @@ the field's path, the value and the rule.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import tomllib
@@ -18,7 +19,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     create_model,
@@ -27,6 +27,8 @@ from pydantic import (
 
 from livesim.archetypes import ARCHETYPES, HostKind
 from livesim.errors import ConfigError
+from livesim.model.traffic import branching_factor
+from livesim.schema import Ident, NonNeg, Positive, Prob, Strict
 
 # Documented size limits (docs/model.md, "Limits"): past them a config is refused.
 MAX_PRODUCTS = 1000
@@ -37,27 +39,6 @@ MAX_STRATEGIES = 50
 MAX_STREAM_MINUTES = 1440
 MAX_CAMPAIGN_MINUTES = 64_800  # 45 days: a month-long campaign like KOS101 fits
 MAX_FOLLOWERS = 2_000_000_000
-
-Prob = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNeg = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
-Ident = Annotated[
-    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
-]
-
-
-class Strict(BaseModel):
-    """Base of every config model (scenarios, experiment and optimization files).
-
-    Unknown keys and NaN/inf are errors, and types are strict: a number must be a
-    number (an integer is fine where a float is expected, not a float where an
-    integer is), a boolean a boolean, a string a string; `true` or `"170"` is never
-    read as a number. Frozen.
-    """
-
-    model_config = ConfigDict(
-        extra="forbid", allow_inf_nan=False, frozen=True, strict=True
-    )
 
 
 class HostParams(Strict):
@@ -310,11 +291,17 @@ class Campaign:
     platform: Platform
     costs: Costs
     awareness: Awareness | None = None
+    #: A stream's own host parameters, where they differ from its host's.
+    stream_hosts: dict[str, HostParams] = dataclasses.field(default_factory=dict)
 
     @property
     def horizon(self) -> int:
         """The last minute of the last stream."""
         return max(s.end for s in self.streams)
+
+    def host_of(self, stream: Stream) -> HostParams:
+        """The parameters of the host of a stream (its own, when drawn per stream)."""
+        return self.stream_hosts.get(stream.id) or self.hosts[stream.host]
 
 
 def _resolve(scenario: Scenario, strategy: Strategy | None) -> Campaign:
@@ -568,8 +555,6 @@ def _duplicates(section: str, ids: list[str]) -> list[str]:
 
 
 def _check_branching(campaign: Campaign, stream: Stream, where: str) -> list[str]:
-    from livesim.model.traffic import branching_factor
-
     host = campaign.hosts[stream.host]
     factor = branching_factor(host, campaign.platform)
     if factor < 1.0 and math.isfinite(factor):

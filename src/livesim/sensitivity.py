@@ -12,7 +12,8 @@ of an outcome (net GMV, conversion rate, ROI) over them.
 share of the output's variance explained by the parameter alone) and the total
 index ST (the share it takes part in, interactions included; Saltelli 2010 and
 Jansen 1999 estimators). Confidence intervals are BCa bootstrap intervals over the
-design's rows (`scipy.stats.bootstrap`, seeded, so the whole table is reproducible).
+design's rows (`SobolResult.bootstrap`, seeded, so the whole table is reproducible;
+where BCa gives no bound, `livesim.stats.bca_fallback`).
 
 A parameter the outcome does not depend on changes nothing under common random
 numbers, so both its indices are exactly 0. Noise left in the means (few
@@ -35,6 +36,7 @@ from scipy.stats import qmc
 
 from livesim.backends import Backend
 from livesim.errors import ConfigError
+from livesim.stats import bca_fallback, legacy_seed
 from livesim.sweep import Experiment, SweepPlan, load_experiment, run_sweep
 
 DEFAULT_OUTPUTS = ["net_gmv", "conversion_rate", "roi"]
@@ -117,7 +119,7 @@ def run_sensitivity(
 ) -> Sensitivity:
     """Run the design's points (as a sweep, chunks on disk) and estimate the indices;
     writes sensitivity.csv, sensitivity.png and sensitivity.md into `out`."""
-    from livesim.output import write_text_atomic
+    from livesim.atomic import write_text_atomic
 
     table, _ = run_sweep(plan, out, backend, resume, progress, force, "sensitivity")
     indices = sobol_table(plan, table)
@@ -180,18 +182,13 @@ def indices_with_ci(
         return np.atleast_1d(x)[:d]
 
     point = np.concatenate([own(res.first_order), own(res.total_order)])
-    # SobolResult.bootstrap draws from numpy's global generator: seed it for the
-    # call (so the table is reproducible) and put the caller's state back
-    state = np.random.get_state()  # noqa: NPY002 (scipy uses the global one)
-    np.random.seed(seed % 2**32)  # noqa: NPY002
-    try:
-        with warnings.catch_warnings():
-            # a parameter with no effect has a constant bootstrap distribution:
-            # BCa warns and gives NaN; its interval is the point (below)
-            warnings.simplefilter("ignore")
-            boot = res.bootstrap(confidence_level=confidence, n_resamples=resamples)
-    finally:
-        np.random.set_state(state)  # noqa: NPY002
+    # SobolResult.bootstrap draws from numpy's global generator: seeded for the
+    # call, so the table is reproducible
+    with legacy_seed(seed), warnings.catch_warnings():
+        # a parameter with no effect has a constant bootstrap distribution:
+        # BCa warns and gives NaN; its interval is the point (below)
+        warnings.simplefilter("ignore")
+        boot = res.bootstrap(confidence_level=confidence, n_resamples=resamples)
     parts = (boot.first_order, boot.total_order)
     low = np.concatenate([own(b.confidence_interval.low) for b in parts])
     high = np.concatenate([own(b.confidence_interval.high) for b in parts])
@@ -199,13 +196,8 @@ def indices_with_ci(
         [np.atleast_2d(own(b.bootstrap_distribution)).reshape(d, -1) for b in parts]
     )
     for k in range(2 * d):
-        if math.isfinite(low[k]) and math.isfinite(high[k]):
-            continue
-        if np.ptp(draws[k]) == 0:
-            low[k] = high[k] = point[k]
-        else:  # BCa failed on a non-constant distribution: percentile interval
-            q = [(1 - confidence) / 2, (1 + confidence) / 2]
-            low[k], high[k] = np.quantile(draws[k], q)
+        if not (math.isfinite(low[k]) and math.isfinite(high[k])):
+            low[k], high[k] = bca_fallback(float(point[k]), draws[k], confidence)
     return {
         "first_order": point[:d],
         "first_low": low[:d],

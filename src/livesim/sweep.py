@@ -29,18 +29,17 @@ import pandas as pd
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from scipy.stats import qmc
 
+from livesim.atomic import write_durably, write_text_atomic
 from livesim.backends import (
     DEFAULT_CHUNK,
     Backend,
     Job,
     LocalBackend,
     check_work,
+    experiment_jobs,
     run_jobs,
-    scenario_jobs,
 )
-from livesim.chunks import write_durably
 from livesim.errors import ConfigError
-from livesim.output import write_text_atomic
 from livesim.results import ADDITIVE, describe
 from livesim.scenario import Ident, Scenario, Strict, load_scenario
 
@@ -286,26 +285,29 @@ def run_sweep(
     """Run every chunk not yet on disk; (rows, per-point summary).
 
     Rows are one per point x replication x strategy with the parameters as columns.
-    Every point is checked and the whole experiment's work estimated before
-    anything is written to `out`. Chunks of `experiment.chunk` replications run on
-    `backend` (local, one process, by default) and are each written to
-    `out/points/` as they finish. `kind` names the experiment in messages and on
-    the progress bar.
+    The request is checked once, the engine chosen once per point and the whole
+    experiment's work estimated before anything is written to `out`. Chunks of
+    `experiment.chunk` replications run on `backend` (local, one process, by
+    default) and are each written to `out/points/` as they finish. `kind` names
+    the experiment in messages and on the progress bar.
     """
     exp = plan.experiment
-    jobs = []
-    for k in range(len(plan.points)):
-        values = point_values(plan, k)
-        jobs += scenario_jobs(
+    points = [
+        (
             f"point-{k:05d}",
-            point_scenario(plan.base, exp, values, plan.whole),
-            exp.replications,
-            exp.seed,
-            exp.engine,
-            exp.outputs,
-            exp.chunk,
-            exp.strategies,
+            point_scenario(plan.base, exp, point_values(plan, k), plan.whole),
         )
+        for k in range(len(plan.points))
+    ]
+    jobs = experiment_jobs(
+        points,
+        exp.replications,
+        exp.seed,
+        exp.engine,
+        exp.outputs,
+        exp.chunk,
+        exp.strategies,
+    )
     check_work(jobs, force, kind)
     folder = start_experiment(out, plan.digest, resume, _manifest(plan))
     done = run_jobs(jobs, folder, backend or LocalBackend(), progress, kind)

@@ -1,59 +1,59 @@
-"""The interactive page's logic, without Streamlit: controls, runs, funnel, what-if.
+"""The interactive page's logic, without Streamlit: scenarios, controls, teaching.
 
-Everything the page shows is computed here so that it can be tested without a browser:
+Everything the page shows is computed here or in `livesim.app.compute` (the runs),
+whose names this module re-exports, so that the page reads one module and all of
+it can be tested without a browser:
 
 * `controls(data)` lists the sliders a scenario offers (per host kind, promotions,
   stock) with their current values; `apply_controls(data, values)` writes slider
   values into a copy of the scenario dict, which `build` validates.
-* `live_session(...)` runs one replication of one stream (and the streams that feed
-  it carry-over) on the agent engine with its per-viewer event log, and returns the
-  stream's minutes: concurrent viewers, arrivals by source, the funnel stages filled
-  so far, orders and cumulative GMV, and the promotions to mark.
-* `whatif(...)` runs a few replications of the whole campaign on the cohort engine
-  (split over worker processes) and `paired_differences` compares them with a saved
-  baseline run on the same seed and replications: common random numbers make the
-  differences paired (`livesim.compare.paired`).
-
-Both runs are cached on the validated scenario's JSON, so a slider moved back to an
-earlier value, or a page opened twice, costs nothing.
+* `live_session(...)`, `whatif(...)` and `paired_differences(...)` (from
+  `livesim.app.compute`) run one session and the what-if and compare the what-if
+  with a baseline.
+* `section_title`, `section_text` and `section_link` give the teaching mode the
+  sections of docs/model.md.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import math
-import os
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from functools import lru_cache
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from livesim.app.compute import (
+    DEFAULT_REPLICATIONS,
+    ENGAGING_EVENTS,
+    FALLBACK_REPLICATIONS,
+    LIVE_STAGES,
+    REPLAY_FPS,
+    WHATIF_CACHE_SIZE,
+    WHATIF_COLUMNS,
+    WHATIF_METRICS,
+    Session,
+    app_workers,
+    backend,
+    default_replications,
+    default_stream,
+    distribution_frame,
+    feeders,
+    live_session,
+    paired_differences,
+    promotion_marks,
+    replay_minutes,
+    scenario_key,
+    stage_counts,
+    warm_up,
+    whatif,
+    whatif_start,
+)
 from livesim.archetypes import ARCHETYPES
-from livesim.compare import paired
-from livesim.engines import engine_runner
-from livesim.engines.agent import TIMESERIES_COLUMNS
-from livesim.runner import campaign_rows
-from livesim.scenario import Campaign, Scenario, scenario_from_dict
+from livesim.scenario import Scenario, scenario_from_dict
 from livesim.scenarios import DEFAULT, bundled_scenario
-
-#: Replications of the what-if per bundled scenario: as many as keep an update after
-#: a slider move under two seconds on a 2-core machine (measured: README).
-DEFAULT_REPLICATIONS = {"teaching_tiny": 12, "mac_kos101": 4}
-FALLBACK_REPLICATIONS = 8
-#: Funnel stages of the live view, in order, with the events that mark them.
-LIVE_STAGES = ("entered", "engaged", "clicked", "ordered")
-ENGAGING_EVENTS = ("like", "comment", "click", "share", "question", "order")
-#: The replay shows this many frames per second.
-REPLAY_FPS = 8
-
 
 # --------------------------------------------------------------------- scenarios
 
@@ -80,16 +80,6 @@ def _base(name: str) -> dict[str, Any]:
 def build(data: dict[str, Any]) -> Scenario:
     """Validate a scenario dict (raises `livesim.ConfigError` listing problems)."""
     return scenario_from_dict(data)
-
-
-def scenario_key(scenario: Scenario) -> str:
-    """A hashable key of a validated scenario: its JSON (what the caches use)."""
-    return scenario.model_dump_json()
-
-
-@lru_cache(maxsize=64)
-def _from_key(key: str) -> Scenario:
-    return scenario_from_dict(json.loads(key))
 
 
 def strategies(scenario: Scenario) -> list[str]:
@@ -425,303 +415,6 @@ def _apply_stock(data: dict[str, Any], ratio: float) -> None:
             product["stock"] = int(round(product["stock"] * ratio))
 
 
-# ---------------------------------------------------------------- live session
-
-
-@dataclass
-class Session:
-    """One replication of one stream, minute by minute (stream minutes 0..T-1)."""
-
-    stream: str
-    host_kind: str
-    minutes: pd.DataFrame
-    totals: dict[str, float]
-    promotions: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def duration(self) -> int:
-        """The stream's length in minutes."""
-        return len(self.minutes)
-
-    def upto(self, minute: int) -> pd.DataFrame:
-        """The minutes shown after `minute` minutes of replay."""
-        return self.minutes.iloc[: max(0, min(minute, self.duration))]
-
-    def funnel_at(self, minute: int) -> pd.DataFrame:
-        """The funnel stages filled by the end of `minute` (cumulative counts)."""
-        shown = self.upto(minute)
-        last = shown.iloc[-1] if len(shown) else None
-        rows = []
-        for stage in LIVE_STAGES:
-            count = float(last[stage]) if last is not None else 0.0
-            rows.append({"stage": stage, "count": count})
-        frame = pd.DataFrame(rows)
-        previous = frame["count"].shift(1)
-        frame["share of previous"] = np.where(
-            previous > 0, frame["count"] / previous, np.nan
-        )
-        return frame
-
-
-def default_stream(scenario: Scenario, strategy: str) -> str:
-    """The stream the live view opens on: the first with a promotion, else the first."""
-    streams = scenario.campaigns()[strategy].streams
-    return next((s.id for s in streams if s.promotions), streams[0].id)
-
-
-def feeders(campaign: Campaign, stream_id: str) -> Campaign:
-    """The campaign cut to a stream, the streams that can send it carry-over viewers,
-    and the other streams those split their carry-over with (so the split is kept)."""
-    streams = {s.id: s for s in campaign.streams}
-    chosen = streams[stream_id]
-    feeding = [s for s in campaign.streams if s.end <= chosen.start]
-    keep = {chosen.id, *(s.id for s in feeding)}
-    for f in feeding:
-        keep |= {s.id for s in campaign.streams if s.start >= f.end}
-    return replace(campaign, streams=tuple(s for s in campaign.streams if s.id in keep))
-
-
-def live_session(
-    scenario: Scenario, strategy: str, stream: str, replication: int, seed: int
-) -> Session:
-    """One replication of a stream on the agent engine (cached)."""
-    return _live(scenario_key(scenario), strategy, stream, replication, seed)
-
-
-@lru_cache(maxsize=32)
-def _live(key: str, strategy: str, stream: str, replication: int, seed: int) -> Session:
-    scenario = _from_key(key)
-    campaign = feeders(scenario.campaigns()[strategy], stream)
-    output = engine_runner("agent")(campaign, seed, replication, True)
-    chosen = next(s for s in campaign.streams if s.id == stream)
-    series = pd.DataFrame(output.timeseries[stream], columns=list(TIMESERIES_COLUMNS))
-    series.insert(0, "minute", np.arange(len(series)))
-    series["cum_gmv"] = series["gmv"].cumsum()
-    series["cum_orders"] = series["orders"].cumsum()
-    events = [e for e in output.events or [] if e[0] == stream]
-    stages = stage_counts(events, chosen.start, chosen.duration)
-    for stage in LIVE_STAGES:
-        series[stage] = stages[stage]
-    row = next(r for r in output.rows if r["stream"] == stream)
-    return Session(
-        stream=stream,
-        host_kind=str(row["host_kind"]),
-        minutes=series,
-        totals={k: float(v) for k, v in row.items() if isinstance(v, int | float)},
-        promotions=promotion_marks(chosen),
-    )
-
-
-def stage_counts(
-    events: Sequence[tuple[str, int, float, str, str]], start: float, duration: int
-) -> dict[str, np.ndarray]:
-    """Cumulative viewers per funnel stage at the end of each stream minute.
-
-    A viewer reaches a stage at its first event of that stage: entered at its first
-    arrival, engaged at its first like, comment, click, share, question or order,
-    clicked at its first click or order, ordered at its in-stream order. Buyers are
-    counted as engaged and clicked, so the stages stay nested.
-    """
-    first: dict[str, dict[int, float]] = {s: {} for s in LIVE_STAGES}
-    for _, viewer, time, event, _detail in events:
-        stages = _stages_of(event)
-        for stage in stages:
-            seen = first[stage]
-            if viewer not in seen or time < seen[viewer]:
-                seen[viewer] = time
-    edges = start + np.arange(1, duration + 1, dtype=float)
-    out = {}
-    for stage in LIVE_STAGES:
-        times = np.sort(np.fromiter(first[stage].values(), dtype=float))
-        out[stage] = np.searchsorted(times, edges, side="left").astype(float)
-    return out
-
-
-def _stages_of(event: str) -> tuple[str, ...]:
-    if event == "arrive":
-        return ("entered",)
-    if event == "order":
-        return ("engaged", "clicked", "ordered")
-    if event == "click":
-        return ("engaged", "clicked")
-    if event in ENGAGING_EVENTS:
-        return ("engaged",)
-    return ()
-
-
-def promotion_marks(stream: Any) -> list[dict[str, Any]]:
-    """The stream's promotions as labelled intervals of stream minutes."""
-    marks = []
-    for promo in stream.promotions:
-        what = ", ".join(promo.products) if promo.products else "all products"
-        marks.append(
-            {
-                "start": float(promo.start),
-                "end": float(promo.start + promo.duration),
-                "label": f"-{promo.discount:.0%} {what}",
-            }
-        )
-    return marks
-
-
-def replay_minutes(duration: int, minutes_per_second: float) -> list[int]:
-    """The minutes shown by successive replay frames, ending on the last minute."""
-    step = max(1, int(round(minutes_per_second / REPLAY_FPS)))
-    frames = list(range(step, duration, step))
-    return [*frames, duration]
-
-
-# ---------------------------------------------------------------------- what-if
-
-
-def default_replications(name: str) -> int:
-    """What-if replications for a bundled scenario (fast enough to feel live)."""
-    return DEFAULT_REPLICATIONS.get(name, FALLBACK_REPLICATIONS)
-
-
-def app_workers() -> int:
-    """Worker processes for the what-if: LIVESIM_APP_WORKERS, else up to 2 cores."""
-    env = os.environ.get("LIVESIM_APP_WORKERS")
-    if env:
-        return max(1, int(env))
-    return max(1, min(2, os.cpu_count() or 1))
-
-
-_POOL: dict[int, Executor] = {}
-
-
-def pool(workers: int) -> Executor:
-    """A process pool kept for the life of the page (spawned: safe under threads)."""
-    if workers not in _POOL:
-        _POOL[workers] = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
-    return _POOL[workers]
-
-
-def warm_up(workers: int | None = None) -> None:
-    """Start the worker processes and import livesim in them (a page's first run)."""
-    n = workers or app_workers()
-    if n > 1:
-        executor = pool(n)
-        list(executor.map(_ping, range(n)))
-
-
-def _ping(_: int) -> int:
-    return os.getpid()
-
-
-def whatif(
-    scenario: Scenario,
-    strategy: str,
-    replications: int,
-    seed: int,
-    workers: int | None = None,
-) -> pd.DataFrame:
-    """Campaign totals of `replications` cohort-engine replications (cached)."""
-    return whatif_start(scenario, strategy, replications, seed, workers)()
-
-
-_WHATIF_CACHE: OrderedDict[tuple[str, str, int, int], pd.DataFrame] = OrderedDict()
-WHATIF_CACHE_SIZE = 64
-
-
-def whatif_start(
-    scenario: Scenario,
-    strategy: str,
-    replications: int,
-    seed: int,
-    workers: int | None = None,
-) -> Callable[[], pd.DataFrame]:
-    """Start a what-if run in the worker processes; call the result to wait for it.
-
-    The page starts the what-if, computes the live session meanwhile in its own
-    process, then collects: the two runs overlap. Results are cached per scenario,
-    strategy, replications and seed (not per number of workers: same tables).
-    """
-    n = workers or app_workers()
-    key = (scenario_key(scenario), strategy, replications, seed)
-    if key in _WHATIF_CACHE:
-        _WHATIF_CACHE.move_to_end(key)
-        done = _WHATIF_CACHE[key]
-        return lambda: done
-    chunks = [c for c in (list(range(i, replications, n)) for i in range(n)) if c]
-    if len(chunks) == 1:
-        jobs = None
-    else:
-        executor = pool(n)
-        jobs = [
-            executor.submit(campaign_rows, scenario, c, seed, "cohort", [strategy])
-            for c in chunks
-        ]
-
-    def collect() -> pd.DataFrame:
-        if jobs is None:
-            frames = [campaign_rows(scenario, chunks[0], seed, "cohort", [strategy])]
-        else:
-            frames = [job.result() for job in jobs]
-        out = pd.concat(frames, ignore_index=True)
-        out = out.sort_values("replication", ignore_index=True)
-        _WHATIF_CACHE[key] = out
-        while len(_WHATIF_CACHE) > WHATIF_CACHE_SIZE:
-            _WHATIF_CACHE.popitem(last=False)
-        return out
-
-    return collect
-
-
-WHATIF_METRICS = (
-    ("net_gmv", "net GMV (RMB)"),
-    ("roi", "ROI"),
-    ("orders", "orders"),
-    ("conversion_rate", "conversion"),
-)
-
-
-def paired_differences(
-    current: pd.DataFrame, baseline: pd.DataFrame, seed: int = 0
-) -> pd.DataFrame:
-    """Per metric: means of both, the mean paired difference (current - baseline)
-    with its 95% BCa bootstrap CI, and P(current > baseline) over replications."""
-    merged = current.merge(baseline, on="replication", suffixes=("", "_base"))
-    rows = []
-    for metric, label in WHATIF_METRICS:
-        a = merged[metric].to_numpy(dtype=float)
-        b = merged[f"{metric}_base"].to_numpy(dtype=float)
-        result = paired(a, b, seed)
-        rows.append(
-            {
-                "metric": label,
-                "baseline": float(np.nanmean(b)) if len(b) else math.nan,
-                "current": float(np.nanmean(a)) if len(a) else math.nan,
-                "difference": result["mean_diff"],
-                "ci_low": result["ci_low"],
-                "ci_high": result["ci_high"],
-                "p_current_higher": result.get("p_first_higher", math.nan),
-                "n": result["n"],
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def distribution_frame(
-    runs: dict[str, pd.DataFrame], metrics: Iterable[str] = ("net_gmv", "roi")
-) -> pd.DataFrame:
-    """A long table (setting, replication, metric, value) for the what-if plots."""
-    frames = []
-    for setting, frame in runs.items():
-        for metric in metrics:
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "setting": setting,
-                        "replication": frame["replication"],
-                        "metric": metric,
-                        "value": frame[metric].astype(float),
-                    }
-                )
-            )
-    return pd.concat(frames, ignore_index=True)
-
-
 # ---------------------------------------------------------------------- teaching
 
 
@@ -772,3 +465,50 @@ def section_link(number: str) -> str:
     slug = f"{number}. {title}".lower()
     slug = "".join(c for c in slug if c.isalnum() or c in " -_").replace(" ", "-")
     return f"docs/model.md#{slug}"
+
+
+__all__ = [
+    "DEFAULT_REPLICATIONS",
+    "ENGAGEMENT_RATES",
+    "ENGAGING_EVENTS",
+    "FALLBACK_REPLICATIONS",
+    "HOST_CONTROLS",
+    "LIVE_STAGES",
+    "PARAMETER_HELP",
+    "REPLAY_FPS",
+    "STAGE_HELP",
+    "WHATIF_CACHE_SIZE",
+    "WHATIF_COLUMNS",
+    "WHATIF_METRICS",
+    "Control",
+    "Session",
+    "app_workers",
+    "apply_controls",
+    "backend",
+    "build",
+    "bundled_names",
+    "controls",
+    "default_replications",
+    "default_stream",
+    "defaults",
+    "distribution_frame",
+    "feeders",
+    "host_value",
+    "kinds",
+    "live_session",
+    "load_base",
+    "model_doc",
+    "paired_differences",
+    "promotion_marks",
+    "promotion_starts",
+    "replay_minutes",
+    "scenario_key",
+    "section_link",
+    "section_text",
+    "section_title",
+    "stage_counts",
+    "strategies",
+    "warm_up",
+    "whatif",
+    "whatif_start",
+]

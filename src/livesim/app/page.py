@@ -4,7 +4,8 @@ A sidebar of controls (scenario, strategy, each host kind's main parameters,
 promotion timing and depth, stock, what-if replications, teaching mode) and two
 views: the live view of one session (one replication of one stream, replayable) and
 the what-if view (net GMV and ROI over replications beside a saved baseline, with the
-paired difference and its CI). The numbers come from `livesim.app.logic`.
+paired difference and its CI). The numbers come from `livesim.app.logic`, the
+charts from `livesim.app.charts`.
 """
 
 from __future__ import annotations
@@ -13,27 +14,26 @@ import os
 import time
 from typing import Any
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from livesim.app import SCENARIO_ENV
 from livesim.app import logic as L
-from livesim.engines.agent import SOURCE_NAMES
+from livesim.app.charts import (
+    arrivals_chart,
+    concurrent_chart,
+    distribution_chart,
+    funnel_chart,
+    orders_chart,
+)
 from livesim.errors import ConfigError
-from livesim.report.figures import COLORS
 
-SOURCE_COLORS = dict(zip(SOURCE_NAMES, COLORS[: len(SOURCE_NAMES)], strict=True))
-PROMO_COLOR = "#e07a1f"
-CHART_HEIGHT = 210
 LIVE_TITLES = (
     "Concurrent viewers",
     "Arrivals per minute by source",
     "Funnel: viewers at each stage so far",
     "Orders per minute (bars) and cumulative GMV (line)",
 )
-#: An Altair chart, layered or not.
-Chart = Any
 
 
 # ------------------------------------------------------------------- formatting
@@ -117,186 +117,6 @@ def sidebar_controls(name: str, data: dict[str, Any]) -> dict[str, float]:
             for control in members:
                 values[control.key] = control_widget(name, control)
     return values
-
-
-# ---------------------------------------------------------------------- charts
-
-
-def x_axis(duration: int) -> alt.X:
-    """Stream minutes, fixed to the whole stream so a replay does not rescale."""
-    return alt.X(
-        "minute:Q",
-        title="minute of the stream",
-        scale=alt.Scale(domain=[0, duration], nice=False),
-    )
-
-
-def promotion_layers(session: L.Session) -> list[Chart]:
-    """Shaded promotion windows with their labels."""
-    if not session.promotions:
-        return []
-    marks = pd.DataFrame(session.promotions)
-    band = (
-        alt.Chart(marks)
-        .mark_rect(color=PROMO_COLOR, opacity=0.16)
-        .encode(x="start:Q", x2="end:Q", tooltip=["label:N", "start:Q", "end:Q"])
-    )
-    text = (
-        alt.Chart(marks)
-        .mark_text(align="left", baseline="top", dx=3, dy=3, color=PROMO_COLOR)
-        .encode(x="start:Q", y=alt.value(0), text="label:N")
-    )
-    return [band, text]
-
-
-def with_promotions(chart: Chart, session: L.Session, title: str) -> Chart:
-    """A time chart with the promotions marked, titled and sized."""
-    layers = promotion_layers(session)
-    layered = alt.layer(*layers, chart) if layers else chart
-    return layered.properties(height=CHART_HEIGHT)
-
-
-def concurrent_chart(session: L.Session, minute: int) -> Chart:
-    """Concurrent viewers per minute."""
-    top = float(session.minutes["concurrent"].max()) * 1.08 or 1.0
-    line = (
-        alt.Chart(session.upto(minute))
-        .mark_area(color=COLORS[0], opacity=0.35, line={"color": COLORS[0]})
-        .encode(
-            x=x_axis(session.duration),
-            y=alt.Y(
-                "concurrent:Q",
-                title="viewers",
-                scale=alt.Scale(domain=[0, top]),
-            ),
-            tooltip=["minute:Q", alt.Tooltip("concurrent:Q", format=",.0f")],
-        )
-    )
-    return with_promotions(line, session, "Concurrent viewers")
-
-
-def arrivals_chart(session: L.Session, minute: int) -> Chart:
-    """Arrivals per minute, stacked by source."""
-    sources = [
-        s for s in SOURCE_COLORS if float(session.minutes[f"arrivals_{s}"].sum()) > 0
-    ]
-    shown = session.upto(minute)
-    long = shown.melt(
-        id_vars="minute",
-        value_vars=[f"arrivals_{s}" for s in sources],
-        var_name="source",
-        value_name="arrivals",
-    )
-    long["source"] = long["source"].str.removeprefix("arrivals_")
-    total = session.minutes[[f"arrivals_{s}" for s in sources]].sum(axis=1)
-    top = float(total.max()) * 1.08 or 1.0
-    area = (
-        alt.Chart(long)
-        .mark_area(opacity=0.85)
-        .encode(
-            x=x_axis(session.duration),
-            y=alt.Y(
-                "arrivals:Q",
-                stack="zero",
-                title="arrivals per minute",
-                scale=alt.Scale(domain=[0, top]),
-            ),
-            color=alt.Color(
-                "source:N",
-                scale=alt.Scale(
-                    domain=sources, range=[SOURCE_COLORS[s] for s in sources]
-                ),
-                legend=alt.Legend(orient="top", title=None),
-            ),
-            tooltip=["minute:Q", "source:N", "arrivals:Q"],
-        )
-    )
-    return with_promotions(area, session, "Arrivals by source")
-
-
-def funnel_chart(session: L.Session, minute: int) -> Chart:
-    """The funnel stages filled by this minute (bars on the whole session's scale)."""
-    frame = session.funnel_at(minute)
-    frame["text"] = [
-        f"{c:,.0f}" + ("" if s != s else f"  ({s:.0%} of previous)")
-        for c, s in zip(frame["count"], frame["share of previous"], strict=True)
-    ]
-    top = float(session.minutes["entered"].iloc[-1]) * 1.45 or 1.0
-    base = alt.Chart(frame).encode(
-        y=alt.Y("stage:N", sort=list(L.LIVE_STAGES), title=None),
-        x=alt.X("count:Q", title="viewers", scale=alt.Scale(domain=[0, top])),
-    )
-    bars = base.mark_bar(color=COLORS[0]).encode(
-        color=alt.Color(
-            "stage:N",
-            sort=list(L.LIVE_STAGES),
-            scale=alt.Scale(domain=list(L.LIVE_STAGES), range=COLORS[:4]),
-            legend=None,
-        ),
-        tooltip=["stage:N", alt.Tooltip("count:Q", format=",.0f")],
-    )
-    labels = base.mark_text(align="left", dx=4).encode(text="text:N")
-    return alt.layer(bars, labels).properties(height=CHART_HEIGHT)
-
-
-def orders_chart(session: L.Session, minute: int) -> Chart:
-    """Orders per minute (bars) and cumulative GMV (line, right axis)."""
-    shown = session.upto(minute)
-    x = x_axis(session.duration)
-    orders_top = float(session.minutes["orders"].max()) * 1.1 or 1.0
-    gmv_top = float(session.minutes["cum_gmv"].iloc[-1]) * 1.05 or 1.0
-    bars = (
-        alt.Chart(shown)
-        .mark_bar(color=COLORS[1], opacity=0.7)
-        .encode(
-            x=x,
-            y=alt.Y(
-                "orders:Q",
-                title="orders per minute",
-                scale=alt.Scale(domain=[0, orders_top]),
-            ),
-            tooltip=["minute:Q", "orders:Q"],
-        )
-    )
-    line = (
-        alt.Chart(shown)
-        .mark_line(color=COLORS[2], strokeWidth=2.5)
-        .encode(
-            x=x,
-            y=alt.Y(
-                "cum_gmv:Q",
-                title="cumulative GMV (RMB)",
-                scale=alt.Scale(domain=[0, gmv_top]),
-                axis=alt.Axis(orient="right", format="~s", titleColor=COLORS[2]),
-            ),
-            tooltip=["minute:Q", alt.Tooltip("cum_gmv:Q", format=",.0f")],
-        )
-    )
-    chart = alt.layer(*promotion_layers(session), bars, line).resolve_scale(
-        y="independent"
-    )
-    return chart.properties(height=CHART_HEIGHT)
-
-
-def distribution_chart(frame: pd.DataFrame, metric: str, title: str) -> Chart:
-    """Replications of one metric per setting: a box and the points."""
-    data = frame[frame["metric"] == metric]
-    domain = ["baseline", "current"]
-    color = alt.Color(
-        "setting:N",
-        scale=alt.Scale(domain=domain, range=[COLORS[5], COLORS[0]]),
-        legend=None,
-    )
-    y = alt.Y("setting:N", sort=domain, title=None)
-    x = alt.X("value:Q", title=title, scale=alt.Scale(zero=False))
-    box = alt.Chart(data).mark_boxplot(extent="min-max", size=26, opacity=0.5)
-    points = alt.Chart(data).mark_circle(size=70, opacity=0.9)
-    fmt = ",.0f" if metric == "net_gmv" else ".3f"
-    tooltip = ["setting:N", "replication:Q", alt.Tooltip("value:Q", format=fmt)]
-    return alt.layer(
-        box.encode(x=x, y=y, color=color),
-        points.encode(x=x, y=y, color=color, tooltip=tooltip),
-    ).properties(title=title, height=170)
 
 
 # ------------------------------------------------------------------------ views

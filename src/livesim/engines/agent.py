@@ -16,18 +16,22 @@ Levels (concurrent viewers) are time-weighted from arrival and leave times; tall
 
 from __future__ import annotations
 
-import gc
 import math
 from array import array
-from collections.abc import Generator, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Generator
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 import simpy
 
+from livesim.engines.levels import concurrency_per_minute, peak_concurrent
+from livesim.engines.output import (
+    SessionOutput,
+    StreamTally,
+    fewer_collections,
+    stream_row,
+)
 from livesim.model import traffic
 from livesim.model.rng import (
     KEY_SPAN,
@@ -36,20 +40,33 @@ from livesim.model.rng import (
     keyed_uniform,
     poisson,
 )
-from livesim.scenario import Campaign, HostParams, Product, Stream
+from livesim.model.stream import (
+    ADS,
+    AWARE,
+    CARRY,
+    FOLLOWER,
+    PLATFORM,
+    SOURCE_NAMES,
+    WOM,
+    StreamConstants,
+)
+from livesim.model.viewer import (
+    JUST_BEFORE,
+    active_promotion,
+    gap_after_question,
+    hazard,
+    hazard_bound,
+    late_purchase_prob,
+    price_lift,
+    trust,
+    visit_promotions,
+)
+from livesim.scenario import Campaign, Product
 
-SOURCE_NAMES = ("follower", "platform", "ads", "wom", "carryover", "awareness")
-FOLLOWER, PLATFORM, ADS, WOM, CARRY, AWARE = range(6)
 # indices into a viewer's keyed sub-stream (model.rng.keyed_uniform)
 UNITS, RETURNED, DELAYED, DELAY, SHARE_TIME = range(5)
 TIMES = 16  # comment, then question times: TIMES + j
 CANDIDATES = 1 << 20  # thinning candidates: (exponential, acceptance) pairs from here
-TIMESERIES_COLUMNS = (
-    "concurrent",
-    *(f"arrivals_{s}" for s in SOURCE_NAMES),
-    "orders",
-    "gmv",
-)
 
 
 class Arrival(simpy.Process):
@@ -102,138 +119,26 @@ class ProductStock:
         return self.container.level < threshold * self.initial
 
 
-@dataclass
-class StreamTally:
-    """What one stream counts during a replication (tallies, not levels)."""
-
-    viewers: int = 0
-    fake_viewers: int = 0
-    unique_viewers: int = 0
-    watch_minutes: float = 0.0
-    likes: int = 0
-    comments: int = 0
-    shares: int = 0
-    engaged: int = 0
-    clicked: int = 0
-    askers: int = 0
-    questions_asked: int = 0
-    questions_answered: int = 0
-    questions_abandoned: int = 0
-    qa_wait_minutes: float = 0.0
-    orders: int = 0
-    delayed_orders: int = 0
-    units: int = 0
-    gross_gmv: float = 0.0
-    refunds: float = 0.0
-    returned_orders: int = 0
-    margin_value: float = 0.0
-    lost_sales: int = 0
-    platform_expected: float = 0.0
-
-
-class StreamRun:
-    """One stream in one replication: constants, schedule, state and tallies."""
+class StreamRun(StreamConstants):
+    """One stream in one replication: its constants (`model.stream`), and the
+    SimPy state, bins and tallies of this engine."""
 
     def __init__(
         self,
         env: simpy.Environment,
-        stream: Stream,
-        host: HostParams,
-        kind: str,
         campaign: Campaign,
+        index: int,
         stock: dict[str, ProductStock],
         seed: int,
         replication: int,
     ) -> None:
-        self.stream = stream
-        self.host = host
-        self.kind = kind
-        self.start = float(stream.start)
-        self.end = float(stream.end)
-        self.minutes = stream.duration
+        super().__init__(campaign, campaign.streams[index])
         self.seed = seed
         self.replication = replication
-        platform = campaign.platform
-        # dwell: lognormal with mean dwell_mean_minutes, or exponential
-        self.lognormal = host.dwell_distribution == "lognormal"
-        self.dwell_mean = host.dwell_mean_minutes
-        self.dwell_mu = math.log(host.dwell_mean_minutes) - 0.5 * host.dwell_sigma**2
-        self.dwell_sigma = host.dwell_sigma
-        self.fake_share = 1.0 - host.real_follower_share
-        self.intent_half = 0.5 * host.intent_sigma**2
-        eps_sigma = platform.price_sensitivity_sigma
-        self.eps_mu = (
-            math.log(host.price_sensitivity) - 0.5 * eps_sigma**2
-            if host.price_sensitivity > 0
-            else -math.inf
-        )
-        self.eps_sigma = eps_sigma
-        # trust: T(t) = ceiling - gap * exp(-rate * (t - t_ref))
-        self.ceiling = host.trust_ceiling
-        self.gap0 = host.trust_ceiling - host.initial_trust
-        # products, segments and promotions (absolute campaign minutes)
-        self.products = [stock[p] for p in stream.products]
-        self.segment = (
-            float(stream.segment_minutes)
-            if stream.segment_minutes
-            else stream.duration / len(self.products)
-        )
-        self.promos: list[list[tuple[float, float, float, float]]] = [
-            [] for _ in self.products
-        ]
-        for promo in stream.promotions:
-            targets = promo.products or stream.products
-            for i, pid in enumerate(stream.products):
-                if pid in targets:
-                    t0 = self.start + promo.start
-                    self.promos[i].append(
-                        (t0, t0 + promo.duration, promo.discount, promo.urgency)
-                    )
-        # (start, end, discount, urgency) of every promotion, for a viewer's bound
-        self.promo_windows = [
-            (
-                self.start + p.start,
-                self.start + p.start + p.duration,
-                p.discount,
-                p.urgency,
-            )
-            for p in stream.promotions
-        ]
-        limited = any(p.container is not None for p in self.products)
-        self.scarcity_lift = platform.scarcity_lift
-        self.scarcity_threshold = platform.scarcity_threshold
-        # hazard bound per unit intent before promotions (which depend on the visit)
-        self.hazard_unit = (
-            host.purchase_rate
-            * host.trust_ceiling
-            * max(p.fit for p in self.products)
-            * (1.0 + (platform.scarcity_lift if limited else 0.0))
-        )
-        # traffic
-        edges = np.arange(stream.duration + 1, dtype=float)
-        cdf = traffic.follower_cdf(host, stream.duration, edges)
-        self.follower_cdf = cdf
-        self.follower_per_minute = traffic.expected_followers(host) * np.diff(cdf)
-        # the audience of an awareness phase comes as followers do, at the start
-        self.aware_total = traffic.expected_aware(campaign, stream)
-        self.aware_per_minute = self.aware_total * np.diff(cdf)
-        self.ads_per_minute = (
-            traffic.ad_impressions(stream, campaign.costs.cpm)
-            * campaign.costs.ad_enter_rate
-            / stream.duration
-        )
-        # mean intent of arrivals by source; carry-over arrivals are given theirs
-        # by the earlier stream's host (`carry_over`), so their slot is a placeholder
-        self.intent_by_source = (
-            platform.intent_follower,
-            platform.intent_platform,
-            platform.intent_ads,
-            platform.intent_wom,
-            platform.intent_follower,
-            campaign.awareness.intent if campaign.awareness else 0.0,
-        )
+        self.products = [stock[p] for p in self.stream.products]
         self.later: list[StreamRun] = []
         # state
+        host = self.host
         self.desk = (
             simpy.Resource(env, capacity=host.qa_capacity) if host.qa_capacity else None
         )
@@ -246,10 +151,9 @@ class StreamRun:
         self.tally = StreamTally()
         self.next_viewer = 0
 
-    # random streams, made on first use (the cohort engine uses the stream's constants
-    # and tallies but draws from its own generators): vectorised ones for arrivals,
-    # and per traffic source one stream per viewer decision (common random numbers
-    # across strategies)
+    # random streams, made on first use: vectorised ones for arrivals, and per
+    # traffic source one stream per viewer decision (common random numbers across
+    # strategies)
     @cached_property
     def generators(self) -> dict[str, np.random.Generator]:
         return arrival_generators(self.seed, self.replication, self.stream.id)
@@ -268,17 +172,18 @@ class StreamRun:
         u = lo + gen.random(n) * (hi - lo)
         return traffic.follower_inverse(self.host, self.minutes, u) + self.start
 
-    def featured(self, t: float) -> int:
-        """Index of the product on sale at campaign minute t (segments in turn)."""
-        return int((t - self.start) / self.segment) % len(self.products)
-
     def promotion(self, index: int, t: float) -> tuple[float, float]:
         """(discount, urgency) of the deepest promotion on product `index` at t."""
-        best = (0.0, 0.0)
-        for t0, t1, discount, urgency in self.promos[index]:
-            if t0 <= t < t1 and discount >= best[0]:
-                best = (discount, urgency)
-        return best
+        return active_promotion(
+            t,
+            index,
+            self.promo_slots,
+            self.promo_t0,
+            self.promo_t1,
+            self.promo_depth,
+            self.promo_lift,
+            self.promo_on,
+        )
 
     def carryover_arrival(self, u: float) -> float:
         """A carried-over viewer's arrival time, drawn from this stream's profile."""
@@ -303,17 +208,8 @@ class AgentSession:
             pid: ProductStock(self.env, p) for pid, p in campaign.products.items()
         }
         self.runs = [
-            StreamRun(
-                self.env,
-                s,
-                campaign.hosts[s.host],
-                campaign.host_kinds[s.host],
-                campaign,
-                self.stock,
-                seed,
-                replication,
-            )
-            for s in campaign.streams
+            StreamRun(self.env, campaign, i, self.stock, seed, replication)
+            for i in range(len(campaign.streams))
         ]
         for run in self.runs:
             run.later = [r for r in self.runs if r.start >= run.end]
@@ -440,14 +336,18 @@ class AgentSession:
             Arrival(env, question, asked - t)
         # purchase clock by thinning against an upper bound of the hazard over the
         # visit (the promotions that overlap it)
-        discount_max = urgency_max = 0.0
-        for t0, t1, d, u in sr.promo_windows:
-            if t0 < leave and t1 > t:
-                discount_max = max(discount_max, d)
-                urgency_max = max(urgency_max, u)
-        bound = sr.hazard_unit * intent * (1.0 + urgency_max)
-        if discount_max > 0.0:
-            bound *= (1.0 - discount_max) ** (-eps)
+        discount_max, urgency_max = visit_promotions(
+            t,
+            leave,
+            sr.promo_slots,
+            sr.promo_t0,
+            sr.promo_t1,
+            sr.promo_depth,
+            sr.promo_lift,
+        )
+        bound = hazard_bound(
+            sr.hazard_unit, intent, urgency_max, price_lift(discount_max, eps)
+        )
         outcome = None
         x = t
         j = CANDIDATES
@@ -460,20 +360,17 @@ class AgentSession:
             index = sr.featured(x)
             product = sr.products[index]
             discount, urgency = sr.promotion(index, x)
-            trust = sr.ceiling - trust_state[1] * math.exp(
-                -host.trust_rate * (x - trust_state[0])
+            h = hazard(
+                host.purchase_rate,
+                intent,
+                trust(sr.ceiling, trust_state[1], host.trust_rate, x - trust_state[0]),
+                product.fit,
+                price_lift(discount, eps),
+                urgency,
+                product.scarce(sr.scarcity_threshold),
+                sr.scarcity_lift,
             )
-            hazard = (
-                host.purchase_rate
-                * intent
-                * trust
-                * product.fit
-                * (1.0 - discount) ** (-eps)
-                * (1.0 + urgency)
-            )
-            if product.scarce(sr.scarcity_threshold):
-                hazard *= 1.0 + sr.scarcity_lift
-            if keyed_uniform(key, j + 1) * bound < hazard:
+            if keyed_uniform(key, j + 1) * bound < h:
                 outcome = self.order(sr, key, vid, x, index, discount, delayed=False)
                 break
             j += 2
@@ -487,16 +384,16 @@ class AgentSession:
         # the long conversion cycle: a purchase after leaving, within the window
         if questions and leave > env.now:
             yield env.timeout(leave - env.now)
-        trust = sr.ceiling - trust_state[1] * math.exp(
-            -host.trust_rate * (leave - trust_state[0])
+        trust_left = trust(
+            sr.ceiling, trust_state[1], host.trust_rate, leave - trust_state[0]
         )
-        p_late = min(1.0, host.delayed_purchase_prob * intent * trust)
+        p_late = late_purchase_prob(host.delayed_purchase_prob, intent, trust_left)
         if keyed_uniform(key, DELAYED) < p_late:
             delay = -host.delayed_mean_minutes * math.log(
                 1.0 - keyed_uniform(key, DELAY)
             )
             if delay <= self.platform.attribution_window_minutes:
-                index = sr.featured(leave - 1e-9)
+                index = sr.featured(leave - JUST_BEFORE)
                 yield env.timeout(leave + delay - env.now)
                 self.order(sr, key, vid, env.now, index, 0.0, delayed=True)
                 # a buyer after the stream clicked through too: keep the funnel nested
@@ -592,13 +489,16 @@ class AgentSession:
         # trust: the viewer has gone (docs/model.md, section 3)
         dropped = not answered and patience >= leave - t
         if not dropped:
-            gap = trust_state[1] * math.exp(-host.trust_rate * (now - trust_state[0]))
-            if answered:
-                gap *= 1.0 - host.answer_trust_gain
-            else:
-                gap = min(sr.ceiling, gap + host.abandon_trust_loss)
+            trust_state[1] = gap_after_question(
+                trust_state[1],
+                host.trust_rate,
+                now - trust_state[0],
+                answered,
+                host.answer_trust_gain,
+                host.abandon_trust_loss,
+                sr.ceiling,
+            )
             trust_state[0] = now
-            trust_state[1] = gap
         if self.log is not None:
             self.log.append((sr.stream.id, vid, t, "question", ""))
             event = "answered" if answered else "abandoned"
@@ -656,7 +556,9 @@ class AgentSession:
                 stream_row(
                     self.campaign,
                     sr,
-                    len(self.runs),
+                    sr.tally,
+                    [sum(b) for b in sr.arrival_bins],
+                    sr.generators["reach"],
                     peak_concurrent(sr.arrive_times, sr.leave_times),
                 )
                 for sr in self.runs
@@ -673,143 +575,6 @@ class AgentSession:
         columns = [concurrent, *(np.asarray(b, dtype=float) for b in sr.arrival_bins)]
         columns += [np.asarray(sr.order_bins, float), np.asarray(sr.gmv_bins, float)]
         return np.column_stack(columns)
-
-
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Run the cyclic garbage collector less often while a replication runs.
-
-    SimPy's processes and events form reference cycles, and a million-viewer session
-    keeps ~1e5 of them alive; at Python's default thresholds the collector rescans
-    them so often that it doubles the run time (measured: 29.3 -> 15.5 us per viewer
-    on the 1M-viewer benchmark, same peak memory). The thresholds are restored after.
-    """
-    old = gc.get_threshold()
-    gc.set_threshold(100_000, 50, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-
-
-@dataclass
-class SessionOutput:
-    """What one replication of one campaign returns."""
-
-    rows: list[dict[str, Any]]
-    timeseries: dict[str, np.ndarray]
-    events: list[tuple[str, int, float, str, str]] | None
-
-
-def stream_row(
-    campaign: Campaign, sr: StreamRun, streams: int, peak: int
-) -> dict[str, Any]:
-    """The stream's replication row (see results.ADDITIVE and docs/model.md)."""
-    t = sr.tally
-    host = sr.host
-    platform = campaign.platform
-    costs = campaign.costs
-    gen = sr.generators["reach"]
-    # reached = entered + those shown the stream who did not enter (independent
-    # Poisson counts by the thinning property of the Poisson process)
-    arrivals = [sum(b) for b in sr.arrival_bins]
-    not_entered = gen.poisson(
-        (
-            host.followers * host.reach_share * (1.0 - host.enter_rate),
-            t.platform_expected
-            * (1.0 - platform.recommend_enter_rate)
-            / platform.recommend_enter_rate,
-        )
-    )
-    impressions = traffic.ad_impressions(sr.stream, costs.cpm)
-    reached = (
-        arrivals[FOLLOWER]
-        + arrivals[PLATFORM]
-        + int(not_entered.sum())
-        + max(int(round(impressions)), arrivals[ADS])
-        + arrivals[WOM]
-        + arrivals[CARRY]
-        + arrivals[AWARE]
-    )
-    net = t.gross_gmv - t.refunds
-    cost = (
-        host.fee
-        + host.gift_value
-        + sr.stream.ad_spend
-        + host.commission_rate * net
-        + costs.fixed / streams
-    )
-    return {
-        "stream": sr.stream.id,
-        "host": sr.stream.host,
-        "host_kind": sr.kind,
-        "reached": reached,
-        "viewers": t.viewers,
-        "unique_viewers": t.unique_viewers,
-        "fake_viewers": t.fake_viewers,
-        "peak_concurrent": peak,
-        "mean_watch_minutes": t.watch_minutes / t.unique_viewers
-        if t.unique_viewers
-        else 0.0,
-        "likes": t.likes,
-        "comments": t.comments,
-        "shares": t.shares,
-        "engaged": t.engaged,
-        "clicked": t.clicked,
-        "askers": t.askers,
-        "questions_asked": t.questions_asked,
-        "questions_answered": t.questions_answered,
-        "questions_abandoned": t.questions_abandoned,
-        "mean_qa_wait": t.qa_wait_minutes / t.questions_answered
-        if t.questions_answered
-        else 0.0,
-        "orders": t.orders,
-        "delayed_orders": t.delayed_orders,
-        "kept_orders": t.orders - t.returned_orders,
-        "returned_orders": t.returned_orders,
-        "units": t.units,
-        "gross_gmv": t.gross_gmv,
-        "refunds": t.refunds,
-        "net_gmv": net,
-        "conversion_rate": t.orders / t.unique_viewers if t.unique_viewers else 0.0,
-        "lost_sales": t.lost_sales,
-        "margin_value": t.margin_value,
-        "cost": cost,
-        "roi": (t.margin_value - cost) / cost if cost > 0 else math.nan,
-        **{f"arrivals_{s}": arrivals[i] for i, s in enumerate(SOURCE_NAMES)},
-    }
-
-
-def peak_concurrent(arrive: array[float], leave: array[float]) -> int:
-    """The most viewers present at once (a leave goes before an arrival at a tie)."""
-    if not arrive:
-        return 0
-    times = np.concatenate([np.frombuffer(leave), np.frombuffer(arrive)])
-    steps = np.concatenate([-np.ones(len(leave)), np.ones(len(arrive))])
-    order = np.argsort(times, kind="stable")
-    return int(np.cumsum(steps[order]).max())
-
-
-def concurrency_per_minute(
-    arrive: array[float], leave: array[float], start: float, minutes: int
-) -> np.ndarray:
-    """Time-averaged number present in each minute [start + m, start + m + 1).
-
-    Presence time before t is sum_i clip(t - a_i, 0, l_i - a_i)
-    = sum_{a_i < t} (t - a_i) - sum_{l_i < t} (t - l_i); its increments are the means.
-    """
-    edges = start + np.arange(minutes + 1, dtype=float)
-    if not arrive:
-        return np.zeros(minutes)
-
-    def area(points: np.ndarray) -> np.ndarray:
-        points = np.sort(points)
-        csum = np.concatenate([[0.0], np.cumsum(points)])
-        k = np.searchsorted(points, edges, side="left")
-        return k * edges - csum[k]
-
-    present = area(np.frombuffer(arrive)) - area(np.frombuffer(leave))
-    return np.diff(present)
 
 
 def run_replication(

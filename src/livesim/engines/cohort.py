@@ -38,23 +38,21 @@ per decision and minute.
 from __future__ import annotations
 
 import math
-from dataclasses import fields
+from collections.abc import Callable
 
 import numpy as np
-import simpy
 
 from livesim.engines import kernels, step
-from livesim.engines.agent import (
-    SOURCE_NAMES,
-    ProductStock,
+from livesim.engines.kernels import TALLY
+from livesim.engines.output import (
+    COUNTS,
     SessionOutput,
-    StreamRun,
     StreamTally,
     fewer_collections,
     stream_row,
 )
-from livesim.engines.kernels import TALLY
-from livesim.model.rng import stream_key
+from livesim.model.rng import reach_generator, stream_key
+from livesim.model.stream import SOURCE_NAMES, StreamConstants, stream_constants
 from livesim.scenario import Campaign
 
 #: One random generator per decision; each minute draws from its own block of it.
@@ -68,25 +66,21 @@ COHORT_KEY = stream_key("cohort engine")
 #: correlated.)
 MINUTE_JUMP = 210306068529402873165736369884012333109
 PERIOD = 1 << 128
-#: Tallies that are counts (the others are minutes, RMB or expected viewers).
-COUNTS = {f.name for f in fields(StreamTally) if f.type in (int, "int")}
 
 
 class StreamTable:
-    """Every stream's constants as arrays indexed by the stream's position.
-
-    Built from the agent engine's `StreamRun`s, so both engines read one model.
-    Per-minute profiles are padded to the longest stream.
+    """Every stream's constants (`model.stream`) as arrays indexed by the stream's
+    position: the layout the compiled kernels read. Per-minute profiles are padded
+    to the longest stream.
     """
 
-    def __init__(self, runs: list[StreamRun], campaign: Campaign) -> None:
+    def __init__(self, runs: list[StreamConstants], campaign: Campaign) -> None:
         platform = campaign.platform
         product_ids = list(campaign.products)
-        self.count = n = len(runs)
+        self.count = len(runs)
         self.width = max(r.minutes for r in runs)
 
-        def column(get: object) -> np.ndarray:
-            assert callable(get)
+        def column(get: Callable[[StreamConstants], float]) -> np.ndarray:
             return np.array([get(r) for r in runs], dtype=float)
 
         self.start = column(lambda r: r.start)
@@ -145,38 +139,15 @@ class StreamTable:
         )
         self.decay_scale = np.expm1(-self.minutes / self.tau)
         # products: each stream's products as campaign product indices, with fits
-        most = max(len(r.products) for r in runs)
+        most = max(len(r.fits) for r in runs)
         self.products = np.zeros((self.count, most), dtype=np.int64)
         self.fit = np.zeros((self.count, most))
-        self.product_count = np.array([len(r.products) for r in runs], dtype=np.int64)
+        self.product_count = np.array([len(r.fits) for r in runs], dtype=np.int64)
         for i, r in enumerate(runs):
             ids = [product_ids.index(p) for p in r.stream.products]
             self.products[i, : len(ids)] = ids
-            self.fit[i, : len(ids)] = [p.fit for p in r.products]
-        # promotions: a flat table (the last row a promotion that never runs) and
-        # each stream's rows in order, padded with that last row
-        promo = [
-            (i, *window, [pid in (p.products or r.stream.products) for pid in ids])
-            for i, r in enumerate(runs)
-            for window, p, ids in (
-                (w, p, r.stream.products)
-                for w, p in zip(r.promo_windows, r.stream.promotions, strict=True)
-            )
-        ]
-        self.promoted = bool(promo)
-        self.promo_t0 = np.array([p[1] for p in promo] + [math.inf])
-        self.promo_t1 = np.array([p[2] for p in promo] + [math.inf])
-        self.promo_depth = np.array([p[3] for p in promo] + [0.0])
-        self.promo_lift = np.array([p[4] for p in promo] + [0.0])
-        self.promo_on = np.zeros((len(promo) + 1, most), dtype=bool)
-        for k, p in enumerate(promo):
-            self.promo_on[k, : len(p[5])] = p[5]
-        per_stream = [[k for k, p in enumerate(promo) if p[0] == i] for i in range(n)]
-        self.promo_slots = np.full(
-            (n, max(1, *(len(x) for x in per_stream))), len(promo), dtype=np.int64
-        )
-        for i, ks in enumerate(per_stream):
-            self.promo_slots[i, : len(ks)] = ks
+            self.fit[i, : len(ids)] = r.fits
+        self._promotions(runs, most)
         # carry-over: the streams that start after each stream ends
         later = [[j for j, o in enumerate(runs) if o.start >= r.end] for r in runs]
         self.later_count = np.array([len(x) for x in later], dtype=np.int64)
@@ -188,6 +159,24 @@ class StreamTable:
             [np.asarray(getattr(self, name), dtype=float) for name in kernels.PARAMS]
         )
 
+    def _promotions(self, runs: list[StreamConstants], most: int) -> None:
+        """The streams' promotion tables stacked into one (its last row a promotion
+        that never runs), and each stream's rows in order, padded with that row."""
+        first = np.cumsum([0] + [len(r.promo_t0) for r in runs])
+        total = int(first[-1])
+        self.promoted = total > 0
+        self.promo_t0 = np.array([t for r in runs for t in r.promo_t0] + [math.inf])
+        self.promo_t1 = np.array([t for r in runs for t in r.promo_t1] + [math.inf])
+        self.promo_depth = np.array([d for r in runs for d in r.promo_depth] + [0.0])
+        self.promo_lift = np.array([u for r in runs for u in r.promo_lift] + [0.0])
+        self.promo_on = np.zeros((total + 1, most), dtype=bool)
+        for k, on in enumerate(o for r in runs for o in r.promo_on):
+            self.promo_on[k, : len(on)] = on
+        widest = max(1, *(len(r.promo_t0) for r in runs))
+        self.promo_slots = np.full((len(runs), widest), total, dtype=np.int64)
+        for i, r in enumerate(runs):
+            self.promo_slots[i, : len(r.promo_t0)] = range(first[i], first[i + 1])
+
 
 class CohortSession:
     """One replication of one campaign with the cohort engine."""
@@ -196,22 +185,8 @@ class CohortSession:
         self.campaign = campaign
         self.seed = seed
         self.replication = replication
-        env = simpy.Environment()  # only to build the shared constants
-        stock = {pid: ProductStock(env, p) for pid, p in campaign.products.items()}
         products = list(campaign.products.values())
-        self.runs = [
-            StreamRun(
-                env,
-                s,
-                campaign.hosts[s.host],
-                campaign.host_kinds[s.host],
-                campaign,
-                stock,
-                seed,
-                replication,
-            )
-            for s in campaign.streams
-        ]
+        self.runs = stream_constants(campaign)
         self.table = tab = StreamTable(self.runs, campaign)
         n, width = tab.count, tab.width
         platform = campaign.platform
@@ -310,17 +285,14 @@ class CohortSession:
         rows = []
         series = {}
         for i, sr in enumerate(self.runs):
-            for k, name in enumerate(TALLY):
-                value = bins.tally[k, i]
-                setattr(
-                    sr.tally,
-                    name,
-                    int(round(value)) if name in COUNTS else float(value),
-                )
+            tally = StreamTally()
+            for name, value in zip(TALLY, bins.tally[:, i].tolist(), strict=True):
+                setattr(tally, name, int(round(value)) if name in COUNTS else value)
             m = sr.minutes
-            sr.arrival_bins = [list(b) for b in bins.arrivals[i, :, :m]]
+            arrivals = [sum(b) for b in bins.arrivals[i, :, :m].tolist()]
+            reach = reach_generator(self.seed, self.replication, sr.stream.id)
             rows.append(
-                stream_row(self.campaign, sr, len(self.runs), int(bins.peak[i]))
+                stream_row(self.campaign, sr, tally, arrivals, reach, int(bins.peak[i]))
             )
             concurrent = bins.area[i, :m] + np.cumsum(bins.full[i])[:m]
             series[sr.stream.id] = np.column_stack(

@@ -9,6 +9,8 @@ numba's `Generator` methods draw exactly what numpy's do from the same state, so
 kernel and its numpy reading give the same numbers when they draw in the same order.
 Functions take plain arrays; the constants below name the rows of the per-stream
 parameter table (`StreamTable.par`) and the tally rows (`StreamTally`'s fields).
+The viewer's equations are not written here: they are `model.viewer`'s functions,
+compiled (`hazard`, `trust`, ... below), the same source the agent engine runs.
 Compiled code is cached next to this file (`cache=True`), so only the first run after
 an install compiles (about 32 s with `step`, which calls these).
 """
@@ -21,7 +23,10 @@ from dataclasses import fields
 import numba
 import numpy as np
 
-from livesim.engines.agent import FOLLOWER, StreamTally
+from livesim.engines import jitcache
+from livesim.engines.output import StreamTally
+from livesim.model import viewer
+from livesim.model.stream import FOLLOWER
 
 #: Rows of `StreamTable.par`: one per-stream constant each.
 PARAMS = (
@@ -121,6 +126,20 @@ DECIDED_FIELDS = ("time", "stream", "index", "discount", "late")
 REAL, SHARED, CARRIED = 1, 2, 4
 
 jit = numba.njit(cache=True, error_model="numpy", nogil=True)
+#: Digest of the sources compiled together (`jitcache`): caches of others are dropped.
+DIGEST = jitcache.sources_digest()
+
+# the viewer's equations (`model.viewer`), compiled: one source, two engines
+trust_after = jit(viewer.trust)
+gap_after_question = jit(viewer.gap_after_question)
+price_lift = jit(viewer.price_lift)
+hazard = jit(viewer.hazard)
+hazard_bound = jit(viewer.hazard_bound)
+featured_at = jit(viewer.featured)
+visit_promotions = jit(viewer.visit_promotions)
+active_promotion = jit(viewer.active_promotion)
+late_purchase_prob = jit(viewer.late_purchase_prob)
+JUST_BEFORE = viewer.JUST_BEFORE
 
 
 @jit
@@ -368,12 +387,9 @@ def enter(
             intent_sigma * gen_viewers.standard_normal() - intent_half
         )
         # the deepest discount and largest urgency lift of promotions in the visit
-        d_max = 0.0
-        u_max = 0.0
-        for k in promo_slots[s]:
-            if promo_t0[k] < leave and promo_t1[k] > ti:
-                d_max = max(d_max, promo_depth[k])
-                u_max = max(u_max, promo_lift[k])
+        d_max, u_max = visit_promotions(
+            ti, leave, promo_slots[s], promo_t0, promo_t1, promo_depth, promo_lift
+        )
         eps = 1.0
         if d_max > 0.0:
             eps = math.exp(eps_mu + eps_sigma * gen_viewers.standard_normal())
@@ -412,15 +428,14 @@ def enter(
         shares += shared
         flags[i] = REAL + SHARED * shared + CARRIED * carried
         # the purchase clock: candidates at the hazard's bound over the visit
-        lift = 1.0 if d_max == 0.0 else (1.0 - d_max) ** (-eps)  # (no pow for 1)
-        bound = hazard_unit * intent * (1.0 + u_max) * lift
+        bound = hazard_bound(hazard_unit, intent, u_max, price_lift(d_max, eps))
         clock = gen_purchase.standard_exponential()
         if not asked and clock >= bound * stay:
             # `shop`'s purchase after leaving, written out here (a call that takes
             # the generator costs about 15 ns a viewer); tests/test_kernels.py
             # checks both decide the same on the same draws
             bought = False
-            p = min(1.0, par[DELAYED_PROB, s] * intent * trust(par, s, stay))
+            p = late_purchase_prob(par[DELAYED_PROB, s], intent, trust(par, s, stay))
             if p > 0.0 and gen_purchase.random() < p:  # the delay only for a buyer
                 delay = par[DELAYED_MEAN, s] * gen_purchase.standard_exponential()
                 if delay <= window:
@@ -525,33 +540,33 @@ def shop(
         bought = False
         while x < stop:
             index = featured(par, s, x)
-            discount = 0.0
-            urgency = 0.0
-            deepest = -1.0
-            for k in promo_slots[s]:
-                on = promo_t0[k] <= x < promo_t1[k] and promo_on[k, index]
-                if on and promo_depth[k] >= deepest:  # of equals, the last
-                    deepest = promo_depth[k]
-                    discount = promo_depth[k]
-                    urgency = promo_lift[k]
+            discount, urgency = active_promotion(
+                x,
+                index,
+                promo_slots[s],
+                promo_t0,
+                promo_t1,
+                promo_depth,
+                promo_lift,
+                promo_on,
+            )
             # (the common case inline: a call that takes `answers` costs more than
             # the trust itself)
             if row[ASKER] < 0.0:
                 belief = trust(par, s, x - row[ARRIVE])
             else:
                 belief = asker_trust(par, row, x, answers)
-            lift = 1.0 if discount == 0.0 else (1.0 - discount) ** (-row[EPS])
-            hazard = (
-                par[PURCHASE_RATE, s]
-                * row[INTENT]
-                * belief
-                * fit[s, index]
-                * lift
-                * (1.0 + urgency)
+            h = hazard(
+                par[PURCHASE_RATE, s],
+                row[INTENT],
+                belief,
+                fit[s, index],
+                price_lift(discount, row[EPS]),
+                urgency,
+                scarce[products[s, index]],
+                scarcity_lift,
             )
-            if scarce[products[s, index]]:
-                hazard *= 1.0 + scarcity_lift
-            if gen.random() * row[BOUND] < hazard:
+            if gen.random() * row[BOUND] < h:
                 bought = True
                 decided[orders, 0] = x
                 decided[orders, 1] = s
@@ -569,7 +584,7 @@ def shop(
                 belief = trust(par, s, leave - row[ARRIVE])
             else:
                 belief = asker_trust(par, row, leave, answers)
-            p = min(1.0, par[DELAYED_PROB, s] * row[INTENT] * belief)
+            p = late_purchase_prob(par[DELAYED_PROB, s], row[INTENT], belief)
             delay = np.inf
             if p > 0.0 and gen.random() < p:  # the delay only for a buyer
                 delay = par[DELAYED_MEAN, s] * gen.standard_exponential()
@@ -596,7 +611,7 @@ def late_order(
     viewer leaves, of the product featured when it left, at full price."""
     out[0] = leave + delay
     out[1] = s
-    out[2] = featured(par, s, leave - 1e-9)
+    out[2] = featured(par, s, leave - JUST_BEFORE)
     out[3] = 0.0
     out[4] = 1.0
 
@@ -614,14 +629,13 @@ def due_time(row: np.ndarray) -> float:
 @jit
 def featured(par: np.ndarray, s: int, x: float) -> int:
     """Index (in the stream's product list) of the product on sale at x."""
-    slot = int((x - par[START, s]) / par[SEGMENT, s])
-    return slot % int(par[PRODUCT_COUNT, s])
+    return featured_at(x, par[START, s], par[SEGMENT, s], int(par[PRODUCT_COUNT, s]))
 
 
 @jit
 def trust(par: np.ndarray, s: int, watched: float) -> float:
     """Trust after `watched` minutes of a stream, for a viewer who asked nothing."""
-    return par[CEILING, s] - par[GAP0, s] * math.exp(-par[TRUST_RATE, s] * watched)
+    return trust_after(par[CEILING, s], par[GAP0, s], par[TRUST_RATE, s], watched)
 
 
 @jit
@@ -664,13 +678,17 @@ def asker_trust(
     gap = par[GAP0, s]
     ref = arrive
     for j in np.argsort(times):
-        gap *= math.exp(-rate * (times[j] - ref))
-        if ok[j]:
-            gap *= 1.0 - par[ANSWER_GAIN, s]
-        else:
-            gap = min(ceiling, gap + par[ABANDON_LOSS, s])
+        gap = gap_after_question(
+            gap,
+            rate,
+            times[j] - ref,
+            ok[j],
+            par[ANSWER_GAIN, s],
+            par[ABANDON_LOSS, s],
+            ceiling,
+        )
         ref = times[j]
-    return ceiling - gap * math.exp(-rate * (x - ref))
+    return trust_after(ceiling, gap, rate, x - ref)
 
 
 @jit
@@ -731,3 +749,7 @@ def compact(shoppers: np.ndarray, due: np.ndarray, count: int) -> int:
                 due[k] = due[r]
             k += 1
     return k
+
+
+# compiled code cached from older sources (this file's or `model.viewer`'s) is dropped
+jitcache.keep_current("kernels", jitcache.cached_functions(globals()), DIGEST)

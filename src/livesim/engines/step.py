@@ -25,8 +25,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from livesim.engines import kernels
-from livesim.engines.agent import ADS, AWARE, CARRY, FOLLOWER, PLATFORM, WOM
+from livesim.engines import jitcache, kernels
 from livesim.engines.kernels import (
     ASKER,
     CARRIED,
@@ -38,6 +37,7 @@ from livesim.engines.kernels import (
     T,
     jit,
 )
+from livesim.model.stream import ADS, AWARE, CARRY, FOLLOWER, PLATFORM, WOM
 
 #: Platform constants (`Consts.platform`), by position.
 PLATFORM_FIELDS = (
@@ -1105,3 +1105,7 @@ def fill_orders(
             level[p] = max(0.0, run[p])
         B.scarce[p] = level[p] < C.platform[SCARCITY_THRESHOLD] * B.initial[p]
     return free
+
+
+# compiled code cached from older sources (`kernels`' or `model.viewer`'s) is dropped
+jitcache.keep_current("step", jitcache.cached_functions(globals()), kernels.DIGEST)

@@ -136,6 +136,14 @@ def arrival_generators(
     }
 
 
+def reach_generator(seed: int, replication: int, stream_id: str) -> np.random.Generator:
+    """The generator of who was reached but did not enter (`arrival_generators`'
+    "reach", alone: the cohort engine draws nothing else from these)."""
+    return generator(
+        seed_sequence(seed, replication, stream_id, 0, ARRIVAL_STREAMS.index("reach"))
+    )
+
+
 def poisson(mean: float, u: float) -> int:
     """A Poisson(mean) count from one uniform `u`, by inversion (exact for any mean).
 

@@ -11,10 +11,12 @@ has the equations.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from livesim.scenario import Awareness, Campaign, HostParams, Platform, Stream
+if TYPE_CHECKING:  # the schema checks its configs with these functions
+    from livesim.scenario import Awareness, Campaign, HostParams, Platform, Stream
 
 
 def mean_dwell(host: HostParams) -> float:
@@ -130,7 +132,7 @@ def expected_viewers(campaign: Campaign, stream: Stream) -> float:
     1 - branching factor; carry-over is at most a share of earlier streams and is
     left out.
     """
-    host = campaign.hosts[stream.host]
+    host = campaign.host_of(stream)
     platform = campaign.platform
     direct = (
         expected_followers(host)

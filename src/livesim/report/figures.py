@@ -266,7 +266,7 @@ def sensitivity_bars(indices: Any, path: Path) -> Path:
 
 def _save(fig: Any, path: Path) -> Path:
     """Write the PNG atomically, then close the figure."""
-    from livesim.output import write_atomic
+    from livesim.atomic import write_atomic
 
     fig.tight_layout()
     try:

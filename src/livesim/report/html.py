@@ -6,10 +6,8 @@ from __future__ import annotations
 import base64
 import html
 import re
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from livesim.report.markdown import Block
+from livesim.report.blocks import Block, cell
 
 STYLE = """
 body { font-family: system-ui, -apple-system, Segoe UI, sans-serif; margin: 2rem auto;
@@ -35,8 +33,6 @@ def inline(text: str) -> str:
 
 def to_html(blocks: list[Block], title: str) -> str:
     """The blocks as one HTML page."""
-    from livesim.report.markdown import cell
-
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',

@@ -1,26 +1,13 @@
-"""The report of a run or a comparison: one list of blocks (headings, paragraphs,
-tables, figures), rendered to report.md and to a self-contained report.html."""
+"""The markdown renderer of the report's blocks (`report.blocks`): report.md, and
+tables in other reports."""
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from livesim.model.traffic import describe_awareness
-from livesim.results import SimulationResult
-
-
-def cell(column: str, value: Any, formats: dict[str, str]) -> str:
-    """One formatted table cell ("n/a" for NaN)."""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "n/a"
-        return format(value, formats.get(column, ",.2f"))
-    return str(value)
+from livesim.report.blocks import Block, cell
 
 
 def table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
@@ -36,190 +23,6 @@ def table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
         for row in frame.itertuples(index=False)
     ]
     return "\n".join([head, rule, *body])
-
-
-HEADLINE_FORMATS = {
-    "median net GMV": ",.0f",
-    "median 95% CI low": ",.0f",
-    "median 95% CI high": ",.0f",
-    "mean net GMV": ",.0f",
-    "viewers": ",.0f",
-    "conversion": ".2%",
-    "ROI": ".2f",
-}
-
-
-def per_stream(result: SimulationResult) -> pd.DataFrame:
-    """Mean per stream over replications: viewers, orders, net GMV, conversion."""
-    reps = result.replications
-    grouped = reps.groupby(["strategy", "stream", "host_kind"], sort=False)
-    frame = grouped[
-        ["unique_viewers", "orders", "net_gmv", "lost_sales", "cost"]
-    ].mean()
-    # a ratio of the means (the headline's conversion is a mean of ratios)
-    frame["orders per viewer"] = frame["orders"] / frame["unique_viewers"]
-    return frame.reset_index()
-
-
-@dataclass
-class Block:
-    """A piece of the report: kind is "h1", "h2", "p", "table" or "figure"."""
-
-    kind: str
-    text: str = ""
-    frame: pd.DataFrame | None = None
-    formats: dict[str, str] = field(default_factory=dict)
-    path: Path | None = None
-
-
-CAPTIONS = {
-    "gmv_distribution": "Net GMV over replications (histogram and empirical CDF).",
-    "funnel_by_kind": "Funnel stages per strategy and host kind: reached, entered, "
-    "engaged, asked (viewers with a question), bought (orders) and returned (orders).",
-    "timeline": "Concurrent viewers and cumulative in-stream GMV over time, with the "
-    "5th-95th percentile band over replications.",
-    "strategy_distributions": "Net GMV and ROI per strategy over replications.",
-    "forest": "Paired differences in net GMV between strategies (first minus "
-    "second) with 95% bootstrap confidence intervals; common random numbers pair "
-    "replication r of one strategy with replication r of the other.",
-}
-
-
-def run_blocks(
-    result: SimulationResult,
-    figures: list[Path],
-    scenario_text: str,
-    comparison: Any = None,
-    target: float | None = None,
-) -> list[Block]:
-    """The report's content, for both renderings."""
-    m = result.manifest
-    blocks = [
-        Block("h1", f"livesim report: {m.get('scenario', '')}"),
-        Block("p", scenario_text),
-        Block(
-            "p",
-            f"{m.get('replications')} replications per strategy, seed {m.get('seed')}, "
-            f"engine `{m.get('engine')}`, livesim {m.get('livesim_version')}; "
-            f"scenario SHA-256 `{str(m.get('scenario_sha256', ''))[:12]}`.",
-        ),
-        *(
-            Block(
-                "p",
-                (f"{name}: " if len(m.get("strategies", [])) > 1 else "")
-                + describe_awareness(phase)
-                + " (docs/model.md, section 2).",
-            )
-            for name, phase in (m.get("awareness") or {}).items()
-            if phase is not None
-        ),
-        Block("h2", "Headline (campaign totals)"),
-        Block("table", frame=result.headline(), formats=HEADLINE_FORMATS),
-        Block(
-            "p",
-            "Net GMV is gross GMV less refunds of returned orders, including purchases "
-            "made after a viewer left (within the attribution window). Conversion is "
-            "orders per real viewer who entered. ROI = (margin on kept orders - cost) "
-            "/ cost.",
-        ),
-    ]
-    if comparison is not None:
-        from livesim.compare import paragraphs
-
-        blocks += [Block("h2", "Strategies in plain words")]
-        blocks += [Block("p", text) for text in paragraphs(comparison, target)]
-        blocks += [
-            Block("h2", "Strategies"),
-            Block("table", frame=comparison.strategies, formats=STRATEGY_FORMATS),
-            Block("h2", "Paired differences (first minus second)"),
-            Block("table", frame=pair_display(comparison.pairs), formats=PAIR_FORMATS),
-            Block(
-                "p",
-                "mean_diff: mean over replications of the paired difference; ci: 95% "
-                "bootstrap (BCa) interval of that mean; p_first_higher: share of "
-                "replications in which the first strategy's value is higher (ties "
-                "count half).",
-            ),
-        ]
-    chance = result.summary[result.summary["metric"] == "p_net_gmv_ge_target"]
-    if len(chance):
-        shown = chance[["strategy", "mean", "ci_low", "ci_high"]].rename(
-            columns={
-                "mean": "P(net GMV >= target)",
-                "ci_low": "95% CI low",
-                "ci_high": "95% CI high",
-            }
-        )
-        blocks += [
-            Block("h2", "Probability of reaching the target"),
-            Block("table", frame=shown, formats={c: ".3f" for c in shown.columns}),
-        ]
-    blocks += [
-        Block("h2", "Per stream (means over replications)"),
-        Block(
-            "table",
-            frame=per_stream(result),
-            formats={
-                "unique_viewers": ",.0f",
-                "orders": ",.0f",
-                "net_gmv": ",.0f",
-                "lost_sales": ",.1f",
-                "cost": ",.0f",
-                "orders per viewer": ".2%",
-            },
-        ),
-        Block("h2", "Figures"),
-    ]
-    for fig in figures:
-        blocks.append(Block("figure", CAPTIONS.get(fig.stem, ""), path=fig))
-    blocks += [
-        Block("h2", "Files"),
-        Block(
-            "p",
-            "replications.csv: one row per replication x strategy x stream; "
-            "summary.csv: mean, sd, t-based 95% CI, p5/p50/p95 per metric and scope; "
-            "timeseries.csv: per-minute means (and p5/p95 bands) per scope; "
-            + (
-                "pairs.csv and strategies.csv: the comparison tables; "
-                if comparison is not None
-                else ""
-            )
-            + "manifest.json: scenario hash, seed, engine, version, timings. The "
-            "model and its sources: docs/model.md in the livesim repository.",
-        ),
-    ]
-    return blocks
-
-
-STRATEGY_FORMATS = {
-    "budget": ",.0f",
-    "median_net_gmv": ",.0f",
-    "median_ci_low": ",.0f",
-    "median_ci_high": ",.0f",
-    "mean_net_gmv": ",.0f",
-    "p5_net_gmv": ",.0f",
-    "p95_net_gmv": ",.0f",
-    "mean_orders": ",.0f",
-    "mean_viewers": ",.0f",
-    "conversion": ".2%",
-    "mean_roi": ".2f",
-    "p5_roi": ".2f",
-    "mean_cost": ",.0f",
-    "p_net_gmv_ge_target": ".2f",
-}
-PAIR_FORMATS = {"p_first_higher": ".2f"}
-
-
-def pair_display(pairs: pd.DataFrame) -> pd.DataFrame:
-    """The pair table with differences formatted per metric (RMB and orders as
-    whole numbers, ROI with two decimals)."""
-    shown = pairs.copy()
-    for column in ("mean_diff", "ci_low", "ci_high"):
-        shown[column] = [
-            "n/a" if v != v else format(v, ".2f" if metric == "roi" else ",.0f")
-            for v, metric in zip(pairs[column], pairs["metric"], strict=True)
-        ]
-    return shown
 
 
 def to_markdown(blocks: list[Block], folder: Path) -> str:
@@ -238,23 +41,3 @@ def to_markdown(blocks: list[Block], folder: Path) -> str:
             rel = b.path.relative_to(folder).as_posix()
             lines += [f"![{b.path.stem}]({rel})", "", b.text, ""]
     return "\n".join(lines)
-
-
-def write_report(
-    result: SimulationResult,
-    folder: Path,
-    figures: list[Path],
-    scenario_text: str,
-    comparison: Any = None,
-    target: float | None = None,
-) -> list[Path]:
-    """Write report.md and a self-contained report.html into `folder`."""
-    from livesim.report.html import to_html
-
-    blocks = run_blocks(result, figures, scenario_text, comparison, target)
-    md = folder / "report.md"
-    md.write_text(to_markdown(blocks, folder), encoding="utf-8")
-    page = folder / "report.html"
-    title = f"livesim report: {result.manifest.get('scenario', '')}"
-    page.write_text(to_html(blocks, title), encoding="utf-8")
-    return [md, page]

@@ -17,27 +17,58 @@ import numpy as np
 from livesim.report.figures import COLORS, pyplot
 
 if TYPE_CHECKING:
-    from livesim.optimize import OptimizeResult
+    import pandas as pd
 
 
-def _scale(objective: str, values: np.ndarray) -> tuple[float, str]:
+def _scale(money: bool, values: np.ndarray) -> tuple[float, str]:
     """Divide money by a million or a thousand RMB; ROI and P as they are."""
-    if objective in ("mean_roi", "p_target"):
+    if not money:
         return 1.0, ""
     biggest = float(np.nanmax(np.abs(values), initial=0.0))
     return (1e6, " (million RMB)") if biggest >= 1e6 else (1e3, " (thousand RMB)")
 
 
-def optimize_figure(result: OptimizeResult, path: Path) -> Path:
-    """Screening objective against cost per candidate; finalists with fresh CIs."""
-    from livesim.optimize import objective_label
-
+def optimize_figure(
+    table: pd.DataFrame,
+    fin: pd.DataFrame,
+    path: Path,
+    *,
+    label: str,
+    money: bool,
+    budget: float,
+    title: str,
+) -> Path:
+    """Screening objective against cost per candidate (`table`: candidates.csv's
+    rows); finalists (`fin`: finalists.csv's) with fresh CIs. `label` names the
+    objective, `money` says whether it is in RMB (then scaled to thousands or
+    millions), `budget` (RMB) is drawn as a line."""
     plt = pyplot()
-    plan, config = result.plan, result.plan.config
-    table, fin = result.candidates, result.finalists
-    scale, unit = _scale(config.objective, table["objective"].to_numpy(dtype=float))
-    label = objective_label(config, plan.target).replace(" (RMB)", "") + unit
+    scale, unit = _scale(money, table["objective"].to_numpy(dtype=float))
+    label = label.replace(" (RMB)", "") + unit
     fig, ax = plt.subplots(figsize=(9.5, 5.2))
+    _candidates(ax, table, scale)
+    _finalists(ax, fin, scale, table["cost"])
+    ax.set_xlabel("up-front cost: fees + gifts + ad spend (thousand RMB)")
+    ax.set_ylabel(label)
+    ax.set_title(title, fontsize=10)
+    ax.axvline(
+        budget / 1e3,
+        color="black",
+        linestyle="--",
+        linewidth=1,
+        label=f"budget {budget / 1e3:,.1f}k",
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, format="png")
+    plt.close(fig)
+    return path
+
+
+def _candidates(ax: Any, table: pd.DataFrame, scale: float) -> None:
+    """Every candidate's screening point, a colour per depth; faded if a racing
+    round dropped it before the last."""
     last = table["round"].max()
     depths = sorted(table["depth"].unique())
     for k, depth in enumerate(depths):
@@ -53,28 +84,6 @@ def optimize_figure(result: OptimizeResult, path: Path) -> Path:
                 alpha=alpha,
                 label=f"flash sale {depth:.0%}" if final_round else None,
             )
-    _finalists(ax, fin, scale, table["cost"])
-    ax.set_xlabel("up-front cost: fees + gifts + ad spend (thousand RMB)")
-    ax.set_ylabel(label)
-    ax.set_title(
-        f"Budget optimization of {plan.scenario.name}: {len(table)} candidates "
-        f"(screening, seed {config.seed}) and finalists (fresh seed "
-        f"{config.fresh_seed})",
-        fontsize=10,
-    )
-    ax.axvline(
-        config.budget / 1e3,
-        color="black",
-        linestyle="--",
-        linewidth=1,
-        label=f"budget {config.budget / 1e3:,.1f}k",
-    )
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, format="png")
-    plt.close(fig)
-    return path
 
 
 def _finalists(ax: Any, fin: Any, scale: float, costs: Any) -> None:

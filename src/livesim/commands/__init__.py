@@ -1,0 +1,70 @@
+"""The subcommands of `livesim` (the parser and error handling are in `livesim.cli`).
+
+One module per family, each function taking the parsed options and returning an
+exit code: `run` (`run`, `compare`, `check`), `calibrate`, and `experiments`
+(`sweep`, `sensitivity`, `optimize`). What they share is here: the exit codes, the
+backend the options ask for, and number formatting. Only light imports at the top
+of these modules: the command line imports them before it can catch a Ctrl-C, so
+numpy, pandas and the engines load inside the functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from livesim.backends import Backend
+    from livesim.results import SimulationResult
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+@contextlib.contextmanager
+def backend_for(args: argparse.Namespace) -> Iterator[Backend]:
+    """The backend the options ask for (`--backend`, `--workers`, `--scheduler`),
+    closed afterwards."""
+    from livesim.backends import make_backend
+
+    backend = make_backend(args.backend, args.workers, args.scheduler)
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+def number(value: float) -> str:
+    """Large values with thousands separators, small ones with 4 digits."""
+    return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
+
+
+def print_headline(result: SimulationResult) -> None:
+    """The run's headline table, with its replications, seed and engine."""
+    from livesim.model.traffic import describe_awareness
+    from livesim.report.content import HEADLINE_FORMATS
+
+    frame = result.headline()
+    manifest = result.manifest
+    print(
+        f"{manifest['scenario']}: {manifest['replications']} replications per "
+        f"strategy, seed {manifest['seed']}, engine {manifest['engine']}"
+    )
+    for name, phase in manifest.get("awareness", {}).items():
+        if phase is not None:
+            prefix = f"{name}: " if len(manifest["strategies"]) > 1 else ""
+            print(prefix + describe_awareness(phase))
+    for column, fmt in HEADLINE_FORMATS.items():
+        frame[column] = frame[column].map(lambda v, f=fmt: format(v, f))
+    print(frame.to_string(index=False))
+
+
+__all__ = [
+    "EXIT_FAILURE",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "backend_for",
+    "number",
+    "print_headline",
+]

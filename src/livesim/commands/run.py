@@ -1,0 +1,145 @@
+"""`livesim run`, `livesim compare` and `livesim check`: a scenario's replications.
+
+Each command loads its files, checks `--out` and the store of finished replications
+(`--resume`), runs its whole pre-flight, and only then opens the backend and
+starts: so a refused request names its problem before any connection to a cluster
+and leaves nothing written.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from livesim import __version__
+from livesim.commands import EXIT_OK, backend_for, print_headline
+from livesim.pool import interrupts_held
+
+if TYPE_CHECKING:
+    from livesim.checkpoint import RunStore
+    from livesim.scenario import Scenario
+
+
+def check(args: argparse.Namespace) -> int:
+    """`livesim check SCENARIO`: validate, print what the scenario holds."""
+    from livesim.runner import expected_work
+    from livesim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    campaigns = scenario.campaigns()
+    print(
+        f"{args.scenario}: valid scenario {scenario.name!r}: "
+        f"{len(campaigns)} strateg{'y' if len(campaigns) == 1 else 'ies'} "
+        f"({', '.join(campaigns)}), about {expected_work(scenario):,.0f} "
+        "expected viewers per replication"
+    )
+    return EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    """`livesim run [SCENARIO]`: replications, tables, report and figures."""
+    from livesim.output import check_out_folder, write_outputs
+    from livesim.runner import execute, preflight
+    from livesim.scenario import load_scenario
+    from livesim.scenarios import bundled_scenario
+
+    path = args.scenario or bundled_scenario()
+    scenario = load_scenario(path)
+    out = (args.out or Path("results") / scenario.name).resolve()
+    check_out_folder(out)
+    store = run_store(args, out, [scenario])
+    request = preflight(
+        scenario,
+        replications=args.replications,
+        seed=args.seed,
+        workers=args.workers,
+        engine=args.engine,
+        strategies=args.strategy,
+        event_log=args.events,
+        force=args.force,
+    )
+    with store, backend_for(args) as backend:
+        result = execute(request, backend, not args.no_progress, store)
+        result.manifest["scenario_path"] = str(path)
+        with interrupts_held():  # the outputs are written whole, then it stops
+            written = write_outputs(result, scenario, out)
+            store.remove()
+            args.written = written
+    print_headline(result)
+    print(
+        f"\nwrote {written}/ (report.md, report.html, replications.csv, summary.csv, "
+        f"timeseries.csv, manifest.json, figures/) in "
+        f"{result.manifest['run_seconds']:.1f} s of simulation"
+    )
+    return EXIT_OK
+
+
+def compare(args: argparse.Namespace) -> int:
+    """`livesim compare SCENARIO [FILE...]`: strategies on common random numbers."""
+    from livesim.compare import prepare_comparison, run_comparison
+    from livesim.output import check_out_folder, write_outputs
+    from livesim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    others = [load_scenario(p) for p in args.others]
+    out = (args.out or Path("results") / f"{scenario.name}-compare").resolve()
+    check_out_folder(out)
+    store = run_store(args, out, [scenario, *others])
+    requests = prepare_comparison(
+        scenario,
+        others,
+        replications=args.replications,
+        seed=args.seed,
+        workers=args.workers,
+        engine=args.engine,
+        strategies=args.strategy,
+        force=args.force,
+    )
+    with store, backend_for(args) as backend:
+        comparison = run_comparison(requests, backend, not args.no_progress, store)
+        result = comparison.result
+        result.manifest["scenario_path"] = str(args.scenario)
+        with interrupts_held():  # the outputs are written whole, then it stops
+            written = write_outputs(result, scenario, out, comparison)
+            store.remove()
+            args.written = written
+    print_headline(result)
+    gmv = comparison.pairs[comparison.pairs["metric"] == "net_gmv"]
+    print("\npaired differences in net GMV (first - second), 95% bootstrap CI:")
+    for row in gmv.to_dict(orient="records"):
+        print(
+            f"  {row['first']} - {row['second']}: {row['mean_diff']:+,.0f} RMB "
+            f"({row['ci_low']:+,.0f} to {row['ci_high']:+,.0f}); first higher in "
+            f"{row['p_first_higher']:.0%} of replications"
+        )
+    print(
+        f"\nwrote {written}/ (report.md, report.html, pairs.csv, strategies.csv, "
+        f"replications.csv, summary.csv, timeseries.csv, manifest.json, figures/) "
+        f"in {result.manifest['run_seconds']:.1f} s of simulation"
+    )
+    return EXIT_OK
+
+
+def run_store(
+    args: argparse.Namespace, out: Path, scenarios: list[Scenario]
+) -> RunStore:
+    """The store of a run's finished replications beside `out`, for the request
+    the options and scenarios make (checked now; it is created when the run
+    starts). The backend is not part of the request: a run interrupted on one
+    backend resumes on another to the same tables."""
+    from livesim.checkpoint import RunStore, request_digest, work_folder
+
+    request = {
+        "command": args.command,
+        "scenarios": [sc.digest() for sc in scenarios],
+        "seed": args.seed,
+        "replications": args.replications,
+        "engine": args.engine,
+        "strategies": args.strategy,
+        "events": getattr(args, "events", False),
+        "version": __version__,
+    }
+    store = RunStore(work_folder(out), request_digest(request), args.resume)
+    args.work_folder = store.folder
+    return store

@@ -1,0 +1,136 @@
+"""The objective of an optimization: its estimate, interval, paired difference, rank.
+
+Per candidate, over its replications of the campaign's net GMV and ROI:
+`mean_net_gmv` and `mean_roi` (t interval), `p_target` = P(net GMV >= target)
+(exact Clopper-Pearson interval) and `quantile`, the `quantile` quantile of net
+GMV (distribution-free interval from order statistics). The intervals and the
+paired differences are those of `livesim.stats`. Ties in the ranking are broken
+by mean net GMV, then by the lower cost, then by the candidate's number.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from livesim.optimize.candidates import OptimizePlan
+from livesim.optimize.config import OptimizeConfig
+from livesim.stats import (
+    finite,
+    mean_ci,
+    paired_mean_difference,
+    paired_quantile_difference,
+    proportion_ci,
+    quantile_ci,
+)
+
+
+def objective_estimate(
+    rows: pd.DataFrame, config: OptimizeConfig, target: float | None
+) -> float:
+    """The objective over a candidate's replications (NaN if undefined)."""
+    return objective_interval(rows, config, target, interval=False)[0]
+
+
+def objective_interval(
+    rows: pd.DataFrame,
+    config: OptimizeConfig,
+    target: float | None,
+    interval: bool = True,
+) -> tuple[float, float, float]:
+    """(estimate, 95% CI low, high) of the objective over a candidate's
+    replications: t interval for means, exact binomial for P(target), order
+    statistics for a quantile. The CI is NaN when `interval` is false."""
+    gmv = rows["net_gmv"].to_numpy(dtype=float)
+    low, high = math.nan, math.nan
+    if config.objective in ("mean_net_gmv", "mean_roi"):
+        values = finite(rows[_mean_column(config)])
+        estimate = float(values.mean()) if len(values) else math.nan
+        if interval:
+            low, high = mean_ci(values)
+    elif config.objective == "p_target":
+        assert target is not None
+        hits, n = int((gmv >= target).sum()), len(gmv)
+        estimate = hits / n
+        if interval:
+            low, high = proportion_ci(hits, n)
+    else:
+        estimate = float(np.quantile(gmv, config.quantile))
+        if interval:
+            low, high = quantile_ci(gmv, config.quantile)
+    return estimate, low, high
+
+
+def objective_difference(
+    a: pd.DataFrame, b: pd.DataFrame, config: OptimizeConfig, target: float | None
+) -> dict[str, float]:
+    """Paired difference of the objective, a minus b, with a 95% CI.
+
+    Means and P(target) (a mean of hits) are the BCa bootstrap of the mean paired
+    difference; a quantile's difference is a paired percentile bootstrap of the
+    difference of the two quantiles (`livesim.stats`).
+    """
+    x, y = a.sort_values("replication"), b.sort_values("replication")
+    first = x["net_gmv"].to_numpy(dtype=float)
+    second = y["net_gmv"].to_numpy(dtype=float)
+    if config.objective == "quantile":
+        diff, low, high = paired_quantile_difference(
+            first, second, config.quantile, config.seed
+        )
+        return {"mean_diff": diff, "ci_low": low, "ci_high": high}
+    if config.objective == "p_target":
+        assert target is not None
+        first = (first >= target).astype(float)
+        second = (second >= target).astype(float)
+    else:
+        column = _mean_column(config)
+        first = x[column].to_numpy(dtype=float)
+        second = y[column].to_numpy(dtype=float)
+    out = paired_mean_difference(first, second, config.seed)
+    return {k: out[k] for k in ("mean_diff", "ci_low", "ci_high")}
+
+
+def _mean_column(config: OptimizeConfig) -> str:
+    return "net_gmv" if config.objective == "mean_net_gmv" else "roi"
+
+
+def rank(
+    ids: list[int], rows: dict[int, pd.DataFrame], plan: OptimizePlan
+) -> list[int]:
+    """Candidates best first: objective, then mean net GMV, lower cost, number."""
+
+    def key(i: int) -> tuple[float, float, float, int]:
+        value = objective_estimate(rows[i], plan.config, plan.target)
+        mean = float(rows[i]["net_gmv"].mean())
+        return (
+            -value if math.isfinite(value) else math.inf,
+            -mean,
+            plan.candidates[i].cost,
+            i,
+        )
+
+    return sorted(ids, key=key)
+
+
+def objective_label(config: OptimizeConfig, target: float | None) -> str:
+    """The objective in words, for tables, reports and figures."""
+    if config.objective == "mean_net_gmv":
+        return "mean net GMV (RMB)"
+    if config.objective == "mean_roi":
+        return "mean ROI"
+    if config.objective == "p_target":
+        return f"P(net GMV >= {target:,.0f} RMB)"
+    return f"{config.quantile:g} quantile of net GMV (RMB)"
+
+
+def format_objective(config: OptimizeConfig, value: float) -> str:
+    """A value of the objective in its unit."""
+    if not math.isfinite(value):
+        return "n/a"
+    if config.objective == "mean_roi":
+        return f"{value:.3f}"
+    if config.objective == "p_target":
+        return f"{value:.1%}"
+    return f"{value:,.0f}"

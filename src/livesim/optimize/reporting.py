@@ -1,0 +1,237 @@
+"""What an optimization writes and prints: files, optimize.md, the terminal lines.
+
+`write_results` writes candidates.csv, finalists.csv, optimize.png (the figure of
+`livesim.report.optimize_figure`, given plain tables and labels) and optimize.md
+(`report`), each atomically; `summary_lines` is the terminal's short version.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from livesim.atomic import write_text_atomic
+from livesim.optimize.objectives import format_objective, objective_label
+from livesim.optimize.tables import OptimizeResult
+
+#: Finalist columns in the objective's unit.
+OBJECTIVE_COLUMNS = [
+    "screening_objective",
+    "objective",
+    "objective_ci_low",
+    "objective_ci_high",
+    "diff_objective",
+    "diff_objective_ci_low",
+    "diff_objective_ci_high",
+]
+
+
+def write_results(result: OptimizeResult) -> None:
+    """candidates.csv, finalists.csv, optimize.md and optimize.png, each atomic."""
+    out = result.out
+    write_text_atomic(out / "candidates.csv", result.candidates.to_csv(index=False))
+    write_text_atomic(out / "finalists.csv", result.finalists.to_csv(index=False))
+    fd, tmp = tempfile.mkstemp(dir=out, prefix=".optimize.png.", suffix=".png")
+    os.close(fd)
+    try:
+        figure(result, Path(tmp))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out / "optimize.png")
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    write_text_atomic(out / "optimize.md", report(result))
+    result.files = [
+        "experiment.json",
+        "points/",
+        "candidates.csv",
+        "finalists.csv",
+        "optimize.md",
+        "optimize.png",
+    ]
+
+
+def figure(result: OptimizeResult, path: Path) -> Path:
+    """optimize.png: the candidates and finalists against cost, with labels."""
+    from livesim.report.optimize_figure import optimize_figure
+
+    plan, config = result.plan, result.plan.config
+    title = (
+        f"Budget optimization of {plan.scenario.name}: {len(result.candidates)} "
+        f"candidates (screening, seed {config.seed}) and finalists (fresh seed "
+        f"{config.fresh_seed})"
+    )
+    return optimize_figure(
+        result.candidates,
+        result.finalists,
+        path,
+        label=objective_label(config, plan.target),
+        money=config.objective not in ("mean_roi", "p_target"),
+        budget=config.budget,
+        title=title,
+    )
+
+
+#: The finalists table of optimize.md: column -> heading.
+REPORT_HEADINGS = {
+    "final_rank": "rank",
+    "depth": "flash sale",
+    "cost": "cost (RMB)",
+    "screening_objective": "screening",
+    "objective": "fresh seed",
+    "objective_ci_low": "95% CI low",
+    "objective_ci_high": "95% CI high",
+    "diff_objective": "winner minus",
+    "diff_objective_ci_low": "diff CI low",
+    "diff_objective_ci_high": "diff CI high",
+    "mean_net_gmv": "mean net GMV",
+    "mean_roi": "mean ROI",
+}
+
+
+HEADING_FORMATS = {"cost (RMB)": ",.0f", "mean net GMV": ",.0f", "mean ROI": ".2f"}
+
+
+def report(result: OptimizeResult) -> str:
+    """optimize.md: the winner, the finalists, the search and its assumptions."""
+    label = objective_label(result.plan.config, result.plan.target)
+    lines = [
+        f"# Budget optimization: {result.plan.scenario.name}",
+        "",
+        _winner_text(result, label),
+        "",
+        "## Finalists",
+        "",
+        f"Objective: {label}. *screening* is the value that chose the finalists; "
+        "*fresh seed* and its 95% CI come from the fresh replications only; "
+        "*winner minus* is the winner's objective minus the finalist's on the same "
+        "fresh random numbers (paired), with its 95% bootstrap CI: a CI that "
+        "includes 0 means the data cannot tell the two apart.",
+        "",
+        _finalists_markdown(result),
+        "",
+        "![screening objective against cost](optimize.png)",
+        "",
+        "## How it was searched",
+        "",
+        _search_text(result),
+        "",
+        "## Assumptions",
+        "",
+        *_assumptions(result.plan.scenario.name),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _winner_text(result: OptimizeResult, label: str) -> str:
+    plan, config = result.plan, result.plan.config
+    best = result.finalists.iloc[0]
+    winner = plan.candidates[result.winner]
+
+    def f(key: str) -> str:
+        return format_objective(config, float(best[key]))
+
+    return (
+        f"**Winner: {plan.describe(winner)}** for {winner.cost:,.0f} RMB up front "
+        f"(budget {config.budget:,.0f} RMB). Objective, {label}: {f('objective')} "
+        f"(95% CI {f('objective_ci_low')} to {f('objective_ci_high')}) on "
+        f"{config.final_replications} fresh replications (seed {config.fresh_seed}); "
+        f"mean net GMV {float(best['mean_net_gmv']):,.0f} RMB, mean ROI "
+        f"{float(best['mean_roi']):.2f}."
+    )
+
+
+def _finalists_markdown(result: OptimizeResult) -> str:
+    """The finalists table, the objective's columns in its unit."""
+    from livesim.report.markdown import table
+
+    plan, config = result.plan, result.plan.config
+    columns = ["final_rank", *plan.names, *list(REPORT_HEADINGS)[1:]]
+    shown = result.finalists[columns].copy()
+    for column in OBJECTIVE_COLUMNS:
+        shown[column] = shown[column].map(lambda v: format_objective(config, v))
+    shown["depth"] = shown["depth"].map(lambda v: f"{v:.0%}")
+    return table(shown.rename(columns=REPORT_HEADINGS), HEADING_FORMATS)
+
+
+def _assumptions(scenario: str) -> list[str]:
+    return [
+        "- Cost is the up-front outlay: host fees, gifts and ad spend per stream "
+        "(as `livesim compare`'s budget); commissions (a share of net GMV) and the "
+        "scenario's fixed cost come on top and are in ROI only.",
+        "- Every bought host streams once, as the config's stream template says; "
+        "hosts take their kind's archetype defaults with the option's overrides.",
+        f"- Products, platform and costs are those of scenario "
+        f"`{scenario}`; its own hosts, streams and strategies are not used.",
+        "- The winner is chosen on fresh replications because the screening "
+        "maximum is optimistically biased: among many noisy estimates the largest "
+        "is, on average, above its true value (the winner's curse).",
+    ]
+
+
+def _search_text(result: OptimizeResult) -> str:
+    plan, config = result.plan, result.plan.config
+    text = (
+        f"{len(plan.candidates)} candidates (every allocation of at least one host "
+        f"costing {config.min_spend:,.0f}-{config.budget:,.0f} RMB with at most "
+        f"{config.host_limit} hosts"
+        + (", x each flash-sale depth" if config.promotion else "")
+        + f"), screened on the {result.engine} engine with common random numbers "
+        f"(seed {config.seed}, the same replication numbers for every candidate). "
+    )
+    if len(result.rounds) == 1:
+        text += f"Each candidate ran {config.replications} replications. "
+    else:
+        steps = "; ".join(
+            f"{s} candidates x {r} replications" for s, r in result.rounds
+        )
+        text += (
+            "Racing (successive halving): "
+            + steps
+            + f", keeping the best {config.racing.keep:.0%} after each round. "
+        )
+    text += (
+        f"The best {len(result.finalists)} ran {config.final_replications} fresh "
+        f"replications on seed {config.fresh_seed}. Run time {result.seconds:,.0f} s."
+    )
+    return text
+
+
+def summary_lines(result: OptimizeResult) -> list[str]:
+    """A few lines for the terminal: the search, the winner, the finalists."""
+    plan, config = result.plan, result.plan.config
+    rounds = " -> ".join(f"{s} x {r}" for s, r in result.rounds)
+    lines = [
+        f"{plan.scenario.name}: {len(plan.candidates)} candidates, screening "
+        f"{rounds} replications (seed {config.seed}), engine {result.engine}; "
+        f"{len(result.finalists)} finalists x {config.final_replications} "
+        f"replications on seed {config.fresh_seed}",
+        f"objective: {objective_label(config, plan.target)}",
+    ]
+    for row in result.finalists.to_dict(orient="records"):
+        lines.append(_finalist_line(result, row))
+    return lines
+
+
+def _finalist_line(result: OptimizeResult, row: dict[Any, Any]) -> str:
+    plan, config = result.plan, result.plan.config
+    candidate = plan.candidates[int(row["candidate"])]
+
+    def f(key: str) -> str:
+        return format_objective(config, float(row[key]))
+
+    mark = "winner" if row["winner"] else f"#{row['final_rank']}    "
+    text = (
+        f"  {mark} {plan.describe(candidate)}; {candidate.cost:,.0f} RMB: "
+        f"{f('objective')} (95% CI {f('objective_ci_low')} to "
+        f"{f('objective_ci_high')})"
+    )
+    if not row["winner"]:
+        text += (
+            f"; winner minus this {f('diff_objective')} (95% CI "
+            f"{f('diff_objective_ci_low')} to {f('diff_objective_ci_high')})"
+        )
+    return text

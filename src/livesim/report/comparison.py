@@ -1,0 +1,69 @@
+"""A comparison of strategies in plain words: one paragraph per strategy, from the
+numbers of `livesim compare` (its strategy and pair tables)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from livesim.compare import Comparison
+
+
+def money(value: float, scale: float) -> str:
+    """An amount in the paragraph's unit (million or thousand RMB)."""
+    return f"{value / scale:,.2f}" if scale == 1e6 else f"{value / scale:,.1f}"
+
+
+def paragraphs(comparison: Comparison, target: float | None) -> list[str]:
+    """One plain-language paragraph per strategy, from the numbers."""
+    rows = comparison.strategies.to_dict(orient="records")
+    first = str(rows[0]["strategy"])
+    pairs = comparison.pairs
+    biggest = max(abs(float(r["median_net_gmv"])) for r in rows)
+    scale, unit = (1e6, "million") if biggest >= 1e6 else (1e3, "thousand")
+    out = []
+    for row in rows:
+        name = str(row["strategy"])
+
+        def m(key: str, row: dict[Any, Any] = row) -> str:
+            return money(float(row[key]), scale)
+
+        text = (
+            f"**{name}** spends {float(row['budget']):,.0f} RMB up front and "
+            f"{float(row['mean_cost']):,.0f} RMB in all on average. Its median net "
+            f"GMV is {m('median_net_gmv')} {unit} RMB (95% CI {m('median_ci_low')} to "
+            f"{m('median_ci_high')}); in 90% of replications it lies between "
+            f"{m('p5_net_gmv')} and {m('p95_net_gmv')} {unit}. About "
+            f"{float(row['mean_viewers']):,.0f} viewers enter and "
+            f"{float(row['conversion']):.1%} of them order; the mean ROI is "
+            f"{float(row['mean_roi']):.2f}."
+        )
+        if target is not None:
+            text += (
+                f" It reaches the target of {target:,.0f} RMB in "
+                f"{float(row['p_net_gmv_ge_target']):.0%} of replications."
+            )
+        if name != first:
+            gmv = pairs[
+                (pairs["first"] == first)
+                & (pairs["second"] == name)
+                & (pairs["metric"] == "net_gmv")
+            ].iloc[0]
+            diff, low, high = (
+                float(gmv["mean_diff"]),
+                float(gmv["ci_low"]),
+                float(gmv["ci_high"]),
+            )
+            sign = "more" if diff < 0 else "less"
+            clear = low > 0 or high < 0
+            text += (
+                f" Against {first} on the same random numbers it earns "
+                f"{money(abs(diff), scale)} {unit} RMB {sign} net GMV on average (95% "
+                f"CI of {first} minus {name}: {money(low, scale)} to "
+                f"{money(high, scale)} {unit}"
+                f"{'' if clear else ', which includes no difference'}) and "
+                f"earns more than {first} in "
+                f"{1.0 - float(gmv['p_first_higher']):.0%} of replications."
+            )
+        out.append(text)
+    return out

@@ -1,0 +1,208 @@
+"""Confidence intervals of replication outcomes, each formula written once.
+
+`scipy.stats` is the engine; this module decides the guards (non-finite values
+left out, too few values, identical pairs) so that every table gives the same
+answer for the same data:
+
+* `mean_ci`: the t interval of a mean (NaN bounds for n < 2);
+* `quantile_ci`, `median_ci`: distribution-free intervals of a quantile from order
+  statistics (`scipy.stats.quantile_test`; NaN bounds where too few values reach
+  the confidence);
+* `proportion_ci`: the exact Clopper-Pearson interval of a share of hits;
+* `paired_mean_difference`: the mean of paired differences with a BCa bootstrap
+  interval and the share of pairs in which the first is higher;
+* `paired_quantile_difference`: the difference of two quantiles on paired values,
+  with a paired percentile bootstrap interval;
+* `bca_fallback` and `legacy_seed`: the repairs of an interval scipy leaves NaN
+  and the seeding of scipy's bootstraps that draw from numpy's global generator
+  (Sobol' indices, `livesim.sensitivity`).
+
+Nothing here simulates or knows about scenarios.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import stats as sps
+
+CONFIDENCE = 0.95
+BOOTSTRAP_RESAMPLES = 2000
+
+Interval = tuple[float, float]
+NAN_INTERVAL: Interval = (math.nan, math.nan)
+
+
+def finite(values: ArrayLike) -> np.ndarray:
+    """The finite values, as floats (NaN and infinities left out)."""
+    x = np.asarray(values, dtype=float)
+    return x[np.isfinite(x)]
+
+
+def mean_ci(values: ArrayLike, confidence: float = CONFIDENCE) -> Interval:
+    """t interval of the mean of the finite values; NaN bounds for n < 2."""
+    x = finite(values)
+    n = len(x)
+    if n < 2:
+        return NAN_INTERVAL
+    mean = float(x.mean())
+    sd = float(x.std(ddof=1))
+    t = sps.t.ppf((1 + confidence) / 2, n - 1)
+    half = float(t * sd / math.sqrt(n))
+    return mean - half, mean + half
+
+
+def quantile_ci(
+    values: ArrayLike, p: float, confidence: float = CONFIDENCE
+) -> Interval:
+    """Distribution-free interval of the p-quantile of the finite values, from
+    order statistics: NaN for n < 2, and a NaN bound where too few values reach
+    the confidence."""
+    x = finite(values)
+    if len(x) < 2:
+        return NAN_INTERVAL
+    # the interval depends on the sorted values and p only; q is the estimate
+    test = sps.quantile_test(x, q=float(np.quantile(x, p)), p=p)
+    ci = test.confidence_interval(confidence)
+    return float(ci.low), float(ci.high)
+
+
+def median_ci(values: ArrayLike, confidence: float = CONFIDENCE) -> Interval:
+    """Distribution-free interval of the median (`quantile_ci` at p = 0.5)."""
+    return quantile_ci(values, 0.5, confidence)
+
+
+def proportion_ci(hits: int, n: int, confidence: float = CONFIDENCE) -> Interval:
+    """Exact (Clopper-Pearson) interval of a share of `hits` in `n` trials; NaN
+    for n = 0."""
+    if n == 0:
+        return NAN_INTERVAL
+    ci = sps.binomtest(hits, n).proportion_ci(confidence, method="exact")
+    return float(ci.low), float(ci.high)
+
+
+def paired_mean_difference(
+    a: np.ndarray,
+    b: np.ndarray,
+    seed: int,
+    confidence: float = CONFIDENCE,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+) -> dict[str, float]:
+    """Mean paired difference a - b over the pairs where both are finite, with a
+    BCa bootstrap interval (seeded), and P(a > b) with ties counted half.
+
+    Identical pairs (constant differences) give the point as the interval; fewer
+    than 3 pairs that differ give NaN bounds; no pairs give NaN throughout.
+    """
+    ok = np.isfinite(a) & np.isfinite(b)
+    diff = a[ok] - b[ok]
+    n = len(diff)
+    if n == 0:
+        return {
+            "n": 0,
+            "mean_diff": math.nan,
+            "ci_low": math.nan,
+            "ci_high": math.nan,
+            "p_first_higher": math.nan,
+        }
+    mean = float(diff.mean())
+    low, high = _bca_of_mean(diff, mean, seed, confidence, resamples)
+    wins = float(((diff > 0) + 0.5 * (diff == 0)).mean())
+    return {
+        "n": n,
+        "mean_diff": mean,
+        "ci_low": low,
+        "ci_high": high,
+        "p_first_higher": wins,
+    }
+
+
+def _bca_of_mean(
+    diff: np.ndarray, mean: float, seed: int, confidence: float, resamples: int
+) -> Interval:
+    if np.ptp(diff) == 0:  # identical pairs: the interval is the point
+        return mean, mean
+    if len(diff) < 3:
+        return NAN_INTERVAL
+    ci = sps.bootstrap(
+        (diff,),
+        np.mean,
+        confidence_level=confidence,
+        n_resamples=resamples,
+        method="BCa",
+        rng=np.random.default_rng(seed),
+    ).confidence_interval
+    return float(ci.low), float(ci.high)
+
+
+def paired_quantile_difference(
+    a: np.ndarray,
+    b: np.ndarray,
+    p: float,
+    seed: int,
+    confidence: float = CONFIDENCE,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+) -> tuple[float, float, float]:
+    """(difference, low, high): the p-quantile of a minus that of b, with a paired
+    percentile bootstrap interval (pairs resampled together, seeded); identical
+    samples give the point as the interval."""
+    diff = float(np.quantile(a, p) - np.quantile(b, p))
+    if np.array_equal(a, b):
+        return diff, diff, diff
+
+    def statistic(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.quantile(x, p, axis=axis) - np.quantile(y, p, axis=axis)
+
+    ci = sps.bootstrap(
+        (a, b),
+        statistic,
+        paired=True,
+        confidence_level=confidence,
+        n_resamples=resamples,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    ).confidence_interval
+    return diff, float(ci.low), float(ci.high)
+
+
+def bca_fallback(
+    point: float, draws: np.ndarray, confidence: float = CONFIDENCE
+) -> Interval:
+    """The interval of a bootstrap whose BCa bounds came out NaN: the point if
+    the draws are constant (nothing varies), else the percentile interval."""
+    if np.ptp(draws) == 0:
+        return point, point
+    low, high = np.quantile(draws, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return float(low), float(high)
+
+
+@contextmanager
+def legacy_seed(seed: int) -> Iterator[None]:
+    """Seed numpy's global generator for a scipy routine that draws from it (e.g.
+    `SobolResult.bootstrap`), and give the caller's state back afterwards."""
+    state = np.random.get_state()  # noqa: NPY002 (scipy uses the global one)
+    np.random.seed(seed % 2**32)  # noqa: NPY002
+    try:
+        yield
+    finally:
+        np.random.set_state(state)  # noqa: NPY002
+
+
+__all__ = [
+    "BOOTSTRAP_RESAMPLES",
+    "CONFIDENCE",
+    "bca_fallback",
+    "finite",
+    "legacy_seed",
+    "mean_ci",
+    "median_ci",
+    "paired_mean_difference",
+    "paired_quantile_difference",
+    "proportion_ci",
+    "quantile_ci",
+]
+
