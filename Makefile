@@ -33,7 +33,8 @@ test: $(STAMP_DEV) browser
 bench: $(STAMP_DEV)
 	PYTHONPATH=benchmarks $(BIN)/python benchmarks/bench_agent.py && \
 	PYTHONPATH=benchmarks $(BIN)/python benchmarks/bench_cohort.py && \
-	PYTHONPATH=benchmarks $(BIN)/python benchmarks/bench_sweep.py
+	PYTHONPATH=benchmarks $(BIN)/python benchmarks/bench_sweep.py && \
+	PYTHONPATH=benchmarks $(BIN)/python benchmarks/bench_uncertainty.py
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check src tests benchmarks

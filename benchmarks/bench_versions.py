@@ -20,8 +20,9 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
+
+from worktree import tree_at
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,45 +58,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ref", required=True, help="the commit to compare with")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--engines", nargs="+", default=["agent", "cohort"], choices=["agent", "cohort"]
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/versions.json")
     args = parser.parse_args()
     figures: dict[str, object] = {"ref": args.ref, "rounds": args.rounds}
-    with tempfile.TemporaryDirectory() as tmp:
-        tree = Path(tmp) / "ref"
-        subprocess.run(
-            [
-                "git",
-                "-C",
-                str(ROOT),
-                "worktree",
-                "add",
-                "--detach",
-                str(tree),
-                args.ref,
-            ],
-            check=True,
-            capture_output=True,
-        )
-        try:
-            for engine in ("agent", "cohort"):
-                rate(tree / "src", engine)  # compile both once, untimed
-                rate(ROOT / "src", engine)
-                before, after = [], []
-                for _ in range(args.rounds):
-                    before.append(rate(tree / "src", engine))
-                    after.append(rate(ROOT / "src", engine))
-                b, a = statistics.median(before), statistics.median(after)
-                figures[engine] = {
-                    "ref_viewers_per_second": round(b),
-                    "this_viewers_per_second": round(a),
-                    "ratio_this_over_ref": round(a / b, 3),
-                }
-                print(f"{engine:7s} ref {b:12,.0f}  this {a:12,.0f}  ratio {a / b:.3f}")
-        finally:
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
-                check=False,
-            )
+    with tree_at(args.ref) as tree:
+        for engine in args.engines:
+            rate(tree / "src", engine)  # compile both once, untimed
+            rate(ROOT / "src", engine)
+            before, after = [], []
+            for _ in range(args.rounds):
+                before.append(rate(tree / "src", engine))
+                after.append(rate(ROOT / "src", engine))
+            b, a = statistics.median(before), statistics.median(after)
+            figures[engine] = {
+                "ref_viewers_per_second": round(b),
+                "this_viewers_per_second": round(a),
+                "ratio_this_over_ref": round(a / b, 3),
+            }
+            print(f"{engine:7s} ref {b:12,.0f}  this {a:12,.0f}  ratio {a / b:.3f}")
     args.out.write_text(json.dumps(figures, indent=2) + "\n")
 
 

@@ -28,6 +28,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from worktree import tree_at
+
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS = ROOT / "experiments"
 
@@ -130,32 +132,11 @@ def main() -> int:
     if args.digest:
         args.digest.write_text(json.dumps(digests(), indent=1))
         return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        tree = Path(tmp) / "ref"
-        subprocess.run(
-            [
-                "git",
-                "-C",
-                str(ROOT),
-                "worktree",
-                "add",
-                "--detach",
-                str(tree),
-                args.ref,
-            ],
-            check=True,
-            capture_output=True,
-        )
-        try:
-            print(f"tables at {args.ref}:", file=sys.stderr)
-            before = run_at(tree / "src", Path(tmp) / "before.json")
-            print("tables of this tree:", file=sys.stderr)
-            after = run_at(ROOT / "src", Path(tmp) / "after.json")
-        finally:
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
-                check=False,
-            )
+    with tree_at(args.ref) as tree, tempfile.TemporaryDirectory() as tmp:
+        print(f"tables at {args.ref}:", file=sys.stderr)
+        before = run_at(tree / "src", Path(tmp) / "before.json")
+        print("tables of this tree:", file=sys.stderr)
+        after = run_at(ROOT / "src", Path(tmp) / "after.json")
     differ = sorted(
         k for k in before.keys() | after.keys() if before.get(k) != after.get(k)
     )

@@ -117,6 +117,7 @@ def _section(heading: str) -> str:
         ("## 15. Budget optimization", "livesim.optimize", "HostOption"),
         ("## 15. Budget optimization", "livesim.optimize", "Racing"),
         ("## 15. Budget optimization", "livesim.optimize", "PromotionTemplate"),
+        ("## 16. Parameter uncertainty", "livesim.model.uncertainty", "Prior"),
     ],
 )
 def test_every_experiment_key_is_documented(

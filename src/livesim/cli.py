@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--force", action="store_true", help="run even past the pre-flight work limit"
     )
+    _inner_option(run)
     _backend_options(run)
     _resume_option(run)
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -162,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument(
         "--force", action="store_true", help="run even past the pre-flight work limit"
     )
+    _inner_option(cmp)
     _backend_options(cmp)
     _resume_option(cmp)
     cmp.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -203,6 +205,17 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("scenario", type=Path)
     check.add_argument("--debug", action="store_true", help="tracebacks on errors")
     return parser
+
+
+def _inner_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--inner",
+        type=int,
+        default=1,
+        metavar="K",
+        help="replications per parameter draw of the scenario's [[uncertainty]] "
+        "priors (default 1; K >= 2 splits the spread into parameters and noise)",
+    )
 
 
 def _resume_option(parser: argparse.ArgumentParser) -> None:

@@ -76,6 +76,7 @@ def compare(
     force: bool = False,
     store: RunStore | None = None,
     backend: Backend | None = None,
+    inner: int = 1,
 ) -> Comparison:
     """Run every strategy (the scenario's and other files' ones) with common random
     numbers and compare them pair by pair.
@@ -88,7 +89,7 @@ def compare(
     from livesim.backends import LocalBackend
 
     requests = prepare_comparison(
-        scenario, others, replications, seed, workers, engine, strategies, force
+        scenario, others, replications, seed, workers, engine, strategies, force, inner
     )
     if backend is None:
         backend = LocalBackend(workers)
@@ -109,6 +110,7 @@ def prepare_comparison(
     engine: str = "auto",
     strategies: list[str] | None = None,
     force: bool = False,
+    inner: int = 1,
 ) -> ComparisonRequest:
     """The pre-flight of `compare`: every file's request checked, one engine for
     all, and the whole comparison's work against the limit."""
@@ -117,6 +119,7 @@ def prepare_comparison(
         check_request,
         expected_work,
         heaviest_strategy,
+        inner_problems,
         make_request,
     )
 
@@ -160,8 +163,10 @@ def prepare_comparison(
             f"{MAX_WORK[engine]:,.3g} for the {engine} engine (a long run); use "
             "fewer replications or strategies, or --force"
         )
+    if inner_problems(replications, inner):
+        raise ConfigError(inner_problems(replications, inner))
     return [
-        (make_request(sc, replications, seed, engine, chosen), rename)
+        (make_request(sc, replications, seed, engine, chosen, inner=inner), rename)
         for sc, chosen, rename in runs
     ]
 
@@ -190,7 +195,7 @@ def run_comparison(
     reps = pd.concat([p.replications for p in parts], ignore_index=True)
     result = SimulationResult(
         replications=reps,
-        summary=summarize(reps, scenario.target_gmv),
+        summary=summarize(reps, scenario.target_gmv, requests[0][0].inner),
         timeseries=pd.concat([p.timeseries for p in parts], ignore_index=True),
         events=None,
         manifest=dict(

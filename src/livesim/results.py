@@ -16,7 +16,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from livesim.stats import finite, mean_ci, median_ci, proportion_ci
+from livesim.stats import (
+    explained_share,
+    finite,
+    mean_ci,
+    median_ci,
+    parameter_share,
+    proportion_ci,
+)
 
 ID_COLUMNS = ["replication", "strategy", "stream", "host", "host_kind"]
 #: Counted per stream, summed to campaign totals.
@@ -71,6 +78,10 @@ REPORT_FUNNEL = [
     ("bought", "orders"),
     ("returned", "returned_orders"),
 ]
+#: The prefix of the parameter draws' columns (`model.uncertainty.row_values`).
+PARAM_PREFIX = "param."
+#: Metrics whose spread is split into parameters and noise (`uncertainty_rows`).
+UNCERTAIN_METRICS = ["net_gmv", "orders", "unique_viewers", "roi"]
 SUMMARY_COLUMNS = [
     "strategy",
     "scope",
@@ -102,12 +113,20 @@ def campaign_totals(replications: pd.DataFrame) -> pd.DataFrame:
     )
     totals["mean_watch_minutes"] = _ratio(watch.to_numpy(), totals["unique_viewers"])
     totals["mean_qa_wait"] = _ratio(wait.to_numpy(), totals["questions_answered"])
+    params = param_columns(replications)
+    if params:  # a campaign's draw, or the mean of its hosts' or streams' draws
+        totals[params] = grouped[params].mean().to_numpy()
     totals["conversion_rate"] = _ratio(totals["orders"], totals["unique_viewers"])
     cost = totals["cost"].to_numpy(dtype=float)
     margin = totals["margin_value"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         totals["roi"] = np.where(cost > 0, (margin - cost) / cost, np.nan)
     return totals
+
+
+def param_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns of parameter draws (`param.<name>`) of a table."""
+    return [c for c in frame.columns if str(c).startswith(PARAM_PREFIX)]
 
 
 def _ratio(top: Any, bottom: Any) -> np.ndarray:
@@ -139,9 +158,11 @@ def describe(values: np.ndarray) -> dict[str, float]:
 
 
 def summarize(
-    replications: pd.DataFrame, target_gmv: float | None = None
+    replications: pd.DataFrame, target_gmv: float | None = None, inner: int = 1
 ) -> pd.DataFrame:
-    """The long summary: per strategy, scope (campaign or a stream id) and metric."""
+    """The long summary: per strategy, scope (campaign or a stream id) and metric;
+    with parameter draws (`inner` replications per draw), also what the parameters
+    explain (`uncertainty_rows`)."""
     rows: list[dict[str, Any]] = []
     totals = campaign_totals(replications)
     metrics = ADDITIVE + [
@@ -160,6 +181,7 @@ def summarize(
             rows.append(
                 _target_row(str(strategy), frame["net_gmv"].to_numpy(), target_gmv)
             )
+        rows += uncertainty_rows(str(strategy), frame, inner)
     per_stream = metrics + ["peak_concurrent"]
     for key, frame in replications.groupby(["strategy", "stream"], sort=False):
         name, stream = (str(k) for k in key)
@@ -169,6 +191,49 @@ def summarize(
                 | describe(frame[metric].to_numpy())
             )
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def uncertainty_rows(
+    strategy: str, campaign: pd.DataFrame, inner: int
+) -> list[dict[str, Any]]:
+    """Per metric of UNCERTAIN_METRICS: `<metric>.parameter_share`, the share of its
+    variance due to the parameter draws with a bootstrap CI over draws (needs
+    `inner` >= 2; docs/model.md, section 16), and `<metric>.explained_by.<name>`,
+    the share a straight line in each parameter's draw explains, largest first."""
+    params = param_columns(campaign)
+    if not params:
+        return []
+    frame = campaign.sort_values("replication", kind="stable")
+    draws = len(frame) // inner
+    rows: list[dict[str, Any]] = []
+    empty = {k: math.nan for k in SUMMARY_COLUMNS[3:]}
+    for metric in UNCERTAIN_METRICS:
+        y = frame[metric].to_numpy(dtype=float)
+        table = y[: draws * inner].reshape(draws, inner) if draws else y[:0]
+        share, low, high = parameter_share(table)
+        rows.append(
+            {"strategy": strategy, "scope": "campaign"}
+            | empty
+            | {
+                "metric": f"{metric}.parameter_share",
+                "n": draws,
+                "mean": share,
+                "ci_low": low,
+                "ci_high": high,
+            }
+        )
+        explained = {p: explained_share(y, frame[p]) for p in params}
+        for name in sorted(params, key=lambda p: -np.nan_to_num(explained[p], nan=-1)):
+            rows.append(
+                {"strategy": strategy, "scope": "campaign"}
+                | empty
+                | {
+                    "metric": f"{metric}.explained_by.{name[len(PARAM_PREFIX) :]}",
+                    "n": len(y),
+                    "mean": explained[name],
+                }
+            )
+    return rows
 
 
 def _target_row(strategy: str, net_gmv: np.ndarray, target: float) -> dict[str, Any]:
@@ -201,6 +266,9 @@ class SimulationResult:
     timeseries: pd.DataFrame
     events: pd.DataFrame | None
     manifest: dict[str, Any] = field(default_factory=dict)
+    #: With priors: the campaign totals of the same run with every prior at its
+    #: median (simulation noise only), for the predictive figure.
+    noise_only: pd.DataFrame | None = None
 
     @property
     def campaign(self) -> pd.DataFrame:

@@ -28,6 +28,7 @@ from livesim.engines.output import TIMESERIES_COLUMNS, SessionOutput
 from livesim.errors import ConfigError
 from livesim.model import traffic
 from livesim.model.traffic import expected_viewers
+from livesim.model.uncertainty import realize, row_values
 from livesim.pool import MAX_WORKERS, LocalBackend, closed_after
 from livesim.results import ID_COLUMNS, SimulationResult, campaign_totals, summarize
 from livesim.scenario import Campaign, Scenario
@@ -46,7 +47,9 @@ MAX_EVENT_LOG_VIEWERS = 200_000
 #: runs whose arrays (replications x strategies x minutes x columns x 8 bytes) pass it.
 MAX_TIMESERIES_BYTES = 4e9
 
-Task = tuple[str, Campaign, int, list[int], bool, str]
+#: (strategy, campaign, seed, replications, event log, engine, inner replications,
+#: priors at their medians)
+Task = tuple[str, Campaign, int, list[int], bool, str, int, bool]
 
 
 def expected_work(scenario: Scenario, strategies: list[str] | None = None) -> float:
@@ -85,6 +88,10 @@ class RunRequest:
     engine: str
     engine_requested: str
     event_log: bool = False
+    #: Replications per parameter draw (the inner level; docs/model.md, section 16).
+    inner: int = 1
+    #: Every prior at its median: the noise-only run beside a run with priors.
+    medians: bool = False
 
 
 def check_request(
@@ -174,6 +181,7 @@ def make_request(
     strategies: Iterable[str] | None = None,
     event_log: bool = False,
     engine_requested: str | None = None,
+    inner: int = 1,
 ) -> RunRequest:
     """The request of a run, with no check but that the strategies exist: for a
     caller that ran its own pre-flight (`compare`, `calibrate`) or `preflight`."""
@@ -197,6 +205,7 @@ def make_request(
         engine=chosen,
         engine_requested=engine if engine_requested is None else engine_requested,
         event_log=event_log,
+        inner=inner,
     )
 
 
@@ -209,10 +218,13 @@ def preflight(
     strategies: Iterable[str] | None = None,
     event_log: bool = False,
     force: bool = False,
+    inner: int = 1,
 ) -> RunRequest:
     """The checked request of a run (`simulate`'s arguments), or a ConfigError with
     every reason not to start it; the engine is chosen here, once."""
-    request = make_request(scenario, replications, seed, engine, strategies, event_log)
+    request = make_request(
+        scenario, replications, seed, engine, strategies, event_log, inner=inner
+    )
     names = list(strategies) if strategies is not None else None
     problems = request_problems(
         scenario,
@@ -225,9 +237,23 @@ def preflight(
         seed,
         names,
     )
+    problems += inner_problems(replications, inner)
     if problems:
         raise ConfigError(problems)
     return request
+
+
+def inner_problems(replications: int, inner: int) -> list[str]:
+    """Why `inner` replications per parameter draw do not fit the run, if they do
+    not: a whole number of draws, each with the same number of replications."""
+    if not 1 <= inner <= MAX_REPLICATIONS:
+        return [f"inner: {inner} is outside 1..{MAX_REPLICATIONS}"]
+    if replications % inner:
+        return [
+            f"inner: {replications} replications are not a whole number of "
+            f"parameter draws of {inner} replications each; use a multiple of {inner}"
+        ]
+    return []
 
 
 def simulate(
@@ -243,6 +269,7 @@ def simulate(
     store: RunStore | None = None,
     part: str = "",
     backend: Backend | None = None,
+    inner: int = 1,
 ) -> SimulationResult:
     """Run `replications` of every strategy (or the named ones) and return the tables.
 
@@ -257,9 +284,21 @@ def simulate(
     written to it as it comes (under the name prefix `part`), the replications
     already kept there are not run again, and the tables are assembled from the
     store: how `livesim run --resume` continues a killed run.
+
+    A scenario with priors (`[[uncertainty]]`) runs both levels of the Monte
+    Carlo: replication r simulates parameter draw r // `inner` (docs/model.md,
+    section 16), and the draws are columns `param.<name>` of the tables.
     """
     request = preflight(
-        scenario, replications, seed, workers, engine, strategies, event_log, force
+        scenario,
+        replications,
+        seed,
+        workers,
+        engine,
+        strategies,
+        event_log,
+        force,
+        inner,
     )
     if backend is None:
         backend = LocalBackend(workers)
@@ -296,7 +335,9 @@ def execute(
                 )
     elapsed = time.perf_counter() - started
     scenario = request.scenario
-    result = _assemble(outputs, campaigns, scenario.target_gmv, request.event_log)
+    result = _assemble(
+        outputs, campaigns, scenario.target_gmv, request.event_log, request.inner
+    )
     viewers = float(result.replications["viewers"].sum())
     result.manifest = {
         "scenario": scenario.name,
@@ -320,8 +361,26 @@ def execute(
         # replications x strategies taken from an earlier, interrupted run (resume):
         # run_seconds and viewers_per_second then cover only the rest
         "resumed_replications": resumed,
+        **uncertainty_manifest(request),
     }
     return result
+
+
+def uncertainty_manifest(request: RunRequest) -> dict[str, Any]:
+    """What the run's distributions cover: simulation noise alone, or parameter
+    uncertainty (the priors, drawn `parameter_draws` times) and simulation noise."""
+    priors = request.scenario.uncertainty
+    cover = "parameter uncertainty and simulation noise"
+    if not priors:
+        cover = "simulation noise only (every parameter fixed)"
+    elif request.medians:
+        cover = "simulation noise only (every prior at its median)"
+    return {
+        "distributions_cover": cover,
+        "priors": [p.name for p in priors],
+        "parameter_draws": request.replications // request.inner if priors else 0,
+        "inner_replications": request.inner,
+    }
 
 
 def campaign_rows(
@@ -341,7 +400,8 @@ def campaign_rows(
     reps = list(replications)
     rows: list[dict[str, Any]] = []
     for name in names:
-        _, done = run_task((name, campaigns[name], seed, reps, False, engine))
+        task = (name, campaigns[name], seed, reps, False, engine, 1, False)
+        _, done = run_task(task)
         for r, output in done:
             rows += [{"replication": r, "strategy": name} | row for row in output.rows]
     return campaign_totals(pd.DataFrame(rows))
@@ -364,16 +424,50 @@ def _tasks(
         for lo in range(0, len(todo), chunk):
             reps = todo[lo : lo + chunk]
             tasks.append(
-                (name, campaign, request.seed, reps, request.event_log, request.engine)
+                (
+                    name,
+                    campaign,
+                    request.seed,
+                    reps,
+                    request.event_log,
+                    request.engine,
+                    request.inner,
+                    request.medians,
+                )
             )
     return tasks
 
 
 def run_task(task: Task) -> tuple[str, list[tuple[int, SessionOutput]]]:
     """Run one chunk of replications of one strategy (in a worker process)."""
-    name, campaign, seed, reps, event_log, engine = task
+    name, campaign, seed, reps, event_log, engine, inner, medians = task
     run = engine_runner(engine)
-    return name, [(r, run(campaign, seed, r, event_log)) for r in reps]
+    return name, [
+        (r, replicate(run, campaign, seed, r, event_log, inner, medians)) for r in reps
+    ]
+
+
+def replicate(
+    run: Any,
+    campaign: Campaign,
+    seed: int,
+    r: int,
+    event_log: bool,
+    inner: int = 1,
+    medians: bool = False,
+) -> SessionOutput:
+    """Replication r: with priors, parameter draw r // inner (or every prior at its
+    median) written into the campaign first (the outer level), its values added
+    to the rows."""
+    if not campaign.priors:
+        return run(campaign, seed, r, event_log)
+    drawn, values = realize(campaign, seed, r // inner, medians)
+    out: SessionOutput = run(drawn, seed, r, event_log)
+    out.rows = [
+        row | row_values(campaign, values, row["stream"], row["host"])
+        for row in out.rows
+    ]
+    return out
 
 
 def _execute(
@@ -416,6 +510,7 @@ def _assemble(
     campaigns: dict[str, Campaign],
     target_gmv: float | None,
     event_log: bool,
+    inner: int = 1,
 ) -> SimulationResult:
     rows: list[dict[str, Any]] = []
     events: list[tuple[Any, ...]] = []
@@ -456,7 +551,7 @@ def _assemble(
         event_frame = event_frame.reset_index(drop=True)
     return SimulationResult(
         replications=replications,
-        summary=summarize(replications, target_gmv),
+        summary=summarize(replications, target_gmv, inner),
         timeseries=pd.concat(series, ignore_index=True),
         events=event_frame,
     )

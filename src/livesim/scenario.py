@@ -28,6 +28,7 @@ from pydantic import (
 from livesim.archetypes import ARCHETYPES, HostKind
 from livesim.errors import ConfigError
 from livesim.model.traffic import branching_factor
+from livesim.model.uncertainty import MAX_PRIORS, Prior, Resolved, check_priors, resolve
 from livesim.schema import Ident, NonNeg, Positive, Prob, Strict
 
 # Documented size limits (docs/model.md, "Limits"): past them a config is refused.
@@ -266,10 +267,13 @@ class Scenario(Strict):
     awareness: Awareness | None = None
     strategies: Annotated[dict[Ident, Strategy], Field(max_length=MAX_STRATEGIES)] = {}
     calibration: Calibration | None = None
+    uncertainty: Annotated[list[Prior], Field(max_length=MAX_PRIORS)] = []
 
     def digest(self) -> str:
-        """A SHA-256 of the validated scenario (what a manifest and resume check)."""
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+        """A SHA-256 of the validated scenario (what a manifest and resume check);
+        a scenario without priors has the digest it had before they existed."""
+        skip = None if self.uncertainty else {"uncertainty"}
+        return hashlib.sha256(self.model_dump_json(exclude=skip).encode()).hexdigest()
 
     def campaigns(self) -> dict[str, Campaign]:
         """Every strategy resolved into a runnable campaign, the baseline first."""
@@ -291,7 +295,9 @@ class Campaign:
     platform: Platform
     costs: Costs
     awareness: Awareness | None = None
-    #: A stream's own host parameters, where they differ from its host's.
+    #: The scenario's priors resolved against this campaign (`model.uncertainty`).
+    priors: tuple[Resolved, ...] = ()
+    #: A stream's own host parameters, where a stream-scope prior drew them.
     stream_hosts: dict[str, HostParams] = dataclasses.field(default_factory=dict)
 
     @property
@@ -311,7 +317,7 @@ def _resolve(scenario: Scenario, strategy: Strategy | None) -> Campaign:
 
     hosts: list[Host] = pick("hosts")
     name = scenario.baseline if strategy is None else _strategy_name(scenario, strategy)
-    return Campaign(
+    campaign = Campaign(
         name=name,
         products={p.id: p for p in pick("products")},
         hosts={h.id: h.params() for h in hosts},
@@ -321,6 +327,10 @@ def _resolve(scenario: Scenario, strategy: Strategy | None) -> Campaign:
         costs=pick("costs"),
         awareness=_event_phase(pick("awareness") or None, pick("streams")),
     )
+    if not scenario.uncertainty:
+        return campaign
+    priors = tuple(resolve(p, campaign) for p in scenario.uncertainty)
+    return dataclasses.replace(campaign, priors=priors)
 
 
 def _event_phase(phase: Awareness | None, streams: list[Stream]) -> Awareness | None:
@@ -380,6 +390,9 @@ def scenario_from_dict(data: dict[str, Any]) -> Scenario:
             if problem not in problems and not problem.startswith("strategies."):
                 problem = f"strategies.{name}, with the baseline's {problem}"
             problems.append(problem)
+    if not problems and scenario.uncertainty:
+        campaigns = list(scenario.campaigns().values())
+        problems = check_priors(scenario.uncertainty, campaigns)
     if problems:  # a base section shared by strategies is reported once
         raise ConfigError(list(dict.fromkeys(problems)))
     return scenario

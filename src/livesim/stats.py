@@ -13,6 +13,9 @@ answer for the same data:
   interval and the share of pairs in which the first is higher;
 * `paired_quantile_difference`: the difference of two quantiles on paired values,
   with a paired percentile bootstrap interval;
+* `parameter_share`: the share of a metric's variance due to the parameter draws
+  (law of total variance over draws x inner replications), with a bootstrap
+  interval over the draws;
 * `bca_fallback` and `legacy_seed`: the repairs of an interval scipy leaves NaN
   and the seeding of scipy's bootstraps that draw from numpy's global generator
   (Sobol' indices, `livesim.sensitivity`).
@@ -206,3 +209,55 @@ __all__ = [
     "quantile_ci",
 ]
 
+
+def variance_components(values: np.ndarray) -> tuple[float, float]:
+    """(variance of the conditional means, mean conditional variance) of a
+    draws x inner-replications table: the one-way random-effects estimators
+    Var(E[Y|theta]) = (B - W) / K (at least 0) and E[Var(Y|theta)] = W, with B and
+    W the between- and within-draw mean squares. Needs K >= 2 and 2 draws."""
+    d, k = values.shape
+    means = values.mean(axis=1)
+    within = float(((values - means[:, None]) ** 2).sum() / (d * (k - 1)))
+    between = float(k * ((means - means.mean()) ** 2).sum() / (d - 1))
+    return max(0.0, (between - within) / k), within
+
+
+def parameter_share(
+    values: np.ndarray,
+    seed: int = 0,
+    confidence: float = CONFIDENCE,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+) -> tuple[float, float, float]:
+    """The share of variance due to the parameters, Var(E[Y|theta]) / (that +
+    E[Var(Y|theta)]), of a draws x inner table, with a percentile bootstrap interval
+    over the draws (resampled whole); NaN without 2 draws and 2 inner replications
+    or without any variance."""
+    x = np.asarray(values, dtype=float)
+    if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 2 or not np.isfinite(x).all():
+        return math.nan, math.nan, math.nan
+
+    def share(table: np.ndarray) -> float:
+        between, within = variance_components(table)
+        total = between + within
+        return between / total if total > 0 else math.nan
+
+    estimate = share(x)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, x.shape[0], size=(resamples, x.shape[0]))
+    boot = finite([share(x[row]) for row in picks])
+    if not len(boot) or math.isnan(estimate):
+        return estimate, math.nan, math.nan
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(boot, [tail, 1 - tail])
+    return estimate, float(low), float(high)
+
+
+def explained_share(y: ArrayLike, x: ArrayLike) -> float:
+    """The share of y's variance a straight line in x explains (r squared); NaN
+    when either does not vary."""
+    a, b = np.asarray(y, dtype=float), np.asarray(x, dtype=float)
+    keep = np.isfinite(a) & np.isfinite(b)
+    a, b = a[keep], b[keep]
+    if len(a) < 3 or a.std() == 0 or b.std() == 0:
+        return math.nan
+    return float(np.corrcoef(a, b)[0, 1] ** 2)

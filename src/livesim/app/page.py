@@ -27,6 +27,7 @@ from livesim.app.charts import (
     orders_chart,
 )
 from livesim.errors import ConfigError
+from livesim.report.coverage import coverage
 
 LIVE_TITLES = (
     "Concurrent viewers",
@@ -206,6 +207,10 @@ def whatif_view(
         "seed and replication numbers: common random numbers make the differences "
         "paired. More replications give narrower intervals and slower updates."
     )
+    columns = [str(c) for c in runs["current"].columns]
+    priors = [c.removeprefix("param.") for c in columns if c.startswith("param.")]
+    drawn = {"priors": priors, "parameter_draws": n, "inner_replications": 1}
+    st.caption(coverage(drawn).replace("below", "here"))
     frame = L.distribution_frame(runs)
     left, right = st.columns(2)
     left.altair_chart(

@@ -44,6 +44,7 @@ def print_headline(result: SimulationResult) -> None:
     """The run's headline table, with its replications, seed and engine."""
     from livesim.model.traffic import describe_awareness
     from livesim.report.content import HEADLINE_FORMATS
+    from livesim.report.coverage import coverage
 
     frame = result.headline()
     manifest = result.manifest
@@ -58,6 +59,7 @@ def print_headline(result: SimulationResult) -> None:
     for column, fmt in HEADLINE_FORMATS.items():
         frame[column] = frame[column].map(lambda v, f=fmt: format(v, f))
     print(frame.to_string(index=False))
+    print(coverage(manifest, result.summary).replace("**", ""))
 
 
 __all__ = [

@@ -9,6 +9,7 @@ and leaves nothing written.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,9 +59,15 @@ def run(args: argparse.Namespace) -> int:
         strategies=args.strategy,
         event_log=args.events,
         force=args.force,
+        inner=args.inner,
     )
     with store, backend_for(args) as backend:
         result = execute(request, backend, not args.no_progress, store)
+        if scenario.uncertainty:  # the same run with every prior at its median
+            fixed = dataclasses.replace(request, medians=True)
+            noise = execute(fixed, backend, not args.no_progress, store, "noise-")
+            result.noise_only = noise.campaign
+            result.manifest["noise_only_run_seconds"] = noise.manifest["run_seconds"]
         result.manifest["scenario_path"] = str(path)
         with interrupts_held():  # the outputs are written whole, then it stops
             written = write_outputs(result, scenario, out)
@@ -95,6 +102,7 @@ def compare(args: argparse.Namespace) -> int:
         engine=args.engine,
         strategies=args.strategy,
         force=args.force,
+        inner=args.inner,
     )
     with store, backend_for(args) as backend:
         comparison = run_comparison(requests, backend, not args.no_progress, store)
@@ -140,6 +148,8 @@ def run_store(
         "events": getattr(args, "events", False),
         "version": __version__,
     }
+    if args.inner != 1:  # (a run without it keeps the digest it had)
+        request["inner"] = args.inner
     store = RunStore(work_folder(out), request_digest(request), args.resume)
     args.work_folder = store.folder
     return store

@@ -172,19 +172,6 @@ class StreamRun(StreamConstants):
         u = lo + gen.random(n) * (hi - lo)
         return traffic.follower_inverse(self.host, self.minutes, u) + self.start
 
-    def promotion(self, index: int, t: float) -> tuple[float, float]:
-        """(discount, urgency) of the deepest promotion on product `index` at t."""
-        return active_promotion(
-            t,
-            index,
-            self.promo_slots,
-            self.promo_t0,
-            self.promo_t1,
-            self.promo_depth,
-            self.promo_lift,
-            self.promo_on,
-        )
-
     def carryover_arrival(self, u: float) -> float:
         """A carried-over viewer's arrival time, drawn from this stream's profile."""
         x = traffic.follower_inverse(self.host, self.minutes, np.array([u]))[0]
@@ -336,15 +323,17 @@ class AgentSession:
             Arrival(env, question, asked - t)
         # purchase clock by thinning against an upper bound of the hazard over the
         # visit (the promotions that overlap it)
-        discount_max, urgency_max = visit_promotions(
-            t,
-            leave,
-            sr.promo_slots,
-            sr.promo_t0,
-            sr.promo_t1,
-            sr.promo_depth,
-            sr.promo_lift,
-        )
+        discount_max = urgency_max = 0.0
+        if sr.promo_t0:  # (most streams run none: no call)
+            discount_max, urgency_max = visit_promotions(
+                t,
+                leave,
+                sr.promo_slots,
+                sr.promo_t0,
+                sr.promo_t1,
+                sr.promo_depth,
+                sr.promo_lift,
+            )
         bound = hazard_bound(
             sr.hazard_unit, intent, urgency_max, price_lift(discount_max, eps)
         )
@@ -359,7 +348,16 @@ class AgentSession:
                 yield env.timeout(x - env.now)
             index = sr.featured(x)
             product = sr.products[index]
-            discount, urgency = sr.promotion(index, x)
+            discount, urgency = active_promotion(
+                x,
+                index,
+                sr.promo_slots,
+                sr.promo_t0,
+                sr.promo_t1,
+                sr.promo_depth,
+                sr.promo_lift,
+                sr.promo_on,
+            )
             h = hazard(
                 host.purchase_rate,
                 intent,

@@ -11,6 +11,7 @@ import pandas as pd
 from livesim.model.traffic import describe_awareness
 from livesim.report.blocks import Block
 from livesim.report.comparison import paragraphs
+from livesim.report.coverage import coverage
 from livesim.report.html import to_html
 from livesim.report.markdown import to_markdown
 from livesim.results import SimulationResult
@@ -39,6 +40,9 @@ def per_stream(result: SimulationResult) -> pd.DataFrame:
 
 
 CAPTIONS = {
+    "predictive": "Net GMV with parameter uncertainty (the priors drawn) and with "
+    "simulation noise only (every prior at its median): what an interval that "
+    "assumes the parameters known leaves out.",
     "gmv_distribution": "Net GMV over replications (histogram and empirical CDF).",
     "funnel_by_kind": "Funnel stages per strategy and host kind: reached, entered, "
     "engaged, asked (viewers with a question), bought (orders) and returned (orders).",
@@ -69,6 +73,7 @@ def run_blocks(
             f"engine `{m.get('engine')}`, livesim {m.get('livesim_version')}; "
             f"scenario SHA-256 `{str(m.get('scenario_sha256', ''))[:12]}`.",
         ),
+        Block("p", coverage(m, result.summary)),
         *(
             Block(
                 "p",

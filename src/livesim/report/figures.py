@@ -46,14 +46,7 @@ def gmv_distribution(
             label=str(strategy),
         )
     for ax in (hist, ecdf):
-        if target is not None:
-            ax.axvline(
-                target / 1e6,
-                color="black",
-                linestyle="--",
-                linewidth=1,
-                label=f"target {target / 1e6:,.2f}M",
-            )
+        target_line(ax, target)
         ax.set_xlabel("net GMV per campaign (million RMB)")
         ax.grid(alpha=0.3)
     hist.set_ylabel("replications")
@@ -62,6 +55,18 @@ def gmv_distribution(
     ecdf.set_title("Empirical CDF")
     ecdf.legend(loc="lower right", fontsize=8)
     return _save(fig, path)
+
+
+def target_line(ax: Any, target: float | None) -> None:
+    """The GMV target as a dashed vertical line (x in million RMB), if there is one."""
+    if target is not None:
+        ax.axvline(
+            target / 1e6,
+            color="black",
+            linestyle="--",
+            linewidth=1,
+            label=f"target {target / 1e6:,.2f}M",
+        )
 
 
 def funnel_by_kind(result: SimulationResult, path: Path) -> Path:
@@ -276,13 +281,42 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
+def predictive(
+    result: SimulationResult, noise: Any, path: Path, target: float | None
+) -> Path:
+    """Net GMV of the first strategy with parameter uncertainty (the priors drawn)
+    and with simulation noise only (every prior at its median), overlaid."""
+    plt = pyplot()
+    first = result.campaign["strategy"].iloc[0]
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    both = [
+        ("parameters and noise", result.campaign, COLORS[0]),
+        ("noise only (priors at their medians)", noise, COLORS[1]),
+    ]
+    for label, frame, color in both:
+        values = frame.loc[frame["strategy"] == first, "net_gmv"].to_numpy() / 1e6
+        bins = max(5, min(40, len(values) // 3))
+        ax.hist(values, bins=bins, alpha=0.55, color=color, label=label, density=True)
+    target_line(ax, target)
+    ax.set_xlabel(f"net GMV of {first} per campaign (million RMB)")
+    ax.set_ylabel("density")
+    ax.set_title("Predictive distribution of net GMV")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
 def draw_all(
     result: SimulationResult, folder: Path, target: float | None
 ) -> list[Path]:
     """Every figure of the report, into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
-    return [
+    figures = [
         gmv_distribution(result, folder / "gmv_distribution.png", target),
         funnel_by_kind(result, folder / "funnel_by_kind.png"),
         timeline(result, folder / "timeline.png"),
     ]
+    if result.noise_only is not None:
+        path = folder / "predictive.png"
+        figures.insert(0, predictive(result, result.noise_only, path, target))
+    return figures

@@ -1,0 +1,534 @@
+"""What we do not know: priors on a scenario's parameters, drawn per replication.
+
+A scenario's `[[uncertainty]]` entries (`Prior`) each name a distribution over one
+number written to one or more dotted paths (`hosts.*.purchase_rate`,
+`awareness.turnout`, ...): `mode = "set"` writes the draw, `"scale"` multiplies the
+value the path already has. Its `scope` says what one draw covers: the whole
+campaign (`"campaign"`: one draw per replication for every path), each matched host
+(`"host"`) or each matched stream (`"stream"`, the night's form; a host path then
+changes that stream's host only).
+
+The outer level of the two-level Monte Carlo (docs/model.md, section 16): parameter
+draw d of seed s reads uniforms from random streams of its own, keyed by (s, d, the
+prior's name, the host or stream id) and apart from the model's streams, and maps
+them through the distribution's inverse CDF (scipy.stats). Strategies that share a
+prior (by name, and by host or stream id) so see the same draw, and a replication's
+draw never depends on the other priors or on the worker that runs it.
+
+Supports are checked once, when the scenario is loaded (`check_priors`): a draw
+can never leave the range of the field it is written to, so replications substitute
+values without validating the scenario again (`realize`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from livesim.model.rng import keyed_uniform, stream_key
+from livesim.schema import Ident, Strict
+
+if TYPE_CHECKING:
+    from livesim.scenario import Campaign
+
+MAX_PRIORS = 100
+PRIOR_KEY = stream_key("parameter draws")
+#: The parameters each distribution takes (all required, others refused).
+DIST_PARAMS = {
+    "lognormal": ("median", "log_sd"),
+    "uniform": ("low", "high"),
+    "loguniform": ("low", "high"),
+    "beta": ("mean", "sd"),
+    "triangular": ("low", "peak", "high"),
+    "normal": ("mean", "sd"),
+    "choice": ("values",),
+}
+#: Optional: truncation of the unbounded ones, the weights of a choice.
+OPTIONAL_PARAMS = {
+    "lognormal": ("low", "high"),
+    "normal": ("low", "high"),
+    "choice": ("weights",),
+}
+#: Sections whose elements have ids (entered by id or `*`), and single sections.
+LISTS = ("hosts", "products", "streams")
+SINGLE = ("platform", "costs", "awareness")
+
+
+class Prior(Strict):
+    """One `[[uncertainty]]` entry (docs/model.md, section 16)."""
+
+    name: Ident
+    paths: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+    dist: Literal[
+        "lognormal", "uniform", "loguniform", "beta", "triangular", "normal", "choice"
+    ]
+    mode: Literal["set", "scale"] = "set"
+    scope: Literal["campaign", "host", "stream"] = "campaign"
+    source: Annotated[str, Field(min_length=1)]
+    median: float | None = None
+    log_sd: float | None = None
+    low: float | None = None
+    high: float | None = None
+    mean: float | None = None
+    sd: float | None = None
+    peak: float | None = None
+    values: Annotated[list[float], Field(min_length=1)] | None = None
+    weights: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _parameters(self) -> Prior:
+        allowed = DIST_PARAMS[self.dist] + OPTIONAL_PARAMS.get(self.dist, ())
+        given = {
+            k
+            for k in ("median", "log_sd", "low", "high", "mean", "sd", "peak")
+            if getattr(self, k) is not None
+        } | {k for k in ("values", "weights") if getattr(self, k) is not None}
+        missing = [k for k in DIST_PARAMS[self.dist] if k not in given]
+        extra = sorted(given - set(allowed))
+        if missing:
+            raise ValueError(f"{self.dist} needs {', '.join(missing)}")
+        if extra:
+            raise ValueError(
+                f"{self.dist} takes {', '.join(allowed)}, not {', '.join(extra)}"
+            )
+        problem = _parameter_problem(self)
+        if problem:
+            raise ValueError(f"{self.dist}: {problem}")
+        return self
+
+    @cached_property
+    def dist_frozen(self) -> Any:
+        """The frozen scipy.stats distribution, made once (None for choice)."""
+        return self.frozen()
+
+    @cached_property
+    def cut(self) -> tuple[float, float]:
+        """The CDF at the truncation points (0 and 1 without them), made once."""
+        return self._truncated()
+
+    def frozen(self) -> Any:
+        """The distribution as a frozen scipy.stats distribution (None for choice)."""
+        from scipy import stats
+
+        if self.dist == "lognormal":
+            return stats.lognorm(s=self.log_sd, scale=self.median)
+        if self.dist == "uniform":
+            assert self.low is not None and self.high is not None
+            return stats.uniform(loc=self.low, scale=self.high - self.low)
+        if self.dist == "loguniform":
+            return stats.loguniform(self.low, self.high)
+        if self.dist == "beta":
+            a, b = beta_shapes(_f(self.mean), _f(self.sd))
+            return stats.beta(a, b)
+        if self.dist == "triangular":
+            low, peak, high = _f(self.low), _f(self.peak), _f(self.high)
+            return stats.triang((peak - low) / (high - low), loc=low, scale=high - low)
+        if self.dist == "normal":
+            return stats.norm(loc=self.mean, scale=self.sd)
+        return None
+
+    def _truncated(self) -> tuple[float, float]:
+        """The CDF at the truncation points (0 and 1 without them)."""
+        dist = self.frozen()
+        lo = 0.0 if self.low is None else float(dist.cdf(self.low))
+        hi = 1.0 if self.high is None else float(dist.cdf(self.high))
+        return lo, hi
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """The draws of uniforms `u` in (0, 1): the inverse CDF (of the truncated
+        distribution when low/high cut a lognormal or normal)."""
+        u = np.clip(np.asarray(u, dtype=float), 1e-12, 1.0 - 1e-12)
+        if self.dist == "choice":
+            assert self.values is not None
+            weights = np.asarray(self.weights or [1.0] * len(self.values), float)
+            cdf = np.cumsum(weights) / weights.sum()
+            index = np.minimum(np.searchsorted(cdf, u, side="right"), len(cdf) - 1)
+            return np.asarray(self.values, float)[index]
+        if self.dist in ("lognormal", "normal"):
+            lo, hi = self.cut
+            u = lo + u * (hi - lo)
+        return np.asarray(self.dist_frozen.ppf(u), dtype=float)
+
+    def support(self) -> tuple[float, float]:
+        """The smallest and largest value a draw can take."""
+        if self.dist == "choice":
+            assert self.values is not None
+            weights = self.weights or [1.0] * len(self.values)
+            kept = [v for v, w in zip(self.values, weights, strict=True) if w > 0]
+            return min(kept), max(kept)
+        lo, hi = (float(x) for x in self.frozen().support())
+        if self.dist in ("lognormal", "normal"):
+            lo = lo if self.low is None else max(lo, self.low)
+            hi = hi if self.high is None else min(hi, self.high)
+        return lo, hi
+
+    def median_value(self) -> float:
+        """The distribution's median (the noise-only run sets every prior to it)."""
+        return float(self.ppf(np.array([0.5]))[0])
+
+
+def _f(value: float | None) -> float:
+    assert value is not None
+    return value
+
+
+def beta_shapes(mean: float, sd: float) -> tuple[float, float]:
+    """Beta(a, b) with the given mean and standard deviation."""
+    k = mean * (1.0 - mean) / sd**2 - 1.0
+    return mean * k, (1.0 - mean) * k
+
+
+def _parameter_problem(p: Prior) -> str | None:
+    """What is wrong with a prior's parameters, if anything."""
+    if p.dist == "lognormal" and not (_f(p.median) > 0 and _f(p.log_sd) > 0):
+        return "median and log_sd must be > 0"
+    if p.dist in ("uniform", "loguniform", "triangular") and not _f(p.low) < _f(p.high):
+        return f"low ({p.low}) must be below high ({p.high})"
+    if p.dist == "loguniform" and not _f(p.low) > 0:
+        return "low must be > 0 (a log scale)"
+    if p.dist == "triangular" and not _f(p.low) <= _f(p.peak) <= _f(p.high):
+        return f"peak ({p.peak}) must lie in [low, high]"
+    if p.dist in ("beta", "normal") and not _f(p.sd) > 0:
+        return "sd must be > 0"
+    if p.dist == "beta":
+        mean, sd = _f(p.mean), _f(p.sd)
+        if not 0 < mean < 1:
+            return f"mean ({mean}) must be in (0, 1)"
+        if sd**2 >= mean * (1 - mean):
+            limit = math.sqrt(mean * (1 - mean))
+            return f"sd ({sd}) must be below sqrt(mean (1 - mean)) = {limit:.4g}"
+    bounded = p.low is not None and p.high is not None
+    if p.dist in ("normal", "lognormal") and bounded and not _f(p.low) < _f(p.high):
+        return f"low ({p.low}) must be below high ({p.high})"
+    if p.dist == "lognormal" and p.high is not None and p.high <= 0:
+        return f"high ({p.high}) must be > 0 (a lognormal is positive)"
+    if p.dist == "choice" and p.weights is not None:
+        assert p.values is not None
+        if len(p.weights) != len(p.values):
+            return "weights must be as many as values"
+        if min(p.weights) < 0 or sum(p.weights) <= 0:
+            return "weights must be >= 0 with a positive sum"
+    return None
+
+
+# ------------------------------------------------------------------ targets
+
+
+@dataclass(frozen=True)
+class Target:
+    """One field a prior writes: `section` (and element `key`), `field`."""
+
+    section: str
+    key: str | None
+    field: str
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A prior resolved against one campaign: per unit (a host or stream id, or ""
+    for the campaign scope), the fields it writes."""
+
+    prior: Prior
+    units: tuple[tuple[str, tuple[Target, ...]], ...]
+    whole: frozenset[Target]  # the fields that take whole numbers
+
+
+def parse_path(path: str) -> tuple[str, str | None, str] | None:
+    """(section, id or *, field) of a path, or None if it is not one."""
+    parts = path.split(".")
+    if len(parts) == 3 and parts[0] in LISTS:
+        return parts[0], parts[1], parts[2]
+    if len(parts) == 2 and parts[0] in SINGLE:
+        return parts[0], None, parts[1]
+    return None
+
+
+def _elements(campaign: Campaign, section: str) -> dict[str, Any]:
+    if section == "hosts":
+        return dict(campaign.hosts)
+    if section == "products":
+        return dict(campaign.products)
+    return {s.id: s for s in campaign.streams}
+
+
+def targets(campaign: Campaign, path: str) -> list[Target]:
+    """The fields of a campaign a path names (none if it names nothing there)."""
+    parsed = parse_path(path)
+    if parsed is None:
+        return []
+    section, key, field = parsed
+    if key is None:
+        model = getattr(campaign, section)
+        return [Target(section, None, field)] if model is not None else []
+    return [
+        Target(section, k, field)
+        for k in _elements(campaign, section)
+        if key in ("*", k)
+    ]
+
+
+def resolve(prior: Prior, campaign: Campaign) -> Resolved:
+    """Which fields of `campaign` each draw of `prior` writes, by unit."""
+    found = [t for path in prior.paths for t in targets(campaign, path)]
+    units: dict[str, list[Target]] = {}
+    for t in found:
+        for unit in _units_of(prior.scope, t, campaign):
+            units.setdefault(unit, []).append(t)
+    whole = frozenset(t for t in found if (b := field_bounds(campaign, t)) and b.whole)
+    return Resolved(prior, tuple((u, tuple(ts)) for u, ts in units.items()), whole)
+
+
+def _units_of(scope: str, t: Target, campaign: Campaign) -> list[str]:
+    if scope == "campaign":
+        return [""]
+    if scope == "host":
+        return [t.key] if t.section == "hosts" and t.key is not None else []
+    if t.section == "streams" and t.key is not None:
+        return [t.key]
+    if t.section == "hosts":  # the streams of that host, each on its own
+        return [s.id for s in campaign.streams if s.host == t.key]
+    return []
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The range a field allows (from its schema) and whether it takes integers."""
+
+    low: float = -math.inf
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+    whole: bool = False
+
+    def admits(self, lo: float, hi: float, attained: bool) -> bool:
+        """Whether values in [lo, hi] are allowed; with `attained` False the ends
+        are reached with probability 0 (a continuous distribution)."""
+        open_lo = self.low_open and attained
+        open_hi = self.high_open and attained
+        low_ok = lo > self.low if open_lo else lo >= self.low
+        high_ok = hi < self.high if open_hi else hi <= self.high
+        return low_ok and high_ok
+
+
+def _holder(campaign: Campaign, t: Target) -> Any:
+    """The config model (host, product, stream, platform...) a target is a field of."""
+    if t.key is None:
+        return getattr(campaign, t.section)
+    return _elements(campaign, t.section)[t.key]
+
+
+def field_bounds(campaign: Campaign, t: Target) -> Bounds | None:
+    """The range of a numeric field from its schema; None if it is not a number."""
+    info = type(_holder(campaign, t)).model_fields.get(t.field)
+    if info is None or info.annotation not in (int, float):
+        return None
+    low, high = -math.inf, math.inf
+    low_open = high_open = False
+    for rule in info.metadata:
+        if getattr(rule, "ge", None) is not None:
+            low, low_open = float(rule.ge), False
+        if getattr(rule, "gt", None) is not None:
+            low, low_open = float(rule.gt), True
+        if getattr(rule, "le", None) is not None:
+            high, high_open = float(rule.le), False
+        if getattr(rule, "lt", None) is not None:
+            high, high_open = float(rule.lt), True
+    return Bounds(low, high, low_open, high_open, whole=info.annotation is int)
+
+
+def current(campaign: Campaign, t: Target) -> Any:
+    """The value a field has in a campaign."""
+    return getattr(_holder(campaign, t), t.field)
+
+
+# ------------------------------------------------------------------ checks
+
+
+def check_priors(priors: Sequence[Prior], campaigns: Sequence[Campaign]) -> list[str]:
+    """Every problem of a scenario's priors against its campaigns (the baseline and
+    each strategy), one line each with the field path, value and rule."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    for i, prior in enumerate(priors):
+        where = f"uncertainty[{i}]"
+        if prior.name in seen:
+            problems.append(f"{where}.name: {prior.name!r} is used twice")
+        seen.add(prior.name)
+        problems += _check_paths(where, prior, campaigns)
+    return problems
+
+
+def _check_paths(where: str, prior: Prior, campaigns: Sequence[Campaign]) -> list[str]:
+    problems: list[str] = []
+    for j, path in enumerate(prior.paths):
+        at = f"{where}.paths[{j}]"
+        parsed = parse_path(path)
+        if parsed is None:
+            problems.append(
+                f"{at}: {path!r} is not a path: hosts|products|streams.<id or *>."
+                "<field>, or platform|costs|awareness.<field>"
+            )
+            continue
+        section = parsed[0]
+        if prior.scope == "host" and section != "hosts":
+            problems.append(f"{at}: {path!r}: scope 'host' takes hosts.* paths only")
+            continue
+        if prior.scope == "stream" and section not in ("hosts", "streams"):
+            problems.append(
+                f"{at}: {path!r}: scope 'stream' takes hosts.* or streams.* paths"
+            )
+            continue
+        found = [(c, t) for c in campaigns for t in targets(c, path)]
+        if not found:
+            problems.append(f"{at}: {path!r} matches nothing in the scenario")
+            continue
+        problem = _support_problem(prior, path, found)
+        if problem:
+            problems.append(f"{at}: {path!r}: {problem}")
+    return problems
+
+
+def _support_problem(
+    prior: Prior, path: str, found: list[tuple[Campaign, Target]]
+) -> str | None:
+    """Why a draw could leave the range of a field it is written to, if it could."""
+    lo, hi = prior.support()
+    for campaign, t in found:
+        holder = type(_holder(campaign, t))
+        if t.field not in holder.model_fields:
+            return f"{t.field!r} is not a field of {t.section}"
+        bounds = field_bounds(campaign, t)
+        if bounds is None:
+            return f"{t.field!r} is not a number"
+        base = 1.0 if prior.mode == "set" else current(campaign, t)
+        if base is None:
+            return f'{t.field!r} has no value to scale; use mode = "set"'
+        ends = sorted((base * lo, base * hi))
+        if not bounds.admits(ends[0], ends[1], prior.dist == "choice" or base == 0):
+            shown = "draws" if prior.mode == "set" else f"{base:g} x draws"
+            return (
+                f"{shown} in [{ends[0]:g}, {ends[1]:g}] leave the field's range "
+                f"[{bounds.low:g}, {bounds.high:g}]; choose a distribution inside "
+                "it (or truncate a lognormal or normal with low/high)"
+            )
+    return None
+
+
+# ------------------------------------------------------------------ draws
+
+
+@lru_cache(maxsize=65536)
+def unit_key(seed: int, name: str, unit: str) -> int:
+    """The 64-bit key of a prior's unit (a host or stream id, or "") under a seed."""
+    seq = np.random.SeedSequence(
+        entropy=seed, spawn_key=(PRIOR_KEY, stream_key(name), stream_key(unit))
+    )
+    return int(seq.generate_state(1, np.uint64)[0])
+
+
+def uniform(seed: int, draw: int, name: str, unit: str) -> float:
+    """The uniform of parameter draw `draw` for a prior's unit: number `draw` of the
+    unit's own counter-based stream (`rng.keyed_uniform`), so a draw never depends
+    on other draws, priors or units."""
+    return keyed_uniform(unit_key(seed, name, unit), draw)
+
+
+Values = dict[str, dict[str, float]]
+
+
+def draw_values(campaign: Campaign, seed: int, draw: int, medians: bool) -> Values:
+    """Each prior's value per unit for parameter draw `draw` (or its median)."""
+    out: Values = {}
+    for res in campaign.priors:
+        p = res.prior
+        if medians:
+            x = np.full(len(res.units), p.median_value())
+        else:
+            u = [uniform(seed, draw, p.name, unit) for unit, _ in res.units]
+            x = p.ppf(np.array(u))
+        out[p.name] = {
+            unit: float(v) for (unit, _), v in zip(res.units, x, strict=True)
+        }
+    return out
+
+
+def realize(
+    campaign: Campaign, seed: int, draw: int, medians: bool = False
+) -> tuple[Campaign, Values]:
+    """The campaign with parameter draw `draw` written in, and the values drawn."""
+    if not campaign.priors:
+        return campaign, {}
+    values = draw_values(campaign, seed, draw, medians)
+    edits: dict[tuple[str, str | None], dict[str, Any]] = {}
+    per_stream: dict[str, dict[str, Any]] = {}
+    for res in campaign.priors:
+        p = res.prior
+        for unit, ts in res.units:
+            v = values[p.name][unit]
+            for t in ts:
+                into = edits.setdefault((t.section, t.key), {})
+                if p.scope == "stream" and t.section == "hosts":
+                    into = per_stream.setdefault(unit, {})
+                base = into.get(t.field, current(campaign, t))
+                new = v if p.mode == "set" else base * v
+                into[t.field] = int(round(new)) if t in res.whole else float(new)
+    return _edited(campaign, edits, per_stream), values
+
+
+def _edited(
+    campaign: Campaign,
+    edits: dict[tuple[str, str | None], dict[str, Any]],
+    per_stream: dict[str, dict[str, Any]],
+) -> Campaign:
+    """A copy of the campaign with fields replaced (no validation: supports were
+    checked when the scenario was loaded)."""
+    change: dict[str, Any] = {}
+    for section in SINGLE:
+        if (section, None) in edits and getattr(campaign, section) is not None:
+            change[section] = getattr(campaign, section).model_copy(
+                update=edits[(section, None)]
+            )
+    hosts = {
+        k: h.model_copy(update=edits[("hosts", k)]) if ("hosts", k) in edits else h
+        for k, h in campaign.hosts.items()
+    }
+    change["hosts"] = hosts
+    change["products"] = {
+        k: p.model_copy(update=edits[("products", k)])
+        if ("products", k) in edits
+        else p
+        for k, p in campaign.products.items()
+    }
+    change["streams"] = tuple(
+        s.model_copy(update=edits[("streams", s.id)])
+        if ("streams", s.id) in edits
+        else s
+        for s in campaign.streams
+    )
+    change["stream_hosts"] = {
+        sid: hosts[next(s.host for s in campaign.streams if s.id == sid)].model_copy(
+            update=update
+        )
+        for sid, update in per_stream.items()
+    }
+    return dataclasses.replace(campaign, **change)
+
+
+def row_values(
+    campaign: Campaign, values: Values, stream: str, host: str
+) -> dict[str, float]:
+    """The `param.<name>` columns of a stream's row: the draw of the campaign, of
+    the row's host or of its stream (NaN where a prior does not reach the row)."""
+    out = {}
+    for res in campaign.priors:
+        p = res.prior
+        unit = {"campaign": "", "host": host, "stream": stream}[p.scope]
+        out[f"param.{p.name}"] = values.get(p.name, {}).get(unit, math.nan)
+    return out
