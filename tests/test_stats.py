@@ -176,3 +176,23 @@ def test_the_parameter_share_recovers_a_known_split() -> None:
     noise_only = rng.normal(0.0, 1.0, size=(300, 3))
     assert parameter_share(noise_only, seed=0)[0] < 0.05
     assert all(np.isnan(parameter_share(table[:, :1])))  # K = 1: no split
+
+
+def test_expected_shortfall_is_the_mean_of_the_worst_share() -> None:
+    from livesim.stats import expected_shortfall
+
+    x = np.arange(1.0, 101.0)  # 1..100
+    assert expected_shortfall(x, 0.05) == 3.0  # mean of 1..5
+    assert expected_shortfall(x, 0.001) == 1.0  # at least one value
+    assert expected_shortfall(x, 0.05) <= np.percentile(x, 5)
+    assert math.isnan(expected_shortfall([], 0.05))
+
+
+def test_share_above_counts_ties_half_and_brackets_it() -> None:
+    from livesim.stats import share_above
+
+    share, low, high = share_above([2, 2, 1, 3], [1, 2, 2, 1])
+    assert share == pytest.approx(2.5 / 4)
+    assert low < share < high
+    same = share_above(np.ones(50), np.ones(50))
+    assert same[0] == 0.5 and same[1] == 0.0 and same[2] == 1.0

@@ -150,6 +150,43 @@ def test_common_random_numbers_hold_in_both_levels() -> None:
     assert paired < 0.1 * (gmv["pushed"].var() + gmv["baseline"].var())
 
 
+def test_compare_gives_the_chances_and_the_risk_of_each_strategy() -> None:
+    """An identical strategy ties the baseline on every night and every draw; one
+    with more push beats it more often than not; the worst 5% of nights' mean is
+    below the 5th percentile; P(ROI < 0) is the share of such nights."""
+    host = {"recommendation_rate": 10.0, "purchase_rate": 0.02}
+    sc = scenario(
+        host,
+        {
+            "name": "rate",
+            "paths": ["hosts.*.recommendation_rate"],
+            "dist": "lognormal",
+            "median": 1.0,
+            "log_sd": 0.4,
+            "mode": "scale",
+        },
+        strategies={
+            "same": {"hosts": [helpers.quiet_host(**host)]},
+            "pushed": {
+                "hosts": [helpers.quiet_host(**host | {"recommendation_rate": 14.0})]
+            },
+        },
+    )
+    comparison = compare(
+        sc, replications=80, seed=4, workers=2, engine="cohort", inner=2
+    )
+    table = comparison.strategies.set_index("strategy")
+    assert table.loc["same", "p_beats_first"] == 0.5
+    assert table.loc["same", "p_better_given_parameters"] == 0.5
+    assert table.loc["pushed", "p_better_given_parameters"] > 0.9
+    assert table.loc["pushed", "p_beats_first"] > 0.8
+    campaign = comparison.result.campaign
+    for name, row in table.iterrows():
+        assert row["cvar5_net_gmv"] <= row["p5_net_gmv"]
+        roi = campaign.loc[campaign["strategy"] == name, "roi"]
+        assert row["p_roi_negative"] == (roi < 0).mean()
+
+
 def test_tables_with_priors_do_not_depend_on_the_workers() -> None:
     sc = scenario(
         {"recommendation_rate": 5.0, "purchase_rate": 0.02},

@@ -16,6 +16,7 @@ other scenario files.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,7 @@ from livesim.engines import choose_engine
 from livesim.errors import ConfigError
 from livesim.results import SimulationResult, describe, summarize
 from livesim.scenario import Scenario
-from livesim.stats import median_ci
+from livesim.stats import expected_shortfall, median_ci, share_above
 from livesim.stats import paired_mean_difference as paired
 
 if TYPE_CHECKING:
@@ -253,8 +254,11 @@ def strategy_table(
     budgets: dict[str, float],
     target: float | None,
 ) -> pd.DataFrame:
-    """Per strategy: budget, net GMV (median with CI, mean), orders, ROI, P(target)."""
-    campaign = result.campaign
+    """Per strategy: budget, net GMV (median with CI, mean, the worst 5% of nights'
+    mean), orders, ROI (and P(ROI < 0)), P(target), and against the first strategy
+    the chances of beating it (`beats_first`)."""
+    campaign = result.campaign.sort_values("replication", kind="stable")
+    first = campaign[campaign["strategy"] == names[0]]
     rows = []
     for name in names:
         frame = campaign[campaign["strategy"] == name]
@@ -276,8 +280,39 @@ def strategy_table(
             "mean_roi": roi["mean"],
             "p5_roi": roi["p5"],
             "mean_cost": float(frame["cost"].mean()),
+            "cvar5_net_gmv": expected_shortfall(gmv, 0.05),
+            "cvar5_roi": expected_shortfall(frame["roi"], 0.05),
+            "p_roi_negative": float((frame["roi"].to_numpy(dtype=float) < 0).mean()),
         }
         if target is not None:
             row["p_net_gmv_ge_target"] = float((gmv >= target).mean())
+        row |= beats_first(
+            frame, first, int(result.manifest.get("inner_replications", 1))
+        )
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def beats_first(
+    frame: pd.DataFrame, first: pd.DataFrame, inner: int
+) -> dict[str, float]:
+    """The chances that a strategy beats the first one on net GMV, paired by
+    replication (both sorted by it): on a night (`p_beats_first`, ties half, with
+    a Clopper-Pearson 95% CI), and with inner replications (`inner` >= 2) given the
+    parameters: the share of parameter draws in which its mean net GMV over the
+    draw's replications is higher (`p_better_given_parameters`)."""
+    a = frame["net_gmv"].to_numpy(dtype=float)
+    b = first["net_gmv"].to_numpy(dtype=float)
+    night, low, high = share_above(a, b)
+    out = {
+        "p_beats_first": night,
+        "p_beats_first_ci_low": low,
+        "p_beats_first_ci_high": high,
+    }
+    draws = len(a) // inner if inner >= 2 and len(a) == len(b) else 0
+    given = math.nan
+    if draws:
+        mean_a = a[: draws * inner].reshape(draws, inner).mean(axis=1)
+        mean_b = b[: draws * inner].reshape(draws, inner).mean(axis=1)
+        given = share_above(mean_a, mean_b)[0]
+    return out | {"p_better_given_parameters": given}

@@ -252,6 +252,31 @@ def parameter_share(
     return estimate, float(low), float(high)
 
 
+def expected_shortfall(values: ArrayLike, level: float = 0.05) -> float:
+    """The mean of the worst `level` share of the values (CVaR, expected
+    shortfall: the mean of the values at or below their `level` quantile)."""
+    x = np.sort(finite(values))
+    if not len(x):
+        return math.nan
+    k = max(1, math.ceil(level * len(x)))
+    return float(x[:k].mean())
+
+
+def share_above(a: ArrayLike, b: ArrayLike) -> tuple[float, float, float]:
+    """The share of pairs in which a is above b (ties count half), with the
+    Clopper-Pearson interval of the share of strict wins and ties halved."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    n = len(x)
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    wins = int((x > y).sum())
+    ties = int((x == y).sum())
+    share = (wins + 0.5 * ties) / n
+    low, _ = proportion_ci(wins, n)
+    _, high = proportion_ci(wins + ties, n)
+    return share, low, high
+
+
 def explained_share(y: ArrayLike, x: ArrayLike) -> float:
     """The share of y's variance a straight line in x explains (r squared); NaN
     when either does not vary."""

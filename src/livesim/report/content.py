@@ -175,6 +175,13 @@ STRATEGY_FORMATS = {
     "p5_roi": ".2f",
     "mean_cost": ",.0f",
     "p_net_gmv_ge_target": ".2f",
+    "cvar5_net_gmv": ",.0f",
+    "cvar5_roi": ".2f",
+    "p_roi_negative": ".2f",
+    "p_beats_first": ".2f",
+    "p_beats_first_ci_low": ".2f",
+    "p_beats_first_ci_high": ".2f",
+    "p_better_given_parameters": ".2f",
 }
 PAIR_FORMATS = {"p_first_higher": ".2f"}
 
