@@ -525,3 +525,29 @@ def test_a_write_killed_midway_leaves_no_debris_for_long(tmp_path: Path) -> None
     assert main([*argv, "--seed", "1"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "scenario.toml"]
     assert tables(out) != before  # the new run's output, the old one put back first
+
+
+def test_a_part_never_reads_another_parts_chunks(tmp_path: Path) -> None:
+    """The main run (part "") and the noise-only run beside it (part "noise-")
+    keep their chunks in one folder; each reads only its own, even for a
+    strategy whose name starts like the other part."""
+    from livesim import load_scenario
+    from livesim.checkpoint import RunStore
+    from livesim.engines import engine_runner
+
+    path = tmp_path / "scenario.toml"
+    path.write_text(SMALL)
+    campaign = load_scenario(path).campaigns()["baseline"]
+    run = engine_runner("agent")
+    store = RunStore(tmp_path / "work", "digest", resume=False)
+    store.open()
+    store.save("", "baseline", [(0, run(campaign, 1, 0))])
+    store.save("noise-", "baseline", [(0, run(campaign, 2, 0))])
+    store.save("", "noise-x", [(0, run(campaign, 3, 0))])
+    store.flush()
+    main, noise = store.load(""), store.load("noise-")
+    store.close()
+    assert sorted(main) == ["baseline", "noise-x"]
+    assert sorted(noise) == ["baseline"]
+    assert main["baseline"][0].rows == run(campaign, 1, 0).rows
+    assert noise["baseline"][0].rows == run(campaign, 2, 0).rows

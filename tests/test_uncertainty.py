@@ -133,7 +133,11 @@ def test_paths_names_and_supports_are_checked_with_the_field_named() -> None:
 
 def test_a_truncated_lognormal_on_a_probability_is_accepted() -> None:
     spec = {"dist": "lognormal", "median": 0.3, "log_sd": 0.5, "high": 1.0}
-    with_priors({"name": "s", "paths": ["hosts.*.share_prob"]} | spec)
+    with_priors({"name": "s", "paths": ["hosts.*.enter_rate"]} | spec)
+    untruncated = spec | {"high": None}
+    assert "leave the field's range" in " ".join(
+        refused({"name": "s", "paths": ["hosts.*.enter_rate"]} | untruncated)
+    )
     # scaled: the host's value times the draw must stay a probability
     scaled = {"dist": "uniform", "low": 0.5, "high": 1.5, "mode": "scale"}
     with_priors({"name": "s", "paths": ["hosts.*.reach_share"]} | scaled)
@@ -249,3 +253,57 @@ def test_a_scenario_without_priors_keeps_its_digest() -> None:
     assert "uncertainty" not in plain.model_dump_json(exclude={"uncertainty"})
     data = copy.deepcopy(BASE) | {"uncertainty": []}
     assert scenario_from_dict(data).digest() == plain.digest()
+
+
+def test_a_field_takes_one_prior_through_one_path() -> None:
+    """Two priors on one field would compound, in an order-dependent way."""
+    setter = {"name": "a", "paths": ["hosts.*.enter_rate"], "dist": "uniform"}
+    scaler = setter | {"name": "b", "mode": "scale", "low": 1.0, "high": 1.1}
+    problems = refused(setter | {"low": 0.1, "high": 0.5}, scaler)
+    assert (
+        "hosts.a.enter_rate is also written by uncertainty[0].paths[0]" in (problems[0])
+    )
+    twice = refused(
+        setter
+        | {
+            "low": 0.1,
+            "high": 0.5,
+            "paths": ["hosts.*.enter_rate", "hosts.b.enter_rate"],
+        }
+    )
+    assert "also written" in twice[0]
+
+
+def test_rounded_draws_and_the_schedule_are_checked() -> None:
+    window = {
+        "name": "w",
+        "paths": ["platform.feedback_window_minutes"],
+        "dist": "uniform",
+    }
+    assert "range (0, 120]" in refused(window | {"low": 0.0, "high": 3.0})[0]
+    with_priors(window | {"low": 0.6, "high": 3.0})  # rounds to 1..3
+    duration = {"name": "d", "paths": ["streams.s1.duration"], "dist": "uniform"}
+    assert "shapes the schedule" in refused(duration | {"low": 10, "high": 20})[0]
+
+
+def test_cross_field_checks_hold_at_the_corners_of_the_priors() -> None:
+    share = {
+        "name": "s",
+        "paths": ["hosts.*.share_prob"],
+        "dist": "uniform",
+        "low": 0.0,
+    }
+    k = {"name": "k", "paths": ["platform.wom_viewers_per_share"], "dist": "uniform"}
+    problems = refused(share | {"high": 1.0}, k | {"low": 0.0, "high": 20.0})
+    assert "branching factor" in problems[0] and "must be < 1" in problems[0]
+    with_priors(share | {"high": 0.05}, k | {"low": 0.0, "high": 4.0})
+    trust = {"name": "t", "paths": ["hosts.*.initial_trust"], "dist": "uniform"}
+    assert "above its ceiling" in refused(trust | {"low": 0.1, "high": 0.99})[0]
+
+
+def test_a_truncation_must_keep_some_of_the_distribution() -> None:
+    far = {"dist": "normal", "mean": 0.0, "sd": 1.0, "low": 9.0, "high": 10.0}
+    problems = refused({"name": "x", "paths": ["platform.gpm_boost"]} | far)
+    assert "keep 0 of the distribution" in problems[0]
+    near = Prior(name="x", paths=["p"], source="a", dist="normal", mean=0, sd=1, low=3)
+    assert np.isfinite(near.ppf(GRID)).all() and near.ppf(GRID).min() >= 3.0

@@ -217,6 +217,10 @@ class RunStore:
                 note(f"{exc}; running its replications again")
                 path.unlink(missing_ok=True)
                 continue
+            # the file's name must be this part's for its strategy: part "" must
+            # not take part "noise-"'s chunks, nor a strategy named "noise-x"'s
+            if not path.name.startswith(f"{part}{strategy}~r"):
+                continue
             found.setdefault(strategy, {}).update(done)
         return found
 

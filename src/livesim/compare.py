@@ -49,6 +49,21 @@ class Comparison:
     budgets: dict[str, float] = field(default_factory=dict)
 
 
+def _priors_of(manifests: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the compared runs' distributions cover, over every scenario file."""
+    priors = list(dict.fromkeys(p for m in manifests for p in m.get("priors", [])))
+    covered = [m for m in manifests if m.get("priors")]
+    return {
+        "priors": priors,
+        "distributions_cover": covered[0]["distributions_cover"]
+        if covered
+        else manifests[0].get("distributions_cover"),
+        "parameter_draws": max(
+            (m.get("parameter_draws", 0) for m in manifests), default=0
+        ),
+    }
+
+
 def budget(scenario: Scenario, strategy: str) -> float:
     """Up-front outlay of a strategy (RMB): host fees and gifts (per stream, as in
     the cost column) and ad spend.
@@ -201,6 +216,7 @@ def run_comparison(
         events=None,
         manifest=dict(
             manifests[0],
+            **_priors_of(manifests),
             strategies=names,
             scenario_files=[sc.name for sc, _, _ in runs],
             run_seconds=round(sum(m["run_seconds"] for m in manifests), 3),

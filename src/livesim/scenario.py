@@ -27,8 +27,9 @@ from pydantic import (
 
 from livesim.archetypes import ARCHETYPES, HostKind
 from livesim.errors import ConfigError
+from livesim.model.prior_checks import check_priors
 from livesim.model.traffic import branching_factor
-from livesim.model.uncertainty import MAX_PRIORS, Prior, Resolved, check_priors, resolve
+from livesim.model.uncertainty import MAX_PRIORS, Prior, Resolved, resolve
 from livesim.schema import Ident, NonNeg, Positive, Prob, Strict
 
 # Documented size limits (docs/model.md, "Limits"): past them a config is refused.

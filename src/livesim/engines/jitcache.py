@@ -19,15 +19,29 @@ from pathlib import Path
 from typing import Any
 
 PACKAGE = Path(__file__).resolve().parent.parent
-#: The sources whose code the compiled kernels contain.
-SOURCES = ("engines/kernels.py", "engines/step.py", "model/viewer.py")
+#: The sources whose code or constants the compiled kernels contain (numba freezes
+#: module globals, such as tally rows and source indices, into the machine code).
+SOURCES = (
+    "engines/kernels.py",
+    "engines/step.py",
+    "engines/output.py",
+    "model/viewer.py",
+    "model/stream.py",
+)
 
 
 def sources_digest(root: Path = PACKAGE) -> str:
-    """SHA-256 of the compiled sources, in `SOURCES` order."""
+    """SHA-256 of the compiled sources, in `SOURCES` order (of the package's
+    version where the sources cannot be read, e.g. an install without them)."""
     h = hashlib.sha256()
     for name in SOURCES:
-        h.update(name.encode() + b"\0" + (root / name).read_bytes() + b"\0")
+        try:
+            text = (root / name).read_bytes()
+        except OSError:
+            from livesim import __version__
+
+            text = f"missing; livesim {__version__}".encode()
+        h.update(name.encode() + b"\0" + text + b"\0")
     return h.hexdigest()
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -56,6 +55,19 @@ OPTIONAL_PARAMS = {
     "normal": ("low", "high"),
     "choice": ("weights",),
 }
+#: Fields no prior may write: the schedule (the tables' minutes are laid out from
+#: it) and the awareness funnel's counts (checked against each other).
+FIXED_FIELDS = {
+    ("streams", "start"),
+    ("streams", "duration"),
+    ("streams", "segment_minutes"),
+    ("awareness", "participants"),
+    ("awareness", "finalists"),
+    ("awareness", "selected"),
+    ("awareness", "days"),
+}
+#: Truncation must keep at least this share of a distribution.
+MIN_MASS = 1e-6
 #: Sections whose elements have ids (entered by id or `*`), and single sections.
 LISTS = ("hosts", "products", "streams")
 SINGLE = ("platform", "costs", "awareness")
@@ -101,6 +113,13 @@ class Prior(Strict):
         problem = _parameter_problem(self)
         if problem:
             raise ValueError(f"{self.dist}: {problem}")
+        if self.dist in ("lognormal", "normal"):
+            lo, hi = self._truncated()
+            if hi - lo < MIN_MASS:
+                raise ValueError(
+                    f"{self.dist}: low/high keep {hi - lo:.3g} of the distribution "
+                    f"(at least {MIN_MASS:g}); move them toward its bulk"
+                )
         return self
 
     @cached_property
@@ -153,7 +172,8 @@ class Prior(Strict):
             return np.asarray(self.values, float)[index]
         if self.dist in ("lognormal", "normal"):
             lo, hi = self.cut
-            u = lo + u * (hi - lo)
+            x = np.asarray(self.dist_frozen.ppf(lo + u * (hi - lo)), dtype=float)
+            return np.clip(x, *self.support())
         return np.asarray(self.dist_frozen.ppf(u), dtype=float)
 
     def support(self) -> tuple[float, float]:
@@ -281,7 +301,7 @@ def resolve(prior: Prior, campaign: Campaign) -> Resolved:
     for t in found:
         for unit in _units_of(prior.scope, t, campaign):
             units.setdefault(unit, []).append(t)
-    whole = frozenset(t for t in found if (b := field_bounds(campaign, t)) and b.whole)
+    whole = frozenset(t for t in found if _takes_integers(campaign, t))
     return Resolved(prior, tuple((u, tuple(ts)) for u, ts in units.items()), whole)
 
 
@@ -297,128 +317,22 @@ def _units_of(scope: str, t: Target, campaign: Campaign) -> list[str]:
     return []
 
 
-@dataclass(frozen=True)
-class Bounds:
-    """The range a field allows (from its schema) and whether it takes integers."""
-
-    low: float = -math.inf
-    high: float = math.inf
-    low_open: bool = False
-    high_open: bool = False
-    whole: bool = False
-
-    def admits(self, lo: float, hi: float, attained: bool) -> bool:
-        """Whether values in [lo, hi] are allowed; with `attained` False the ends
-        are reached with probability 0 (a continuous distribution)."""
-        open_lo = self.low_open and attained
-        open_hi = self.high_open and attained
-        low_ok = lo > self.low if open_lo else lo >= self.low
-        high_ok = hi < self.high if open_hi else hi <= self.high
-        return low_ok and high_ok
-
-
-def _holder(campaign: Campaign, t: Target) -> Any:
+def holder(campaign: Campaign, t: Target) -> Any:
     """The config model (host, product, stream, platform...) a target is a field of."""
     if t.key is None:
         return getattr(campaign, t.section)
     return _elements(campaign, t.section)[t.key]
 
 
-def field_bounds(campaign: Campaign, t: Target) -> Bounds | None:
-    """The range of a numeric field from its schema; None if it is not a number."""
-    info = type(_holder(campaign, t)).model_fields.get(t.field)
-    if info is None or info.annotation not in (int, float):
-        return None
-    low, high = -math.inf, math.inf
-    low_open = high_open = False
-    for rule in info.metadata:
-        if getattr(rule, "ge", None) is not None:
-            low, low_open = float(rule.ge), False
-        if getattr(rule, "gt", None) is not None:
-            low, low_open = float(rule.gt), True
-        if getattr(rule, "le", None) is not None:
-            high, high_open = float(rule.le), False
-        if getattr(rule, "lt", None) is not None:
-            high, high_open = float(rule.lt), True
-    return Bounds(low, high, low_open, high_open, whole=info.annotation is int)
+def _takes_integers(campaign: Campaign, t: Target) -> bool:
+    """Whether a field takes whole numbers (its draws are rounded)."""
+    info = type(holder(campaign, t)).model_fields.get(t.field)
+    return info is not None and info.annotation is int
 
 
 def current(campaign: Campaign, t: Target) -> Any:
     """The value a field has in a campaign."""
-    return getattr(_holder(campaign, t), t.field)
-
-
-# ------------------------------------------------------------------ checks
-
-
-def check_priors(priors: Sequence[Prior], campaigns: Sequence[Campaign]) -> list[str]:
-    """Every problem of a scenario's priors against its campaigns (the baseline and
-    each strategy), one line each with the field path, value and rule."""
-    problems: list[str] = []
-    seen: set[str] = set()
-    for i, prior in enumerate(priors):
-        where = f"uncertainty[{i}]"
-        if prior.name in seen:
-            problems.append(f"{where}.name: {prior.name!r} is used twice")
-        seen.add(prior.name)
-        problems += _check_paths(where, prior, campaigns)
-    return problems
-
-
-def _check_paths(where: str, prior: Prior, campaigns: Sequence[Campaign]) -> list[str]:
-    problems: list[str] = []
-    for j, path in enumerate(prior.paths):
-        at = f"{where}.paths[{j}]"
-        parsed = parse_path(path)
-        if parsed is None:
-            problems.append(
-                f"{at}: {path!r} is not a path: hosts|products|streams.<id or *>."
-                "<field>, or platform|costs|awareness.<field>"
-            )
-            continue
-        section = parsed[0]
-        if prior.scope == "host" and section != "hosts":
-            problems.append(f"{at}: {path!r}: scope 'host' takes hosts.* paths only")
-            continue
-        if prior.scope == "stream" and section not in ("hosts", "streams"):
-            problems.append(
-                f"{at}: {path!r}: scope 'stream' takes hosts.* or streams.* paths"
-            )
-            continue
-        found = [(c, t) for c in campaigns for t in targets(c, path)]
-        if not found:
-            problems.append(f"{at}: {path!r} matches nothing in the scenario")
-            continue
-        problem = _support_problem(prior, path, found)
-        if problem:
-            problems.append(f"{at}: {path!r}: {problem}")
-    return problems
-
-
-def _support_problem(
-    prior: Prior, path: str, found: list[tuple[Campaign, Target]]
-) -> str | None:
-    """Why a draw could leave the range of a field it is written to, if it could."""
-    lo, hi = prior.support()
-    for campaign, t in found:
-        holder = type(_holder(campaign, t))
-        if t.field not in holder.model_fields:
-            return f"{t.field!r} is not a field of {t.section}"
-        bounds = field_bounds(campaign, t)
-        if bounds is None:
-            return f"{t.field!r} is not a number"
-        base = 1.0 if prior.mode == "set" else current(campaign, t)
-        if base is None:
-            return f'{t.field!r} has no value to scale; use mode = "set"'
-        ends = sorted((base * lo, base * hi))
-        if not bounds.admits(ends[0], ends[1], prior.dist == "choice" or base == 0):
-            shown = "draws" if prior.mode == "set" else f"{base:g} x draws"
-            return (
-                f"{shown} in [{ends[0]:g}, {ends[1]:g}] leave the field's range "
-                f"[{bounds.low:g}, {bounds.high:g}]; choose a distribution inside "
-                "it (or truncate a lognormal or normal with low/high)"
-            )
-    return None
+    return getattr(holder(campaign, t), t.field)
 
 
 # ------------------------------------------------------------------ draws
@@ -466,6 +380,11 @@ def realize(
     if not campaign.priors:
         return campaign, {}
     values = draw_values(campaign, seed, draw, medians)
+    return with_values(campaign, values), values
+
+
+def with_values(campaign: Campaign, values: Values) -> Campaign:
+    """The campaign with each prior's value per unit written in."""
     edits: dict[tuple[str, str | None], dict[str, Any]] = {}
     per_stream: dict[str, dict[str, Any]] = {}
     for res in campaign.priors:
@@ -479,7 +398,7 @@ def realize(
                 base = into.get(t.field, current(campaign, t))
                 new = v if p.mode == "set" else base * v
                 into[t.field] = int(round(new)) if t in res.whole else float(new)
-    return _edited(campaign, edits, per_stream), values
+    return _edited(campaign, edits, per_stream)
 
 
 def _edited(

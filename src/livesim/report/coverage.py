@@ -17,6 +17,11 @@ TOP_DRIVERS = 3
 def coverage(manifest: dict[str, Any], summary: pd.DataFrame | None = None) -> str:
     """One paragraph: what the intervals and probabilities of a run include."""
     priors = list(manifest.get("priors") or [])
+    if priors and "noise only" in str(manifest.get("distributions_cover", "")):
+        return (
+            "**These distributions cover simulation noise only:** every prior is "
+            "at its median (docs/model.md, section 16)."
+        )
     if not priors:
         return (
             "**These distributions cover simulation noise only:** every parameter is "
