@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from livesim.backends import Backend
@@ -62,11 +62,27 @@ def print_headline(result: SimulationResult) -> None:
     print(coverage(manifest, result.summary).replace("**", ""))
 
 
+def covers(priors: list[Any]) -> str:
+    """The line saying what an experiment's intervals cover: its base scenario's
+    priors, if any, are drawn afresh in every replication."""
+    from livesim.report.coverage import coverage
+
+    names = [p["name"] if isinstance(p, dict) else p.name for p in priors]
+    if not names:
+        return coverage({}).replace("**", "").replace(" below", "")
+    return (
+        "These intervals cover parameter uncertainty and simulation noise: the "
+        f"priors ({', '.join(names)}) are drawn afresh in every replication "
+        "(docs/model.md, section 16)."
+    )
+
+
 __all__ = [
     "EXIT_FAILURE",
     "EXIT_OK",
     "EXIT_USAGE",
     "backend_for",
+    "covers",
     "number",
     "print_headline",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from livesim.commands import EXIT_FAILURE, EXIT_OK, backend_for, number
+from livesim.commands import EXIT_FAILURE, EXIT_OK, backend_for, covers, number
 from livesim.errors import ConfigError
 
 
@@ -74,6 +74,7 @@ def calibrate(args: argparse.Namespace) -> int:
             ["metric", "target", "median", "median 95% CI", "residual"]
         ].to_string(index=False)
     )
+    print(covers(scenario.uncertainty))
     if result.parameters["at_bound"].any():
         print("warning: a fitted value is at its bound; widen the bounds and rerun")
     if args.out is not None:

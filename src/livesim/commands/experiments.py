@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from livesim.commands import EXIT_OK, backend_for, number
+from livesim.commands import EXIT_OK, backend_for, covers, number
 
 
 def experiment(
@@ -53,6 +53,7 @@ def sweep(args: argparse.Namespace) -> int:
     shown = summary[summary["metric"] == first].drop(columns=["metric"]).head(20)
     print(f"{first} per point (mean and 95% CI; first 20 points):")
     print(shown.to_string(index=False, float_format=number))
+    print(covers(plan.base.get("uncertainty", [])))
     print(
         f"\nwrote {out}/ (sweep.csv: one row per point x replication x strategy; "
         f"points.csv: per-point summaries; points/: one file per chunk of "
@@ -76,6 +77,7 @@ def sensitivity(args: argparse.Namespace) -> int:
     )
     shown = found.indices.drop(columns=["output_variance"])
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(covers(plan.base.get("uncertainty", [])))
     print(
         f"\nwrote {out}/ (sensitivity.csv, sensitivity.md, sensitivity.png; "
         f"sweep.csv: every point x replication; points/: one file per chunk) in "
@@ -92,6 +94,7 @@ def optimize(args: argparse.Namespace) -> int:
         args, "optimize", load_optimization, run_optimization
     )
     print("\n".join(summary_lines(result)))
+    print(covers(result.plan.scenario.uncertainty))
     print(
         f"\nwrote {out}/ (candidates.csv, finalists.csv, optimize.md, optimize.png; "
         f"points/: one file per chunk) in {result.seconds:.1f} s"
