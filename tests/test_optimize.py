@@ -289,6 +289,7 @@ WINNERS = {
     "mean_roi": "cheap",
     "p_target": "safe",
     "quantile": "safe",
+    "cvar": "safe",  # risky's worst tenth of nights sell nothing
 }
 
 
@@ -367,6 +368,9 @@ def test_objective_intervals_on_known_samples() -> None:
     q, low, high = objective_interval(rows, config("quantile"), None)
     assert q == pytest.approx(10.9)  # np.quantile's linear rule
     assert 3 <= low < q < high <= 18  # order statistics around the 10th value
+    cvar, low, high = objective_interval(rows, config("cvar"), None)
+    assert cvar == 5.5  # the mean of the worst tenth: 1..10
+    assert low < cvar < high < q
 
 
 def test_racing_schedule_halves_and_grows() -> None:

@@ -26,7 +26,7 @@ Nothing here simulates or knows about scenarios.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -153,16 +153,43 @@ def paired_quantile_difference(
     """(difference, low, high): the p-quantile of a minus that of b, with a paired
     percentile bootstrap interval (pairs resampled together, seeded); identical
     samples give the point as the interval."""
-    diff = float(np.quantile(a, p) - np.quantile(b, p))
+
+    def quantile(x: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.asarray(np.quantile(x, p, axis=axis))
+
+    return paired_statistic_difference(a, b, quantile, seed, confidence, resamples)
+
+
+def shortfall(x: np.ndarray, level: float, axis: int = -1) -> np.ndarray:
+    """The mean of the lowest `level` share of x along `axis` (at least one value):
+    the expected shortfall, vectorised for the bootstrap."""
+    x = np.sort(np.asarray(x, dtype=float), axis=axis)
+    k = max(1, math.ceil(level * x.shape[axis]))
+    return np.asarray(np.take(x, np.arange(k), axis=axis).mean(axis=axis))
+
+
+def paired_statistic_difference(
+    a: np.ndarray,
+    b: np.ndarray,
+    statistic: Callable[..., np.ndarray],
+    seed: int,
+    confidence: float = CONFIDENCE,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+) -> tuple[float, float, float]:
+    """(difference, low, high): `statistic(a) - statistic(b)` (a statistic of a
+    sample along `axis`), with a paired percentile bootstrap interval (pairs
+    resampled together, seeded); identical samples give the point as the
+    interval."""
+    diff = float(statistic(a) - statistic(b))
     if np.array_equal(a, b):
         return diff, diff, diff
 
-    def statistic(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-        return np.quantile(x, p, axis=axis) - np.quantile(y, p, axis=axis)
+    def paired(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+        return statistic(x, axis=axis) - statistic(y, axis=axis)
 
     ci = sps.bootstrap(
         (a, b),
-        statistic,
+        paired,
         paired=True,
         confidence_level=confidence,
         n_resamples=resamples,
@@ -255,11 +282,31 @@ def parameter_share(
 def expected_shortfall(values: ArrayLike, level: float = 0.05) -> float:
     """The mean of the worst `level` share of the values (CVaR, expected
     shortfall: the mean of the values at or below their `level` quantile)."""
-    x = np.sort(finite(values))
-    if not len(x):
-        return math.nan
-    k = max(1, math.ceil(level * len(x)))
-    return float(x[:k].mean())
+    x = finite(values)
+    return float(shortfall(x, level)) if len(x) else math.nan
+
+
+def shortfall_ci(
+    values: ArrayLike,
+    level: float,
+    seed: int,
+    confidence: float = CONFIDENCE,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+) -> Interval:
+    """A percentile bootstrap interval (seeded) of the expected shortfall at
+    `level`; NaN bounds for fewer than 2 values."""
+    x = finite(values)
+    if len(x) < 2 or np.ptp(x) == 0:
+        return (float(x[0]), float(x[0])) if len(x) >= 2 else NAN_INTERVAL
+    ci = sps.bootstrap(
+        (x,),
+        lambda s, axis=-1: shortfall(s, level, axis),
+        confidence_level=confidence,
+        n_resamples=resamples,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    ).confidence_interval
+    return float(ci.low), float(ci.high)
 
 
 def share_above(a: ArrayLike, b: ArrayLike) -> tuple[float, float, float]:

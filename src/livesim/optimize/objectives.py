@@ -2,8 +2,10 @@
 
 Per candidate, over its replications of the campaign's net GMV and ROI:
 `mean_net_gmv` and `mean_roi` (t interval), `p_target` = P(net GMV >= target)
-(exact Clopper-Pearson interval) and `quantile`, the `quantile` quantile of net
-GMV (distribution-free interval from order statistics). The intervals and the
+(exact Clopper-Pearson interval), `quantile`, the `quantile` quantile of net
+GMV (distribution-free interval from order statistics), and `cvar`, the mean net
+GMV of the worst `quantile` share of nights (expected shortfall; percentile
+bootstrap interval). The intervals and the
 paired differences are those of `livesim.stats`. Ties in the ranking are broken
 by mean net GMV, then by the lower cost, then by the candidate's number.
 """
@@ -22,8 +24,11 @@ from livesim.stats import (
     mean_ci,
     paired_mean_difference,
     paired_quantile_difference,
+    paired_statistic_difference,
     proportion_ci,
     quantile_ci,
+    shortfall,
+    shortfall_ci,
 )
 
 
@@ -56,6 +61,10 @@ def objective_interval(
         estimate = hits / n
         if interval:
             low, high = proportion_ci(hits, n)
+    elif config.objective == "cvar":
+        estimate = float(shortfall(gmv, config.quantile))
+        if interval:
+            low, high = shortfall_ci(gmv, config.quantile, config.seed)
     else:
         estimate = float(np.quantile(gmv, config.quantile))
         if interval:
@@ -79,6 +88,13 @@ def objective_difference(
         diff, low, high = paired_quantile_difference(
             first, second, config.quantile, config.seed
         )
+        return {"mean_diff": diff, "ci_low": low, "ci_high": high}
+    if config.objective == "cvar":
+
+        def worst(values: np.ndarray, axis: int = -1) -> np.ndarray:
+            return shortfall(values, config.quantile, axis)
+
+        diff, low, high = paired_statistic_difference(first, second, worst, config.seed)
         return {"mean_diff": diff, "ci_low": low, "ci_high": high}
     if config.objective == "p_target":
         assert target is not None
@@ -122,6 +138,8 @@ def objective_label(config: OptimizeConfig, target: float | None) -> str:
         return "mean ROI"
     if config.objective == "p_target":
         return f"P(net GMV >= {target:,.0f} RMB)"
+    if config.objective == "cvar":
+        return f"mean net GMV of the worst {config.quantile:.0%} of nights (RMB)"
     return f"{config.quantile:g} quantile of net GMV (RMB)"
 
 
