@@ -231,6 +231,26 @@ def test_run_and_compare_on_dask_equal_local_processes(
 
 
 @pytest.mark.slow
+def test_priors_on_dask_equal_local_processes(tmp_path: Path, scheduler: str) -> None:
+    """The parameter draws come from streams keyed by seed, draw and prior: the
+    two-level tables are the same on Dask."""
+    priors = (
+        '\n[[uncertainty]]\nname = "push"\npaths = ["hosts.*.recommendation_rate"]\n'
+        'dist = "lognormal"\nmedian = 1.0\nlog_sd = 0.3\nmode = "scale"\n'
+        'source = "test"\n'
+    )
+    scenario = write(tmp_path, SMALL + priors)
+    argv = ["compare", str(scenario), "-n", "8", "--inner", "2", "--seed", "4", *QUIET]
+    dask = ["--backend", "dask", "--scheduler", scheduler]
+    assert main([*argv, "-w", "2", "--out", str(tmp_path / "local")]) == 0
+    assert main([*argv, *dask, "--out", str(tmp_path / "dask")]) == 0
+    names = TABLES + ("pairs.csv", "strategies.csv")
+    assert tables(tmp_path / "local", names) == tables(tmp_path / "dask", names)
+    header = (tmp_path / "dask" / "replications.csv").read_text().splitlines()[0]
+    assert header.endswith("param.push")
+
+
+@pytest.mark.slow
 def test_calibrate_on_dask_equals_local_processes(
     tmp_path: Path, scheduler: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

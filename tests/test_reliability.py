@@ -551,3 +551,39 @@ def test_a_part_never_reads_another_parts_chunks(tmp_path: Path) -> None:
     assert sorted(noise) == ["baseline"]
     assert main["baseline"][0].rows == run(campaign, 1, 0).rows
     assert noise["baseline"][0].rows == run(campaign, 2, 0).rows
+
+
+PRIORS = """
+[[uncertainty]]
+name = "push"
+paths = ["hosts.*.recommendation_rate"]
+dist = "uniform"
+low = 0.5
+high = 1.5
+mode = "scale"
+source = "test"
+"""
+
+
+@pytest.mark.parametrize("interrupted_after", [5, 30])
+def test_a_run_with_priors_interrupted_resumes_to_the_same_tables(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    interrupted_after: int,
+) -> None:
+    """Cut in the main run (5 of 24 chunks) or in the noise-only run beside it
+    (30): the resumed run's tables, the predictive figure's data included, are
+    the uninterrupted run's."""
+    scenario = write(tmp_path, SMALL + PRIORS)
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    argv = ["run", str(scenario), "-n", "12", "--seed", "3", "--inner", "2", *QUIET]
+    assert main([*argv, "--out", str(whole)]) == 0
+    interrupt_after(monkeypatch, interrupted_after)
+    assert main([*argv, "--out", str(cut)]) == 130
+    monkeypatch.undo()
+    assert main([*argv, "--out", str(cut), "--resume"]) == 0
+    capsys.readouterr()
+    assert tables(cut) == tables(whole)
+    assert "param.push" in (cut / "replications.csv").read_text().splitlines()[0]
+    assert (cut / "figures" / "predictive.png").is_file()
