@@ -24,6 +24,7 @@ from livesim.model.uncertainty import (
     Values,
     current,
     holder,
+    numeric_field,
     parse_path,
     targets,
     with_values,
@@ -55,12 +56,13 @@ class Bounds:
 
 def field_bounds(campaign: Campaign, t: Target) -> Bounds | None:
     """The range of a numeric field from its schema; None if it is not a number."""
-    info = type(holder(campaign, t)).model_fields.get(t.field)
-    if info is None or info.annotation not in (int, float):
+    found = numeric_field(campaign, t)
+    if found is None:
         return None
+    kind, rules = found
     low, high = -math.inf, math.inf
     low_open = high_open = False
-    for rule in info.metadata:
+    for rule in rules:
         if getattr(rule, "ge", None) is not None:
             low, low_open = float(rule.ge), False
         if getattr(rule, "gt", None) is not None:
@@ -69,7 +71,7 @@ def field_bounds(campaign: Campaign, t: Target) -> Bounds | None:
             high, high_open = float(rule.le), False
         if getattr(rule, "lt", None) is not None:
             high, high_open = float(rule.lt), True
-    return Bounds(low, high, low_open, high_open, whole=info.annotation is int)
+    return Bounds(low, high, low_open, high_open, whole=kind is int)
 
 
 def check_priors(priors: Sequence[Prior], campaigns: Sequence[Campaign]) -> list[str]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import typing
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -324,10 +325,28 @@ def holder(campaign: Campaign, t: Target) -> Any:
     return _elements(campaign, t.section)[t.key]
 
 
+def numeric_field(campaign: Campaign, t: Target) -> tuple[type, list[Any]] | None:
+    """(int or float, its constraints) of a number field, an optional one
+    (`X | None`) included; None if the field is not a number or does not exist."""
+    info = type(holder(campaign, t)).model_fields.get(t.field)
+    if info is None:
+        return None
+    if info.annotation in (int, float):
+        return info.annotation, list(info.metadata)
+    options = [a for a in typing.get_args(info.annotation) if a is not type(None)]
+    if len(options) != 1:
+        return None
+    kind, rules = options[0], []
+    if typing.get_origin(kind) is typing.Annotated:
+        kind, *extra = typing.get_args(kind)
+        rules = [r for e in extra for r in getattr(e, "metadata", [e])]
+    return (kind, rules) if kind in (int, float) else None
+
+
 def _takes_integers(campaign: Campaign, t: Target) -> bool:
     """Whether a field takes whole numbers (its draws are rounded)."""
-    info = type(holder(campaign, t)).model_fields.get(t.field)
-    return info is not None and info.annotation is int
+    found = numeric_field(campaign, t)
+    return found is not None and found[0] is int
 
 
 def current(campaign: Campaign, t: Target) -> Any:

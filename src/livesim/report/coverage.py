@@ -32,7 +32,7 @@ def coverage(manifest: dict[str, Any], summary: pd.DataFrame | None = None) -> s
         )
     text = (
         "**These distributions cover parameter uncertainty and simulation noise:** "
-        f"{len(priors)} priors ({', '.join(priors)}), "
+        f"{len(priors)} prior{'s' if len(priors) > 1 else ''} ({', '.join(priors)}), "
         f"{manifest.get('parameter_draws')} parameter draws of "
         f"{manifest.get('inner_replications')} replication(s) each (docs/model.md, "
         "section 16)."
@@ -54,10 +54,11 @@ def _explained(summary: pd.DataFrame) -> str:
     share = rows[rows["metric"] == "net_gmv.parameter_share"]
     if len(share) and not math.isnan(float(share["mean"].iloc[0])):
         r = share.iloc[0]
+        fmt = ".1%" if r["ci_high"] > 0.99 else ".0%"
         out += (
-            f" For {first}, the parameters account for {r['mean']:.0%} of the "
-            f"variance of net GMV (95% CI {r['ci_low']:.0%} to {r['ci_high']:.0%}), "
-            "simulation noise for the rest."
+            f" For {first}, the parameters account for {r['mean']:{fmt}} of the "
+            f"variance of net GMV (95% CI {r['ci_low']:{fmt}} to "
+            f"{r['ci_high']:{fmt}}), simulation noise for the rest."
         )
     drivers = rows[rows["metric"].str.startswith("net_gmv.explained_by.")]
     drivers = drivers.dropna(subset=["mean"]).head(TOP_DRIVERS)
