@@ -38,6 +38,11 @@ def check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: Replications of the noise-only run beside a run with priors (for its figure):
+#: enough for the shape of a distribution that is narrow by construction.
+NOISE_ONLY_REPLICATIONS = 200
+
+
 def run(args: argparse.Namespace) -> int:
     """`livesim run [SCENARIO]`: replications, tables, report and figures."""
     from livesim.output import check_out_folder, write_outputs
@@ -64,7 +69,12 @@ def run(args: argparse.Namespace) -> int:
     with store, backend_for(args) as backend:
         result = execute(request, backend, not args.no_progress, store)
         if scenario.uncertainty:  # the same run with every prior at its median
-            fixed = dataclasses.replace(request, medians=True)
+            fixed = dataclasses.replace(
+                request,
+                medians=True,
+                inner=1,
+                replications=min(request.replications, NOISE_ONLY_REPLICATIONS),
+            )
             noise = execute(fixed, backend, not args.no_progress, store, "noise-")
             result.noise_only = noise.campaign
             result.manifest["noise_only_run_seconds"] = noise.manifest["run_seconds"]
