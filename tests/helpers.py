@@ -81,3 +81,29 @@ products = ["p"]
 [platform]
 gpm_boost = 0.0
 """
+
+
+#: A one-KOS, one-stream scenario (TOML) with only platform traffic and a second
+#: strategy with more of it: a replication takes milliseconds.
+SMALL = """\
+name = "small"
+
+[[products]]
+id = "p"
+price = 100.0
+
+[[hosts]]
+id = "h"
+kind = "KOS"
+followers = 0
+recommendation_rate = 5.0
+
+[[streams]]
+id = "s"
+host = "h"
+duration = 30
+products = ["p"]
+
+[strategies.pushed]
+hosts = [{ id = "h", kind = "KOS", followers = 0, recommendation_rate = 8.0 }]
+"""

@@ -16,36 +16,13 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from helpers import SMALL
 from livesim.backends import DaskBackend, LocalBackend, make_backend, run_jobs
 from livesim.checkpoint import decode
 from livesim.chunks import read_table, write_table
 from livesim.cli import main
 from livesim.errors import ConfigError
 from livesim.sweep import load_experiment, run_sweep
-
-#: Two strategies of a one-host, one-stream scenario: replications take milliseconds.
-SMALL = """\
-name = "small"
-
-[[products]]
-id = "p"
-price = 100.0
-
-[[hosts]]
-id = "h"
-kind = "KOS"
-followers = 0
-recommendation_rate = 5.0
-
-[[streams]]
-id = "s"
-host = "h"
-duration = 30
-products = ["p"]
-
-[strategies.pushed]
-hosts = [{ id = "h", kind = "KOS", followers = 0, recommendation_rate = 8.0 }]
-"""
 
 #: A scenario whose platform rate is free: `livesim calibrate` fits it.
 CALIBRATED = """\

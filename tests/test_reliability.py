@@ -16,34 +16,10 @@ from typing import Any
 
 import pytest
 
-from helpers import ONE_STREAM_TOML
+from helpers import ONE_STREAM_TOML, SMALL
 from livesim.checkpoint import decode
 from livesim.chunks import DamagedChunk, read_chunk, read_table, write_chunk
 from livesim.cli import main
-
-#: One KOS host with only platform traffic: a replication takes milliseconds.
-SMALL = """\
-name = "small"
-
-[[products]]
-id = "p"
-price = 100.0
-
-[[hosts]]
-id = "h"
-kind = "KOS"
-followers = 0
-recommendation_rate = 5.0
-
-[[streams]]
-id = "s"
-host = "h"
-duration = 30
-products = ["p"]
-
-[strategies.pushed]
-hosts = [{ id = "h", kind = "KOS", followers = 0, recommendation_rate = 8.0 }]
-"""
 
 TABLES = ("replications.csv", "summary.csv", "timeseries.csv")
 QUIET = ("--no-progress", "-w", "1")
