@@ -3,6 +3,7 @@ numbers of `livesim compare` (its strategy and pair tables)."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ def paragraphs(comparison: Comparison, target: float | None) -> list[str]:
                 f" It reaches the target of {target:,.0f} RMB in "
                 f"{float(row['p_net_gmv_ge_target']):.0%} of replications."
             )
+        text += _risk(row, scale, unit)
         if name != first:
             gmv = pairs[
                 (pairs["first"] == first)
@@ -63,7 +65,37 @@ def paragraphs(comparison: Comparison, target: float | None) -> list[str]:
                 f"{money(high, scale)} {unit}"
                 f"{'' if clear else ', which includes no difference'}) and "
                 f"earns more than {first} in "
-                f"{1.0 - float(gmv['p_first_higher']):.0%} of replications."
+                f"{1.0 - float(gmv['p_first_higher']):.0%} of replications"
             )
+            text += _chances(row) + "."
         out.append(text)
     return out
+
+
+def _risk(row: dict[Any, Any], scale: float, unit: str) -> str:
+    """The bad nights in words: their mean, and the chance of a loss."""
+    if "cvar5_net_gmv" not in row:
+        return ""
+    return (
+        f" Its worst 5% of nights average {money(float(row['cvar5_net_gmv']), scale)} "
+        f"{unit} RMB; on {float(row['p_roi_negative']):.0%} of all nights its ROI "
+        "is below 0."
+    )
+
+
+def _chances(row: dict[Any, Any]) -> str:
+    """The interval of the share of nights it wins, and with inner replications
+    the chance that it is the better strategy given the parameters."""
+    if "p_beats_first_ci_low" not in row:
+        return ""
+    text = (
+        f" (95% CI {float(row['p_beats_first_ci_low']):.0%} to "
+        f"{float(row['p_beats_first_ci_high']):.0%})"
+    )
+    given = float(row.get("p_better_given_parameters", math.nan))
+    if math.isfinite(given):
+        text += (
+            f", and it is the better strategy in {given:.0%} of the parameter "
+            "draws (the noise of single nights averaged out)"
+        )
+    return text
