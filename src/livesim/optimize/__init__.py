@@ -31,9 +31,11 @@ The search:
 
 Objectives (per candidate, over its replications of the campaign's net GMV and
 ROI): `mean_net_gmv` (t interval, `livesim.stats`), `mean_roi` (t interval),
-`p_target` = P(net GMV >= target) (exact Clopper-Pearson interval) and `quantile`,
+`p_target` = P(net GMV >= target) (exact Clopper-Pearson interval), `quantile`,
 the `quantile` quantile of net GMV for risk-averse users (distribution-free
-interval from order statistics, `scipy.stats.quantile_test`). Ties are broken by
+interval from order statistics, `scipy.stats.quantile_test`), and `cvar`, the mean
+net GMV of the worst `quantile` share of nights (percentile bootstrap interval).
+Ties are broken by
 mean net GMV, then by the lower cost, then by the candidate's number.
 
 Every evaluation is a job of `livesim.backends` (keys ``cand-00012-r00000`` and
