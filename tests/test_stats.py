@@ -196,3 +196,14 @@ def test_share_above_counts_ties_half_and_brackets_it() -> None:
     assert low < share < high
     same = share_above(np.ones(50), np.ones(50))
     assert same[0] == 0.5 and same[1] == 0.0 and same[2] == 1.0
+
+
+def test_the_tail_count_rounds_its_product_and_short_tails_get_no_interval() -> None:
+    from livesim.stats import shortfall, shortfall_ci, tail_count
+
+    assert tail_count(0.07, 100) == 7  # 0.07 x 100 is 7.000000000000001
+    assert float(shortfall(np.arange(1.0, 101.0), 0.07)) == 4.0
+    x = np.random.default_rng(1).normal(size=60)
+    assert all(np.isnan(shortfall_ci(x, 0.1, seed=0)))  # 6 values in the tail
+    low, high = shortfall_ci(np.random.default_rng(1).normal(size=400), 0.05, 0)
+    assert low < high

@@ -180,6 +180,12 @@ def test_compare_gives_the_chances_and_the_risk_of_each_strategy() -> None:
     assert table.loc["same", "p_better_given_parameters"] == 0.5
     assert table.loc["pushed", "p_better_given_parameters"] > 0.9
     assert table.loc["pushed", "p_beats_first"] > 0.8
+    assert table.loc["same", "p_ties_first"] == 1.0
+    plain = scenario(host, strategies={"same": {"hosts": [helpers.quiet_host(**host)]}})
+    noise_only = compare(
+        plain, replications=8, seed=4, workers=1, engine="cohort", inner=2
+    )
+    assert np.isnan(noise_only.strategies["p_better_given_parameters"]).all()
     campaign = comparison.result.campaign
     for name, row in table.iterrows():
         assert row["cvar5_net_gmv"] <= row["p5_net_gmv"]

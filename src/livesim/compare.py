@@ -302,9 +302,9 @@ def strategy_table(
         }
         if target is not None:
             row["p_net_gmv_ge_target"] = float((gmv >= target).mean())
-        row |= beats_first(
-            frame, first, int(result.manifest.get("inner_replications", 1))
-        )
+        inner = int(result.manifest.get("inner_replications", 1))
+        priors = bool(result.manifest.get("priors"))
+        row |= beats_first(frame, first, inner if priors else 1)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -316,7 +316,8 @@ def beats_first(
     replication (both sorted by it): on a night (`p_beats_first`, ties half, with
     a Clopper-Pearson 95% CI), and with inner replications (`inner` >= 2) given the
     parameters: the share of parameter draws in which its mean net GMV over the
-    draw's replications is higher (`p_better_given_parameters`)."""
+    draw's replications is higher (`p_better_given_parameters`; NaN without priors:
+    the caller passes `inner` 1 then); and the share of ties (`p_ties_first`)."""
     a = frame["net_gmv"].to_numpy(dtype=float)
     b = first["net_gmv"].to_numpy(dtype=float)
     night, low, high = share_above(a, b)
@@ -324,6 +325,7 @@ def beats_first(
         "p_beats_first": night,
         "p_beats_first_ci_low": low,
         "p_beats_first_ci_high": high,
+        "p_ties_first": float((a == b).mean()) if len(a) == len(b) else math.nan,
     }
     draws = len(a) // inner if inner >= 2 and len(a) == len(b) else 0
     given = math.nan

@@ -160,11 +160,22 @@ def paired_quantile_difference(
     return paired_statistic_difference(a, b, quantile, seed, confidence, resamples)
 
 
+#: The fewest values in the tail for an interval of the expected shortfall: below
+#: it a bootstrap of the tail's mean covers far less than it claims.
+MIN_TAIL = 10
+
+
+def tail_count(level: float, n: int) -> int:
+    """How many of n values the lowest `level` share holds (at least one; the
+    product rounded first, so 0.07 x 100 is 7, not 8)."""
+    return max(1, math.ceil(round(level * n, 9)))
+
+
 def shortfall(x: np.ndarray, level: float, axis: int = -1) -> np.ndarray:
     """The mean of the lowest `level` share of x along `axis` (at least one value):
     the expected shortfall, vectorised for the bootstrap."""
     x = np.sort(np.asarray(x, dtype=float), axis=axis)
-    k = max(1, math.ceil(level * x.shape[axis]))
+    k = tail_count(level, x.shape[axis])
     return np.asarray(np.take(x, np.arange(k), axis=axis).mean(axis=axis))
 
 
@@ -293,17 +304,21 @@ def shortfall_ci(
     confidence: float = CONFIDENCE,
     resamples: int = BOOTSTRAP_RESAMPLES,
 ) -> Interval:
-    """A percentile bootstrap interval (seeded) of the expected shortfall at
-    `level`; NaN bounds for fewer than 2 values."""
+    """A BCa bootstrap interval (seeded) of the expected shortfall at `level`, an
+    approximate one: NaN bounds when the tail holds fewer than MIN_TAIL values
+    (resampling cannot reach below the sample's minimum, so a short tail's
+    interval sits above the truth)."""
     x = finite(values)
-    if len(x) < 2 or np.ptp(x) == 0:
-        return (float(x[0]), float(x[0])) if len(x) >= 2 else NAN_INTERVAL
+    if tail_count(level, len(x)) < MIN_TAIL:
+        return NAN_INTERVAL
+    if np.ptp(x) == 0:
+        return float(x[0]), float(x[0])
     ci = sps.bootstrap(
         (x,),
         lambda s, axis=-1: shortfall(s, level, axis),
         confidence_level=confidence,
         n_resamples=resamples,
-        method="percentile",
+        method="BCa",
         rng=np.random.default_rng(seed),
     ).confidence_interval
     return float(ci.low), float(ci.high)

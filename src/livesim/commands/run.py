@@ -160,6 +160,8 @@ def run_store(
     }
     if args.inner != 1:  # (a run without it keeps the digest it had)
         request["inner"] = args.inner
+    if any(sc.uncertainty for sc in scenarios):
+        request["noise_only_replications"] = NOISE_ONLY_REPLICATIONS
     store = RunStore(work_folder(out), request_digest(request), args.resume)
     args.work_folder = store.folder
     return store

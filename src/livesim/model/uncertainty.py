@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import types
 import typing
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -333,13 +334,15 @@ def numeric_field(campaign: Campaign, t: Target) -> tuple[type, list[Any]] | Non
         return None
     if info.annotation in (int, float):
         return info.annotation, list(info.metadata)
+    if typing.get_origin(info.annotation) not in (typing.Union, types.UnionType):
+        return None
     options = [a for a in typing.get_args(info.annotation) if a is not type(None)]
     if len(options) != 1:
         return None
-    kind, rules = options[0], []
+    kind, rules = options[0], list(info.metadata)
     if typing.get_origin(kind) is typing.Annotated:
         kind, *extra = typing.get_args(kind)
-        rules = [r for e in extra for r in getattr(e, "metadata", [e])]
+        rules += [r for e in extra for r in getattr(e, "metadata", [e])]
     return (kind, rules) if kind in (int, float) else None
 
 

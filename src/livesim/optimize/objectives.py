@@ -139,7 +139,7 @@ def objective_label(config: OptimizeConfig, target: float | None) -> str:
     if config.objective == "p_target":
         return f"P(net GMV >= {target:,.0f} RMB)"
     if config.objective == "cvar":
-        return f"mean net GMV of the worst {config.quantile:.0%} of nights (RMB)"
+        return f"mean net GMV of the worst {config.quantile * 100:g}% of nights (RMB)"
     return f"{config.quantile:g} quantile of net GMV (RMB)"
 
 

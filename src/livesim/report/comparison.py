@@ -88,14 +88,18 @@ def _chances(row: dict[Any, Any]) -> str:
     the chance that it is the better strategy given the parameters."""
     if "p_beats_first_ci_low" not in row:
         return ""
-    text = (
-        f" (95% CI {float(row['p_beats_first_ci_low']):.0%} to "
-        f"{float(row['p_beats_first_ci_high']):.0%})"
-    )
+    ties = float(row.get("p_ties_first", 0.0))
+    if ties > 0.01:  # a share with ties counted half has no honest interval here
+        text = f" (ties, on {ties:.0%} of them, count half)"
+    else:
+        text = (
+            f" (95% CI {float(row['p_beats_first_ci_low']):.0%} to "
+            f"{float(row['p_beats_first_ci_high']):.0%})"
+        )
     given = float(row.get("p_better_given_parameters", math.nan))
     if math.isfinite(given):
         text += (
             f", and it is the better strategy in {given:.0%} of the parameter "
-            "draws (the noise of single nights averaged out)"
+            "draws (its mean over each draw's nights against the first's)"
         )
     return text

@@ -181,6 +181,7 @@ STRATEGY_FORMATS = {
     "p_beats_first": ".2f",
     "p_beats_first_ci_low": ".2f",
     "p_beats_first_ci_high": ".2f",
+    "p_ties_first": ".2f",
     "p_better_given_parameters": ".2f",
 }
 PAIR_FORMATS = {"p_first_higher": ".2f"}
