@@ -164,7 +164,6 @@ class StreamTable:
         that never runs), and each stream's rows in order, padded with that row."""
         first = np.cumsum([0] + [len(r.promo_t0) for r in runs])
         total = int(first[-1])
-        self.promoted = total > 0
         self.promo_t0 = np.array([t for r in runs for t in r.promo_t0] + [math.inf])
         self.promo_t1 = np.array([t for r in runs for t in r.promo_t1] + [math.inf])
         self.promo_depth = np.array([d for r in runs for d in r.promo_depth] + [0.0])
