@@ -1,14 +1,16 @@
 """Benchmark: what drawing and applying priors costs a KOS101 replication.
 
-The bundled KOS101 night with eight priors of every scope (the audition's turnout
-and frequency, the event push, each host's purchase rate and followers, return
-rates, and the night's form per stream): the median time of one parameter draw
-(`model.uncertainty.realize`: the uniforms, the inverse CDFs, the campaign copied
-with the values) against the median time of one cohort-engine replication of the
-same campaign, in one process. Target: at most 5%. Then 40 replications of the
-campaign with and without the priors (`simulate`, one worker): their time ratio,
-and the ratio of viewers simulated per second (the priors change how many viewers
-come, so the time alone mixes the overhead with a different workload).
+The bundled KOS101 night with its nine priors of every scope (the audition's
+turnout, frequency and memory, the event push, each host's purchase rate and
+followers, return rates, the night's form per stream and the event's share):
+the median time of one parameter draw (`model.uncertainty.realize`: the
+uniforms, the inverse CDFs, the campaign copied with the values) against the
+median time of one cohort-engine replication of the same campaign, in one
+process. Target: at most 5%. Then 40 replications of the campaign with and
+without the priors (switched off as `--fixed` does; `simulate`, one worker):
+their time ratio, and the ratio of viewers simulated per second (the priors
+change how many viewers come, so the time alone mixes the overhead with a
+different workload).
 
 Usage: python benchmarks/bench_uncertainty.py [--out benchmarks/uncertainty.json]
 """
@@ -25,82 +27,9 @@ from typing import Any
 from livesim import load_scenario, simulate
 from livesim.engines.cohort import run_replication
 from livesim.model.uncertainty import realize
-from livesim.scenario import scenario_from_dict
 from livesim.scenarios import bundled_scenario
 
 TARGET_SHARE = 0.05
-PRIORS: list[dict[str, Any]] = [
-    {
-        "name": "turnout",
-        "paths": ["awareness.turnout"],
-        "dist": "beta",
-        "mean": 0.002,
-        "sd": 0.0008,
-    },
-    {
-        "name": "frequency",
-        "paths": ["awareness.frequency"],
-        "dist": "uniform",
-        "low": 1.5,
-        "high": 4.0,
-    },
-    {
-        "name": "push",
-        "paths": ["hosts.*.recommendation_rate"],
-        "dist": "lognormal",
-        "median": 1.0,
-        "log_sd": 0.3,
-        "mode": "scale",
-    },
-    {
-        "name": "purchase",
-        "paths": ["hosts.*.purchase_rate"],
-        "dist": "lognormal",
-        "median": 1.0,
-        "log_sd": 0.2,
-        "mode": "scale",
-        "scope": "host",
-    },
-    {
-        "name": "followers",
-        "paths": ["hosts.*.followers"],
-        "dist": "triangular",
-        "low": 0.7,
-        "peak": 1.0,
-        "high": 1.3,
-        "mode": "scale",
-        "scope": "host",
-    },
-    {
-        "name": "returns",
-        "paths": ["products.*.return_rate"],
-        "dist": "beta",
-        "mean": 0.08,
-        "sd": 0.02,
-    },
-    {
-        "name": "form",
-        "paths": ["hosts.*.trust_rate"],
-        "dist": "lognormal",
-        "median": 1.0,
-        "log_sd": 0.15,
-        "mode": "scale",
-        "scope": "stream",
-    },
-    {
-        "name": "sale_depth",
-        "paths": ["platform.scarcity_lift"],
-        "dist": "uniform",
-        "low": 0.1,
-        "high": 0.5,
-    },
-]
-
-
-def with_priors() -> Any:
-    data = load_scenario(bundled_scenario("mac_kos101")).model_dump(exclude_none=True)
-    data["uncertainty"] = [p | {"source": "benchmark"} for p in PRIORS]
-    return scenario_from_dict(data)
 
 
 def median_seconds(fn: Any, repeat: int) -> float:
@@ -116,8 +45,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/uncertainty.json"))
     args = parser.parse_args()
-    plain = load_scenario(bundled_scenario("mac_kos101"))
-    priors = with_priors()
+    priors = load_scenario(bundled_scenario("mac_kos101"))
+    plain = priors.model_copy(update={"uncertainty": []})
     campaign = priors.campaigns()["baseline"]
     run_replication(campaign, 0, 0)  # load the compiled code
     draws = iter(range(10**6))
@@ -130,7 +59,7 @@ def main() -> None:
         runs[name] = time.perf_counter() - start
         rates[name] = float(result.replications["viewers"].sum()) / runs[name]
     figures = {
-        "priors": len(PRIORS),
+        "priors": len(priors.uncertainty),
         "draw_seconds": round(draw, 6),
         "cohort_replication_seconds": round(replication, 4),
         "draw_share_of_replication": round(draw / replication, 4),

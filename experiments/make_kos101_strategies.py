@@ -1,11 +1,13 @@
 # ruff: noqa: E501  (the TOML text it writes keeps its own line lengths)
 """Write experiments/kos101_strategies.toml from the calibrated mac_kos101.toml.
 
-Usage: python experiments/make_kos101_strategies.py  (rewrites the TOML; edit the
-budgets, fees and counts below to build other equal-budget alternatives).
+Usage: python experiments/make_kos101_strategies.py [OUT]  (rewrites the TOML, or
+writes OUT; edit the budgets, fees and counts below to build other equal-budget
+alternatives).
 """
 
 import re
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -14,6 +16,8 @@ src = (HERE.parent / "src" / "livesim" / "scenarios" / "mac_kos101.toml").read_t
 # the shared part: everything before the first [[hosts]] (header, platform, costs, products)
 shared = src[src.index("[platform]") : src.index("[[hosts]]")]
 kos_hosts_streams = src[src.index("[[hosts]]") : src.index("# Calibration (")]
+# the priors, shared by every strategy (by name: the same draw in each)
+priors = src[src.index("# ------------------------------------------------------------------ uncertainty") :]
 
 PROMO = """start = {start}
 duration = 20
@@ -75,11 +79,13 @@ out = [
 # built (seed 001: 500 million reached) and the platform's event push fitted to the
 # real night (21.30 viewers/min per stream, mac_kos101.toml): the audition's audience
 # (the [awareness] section, about 62,000 arrivals over the 11 streams) and the push.
-# The alternatives have neither (`awareness = false`, and their archetypes' platform
-# recommendation rates only): the audition and the event push are assumed NOT to
-# follow them. That assumption, not the host kinds alone, drives most of the gap; to
-# test it, give the alternatives' hosts a recommendation_rate of their own or an
-# awareness table.
+# Would they follow hosts who are not KOS? Nobody knows, so it is a prior: the
+# alternatives' streams share the event (their own archetype recommendation on
+# top), and a host who is not a KOS gets the share `event_follows` of its audience
+# and push, drawn from 0 (none follows) to 1 (all of it) like every other prior of
+# mac_kos101.toml, which this file shares. That share, not the host kinds alone,
+# drives most of the gap: `livesim compare` reports the break-even share above
+# which an alternative would beat the KOS team.
 #
 # Written by experiments/make_kos101_strategies.py.
 # Run: livesim compare experiments/kos101_strategies.toml
@@ -98,7 +104,6 @@ baseline = "kos_team"
 out.append("""# ---- kol_only: one KOL, 19:00-23:00, fee 55,000 RMB (the whole budget)
 [strategies.kol_only]
 description = "one KOL streams the night for the whole budget"
-awareness = false           # no audition month: its audience came for the KOS team
 
 """)
 out.append(host("kol_only", "kol", "KOL", None, fee="55_000.0"))
@@ -109,7 +114,6 @@ out.append("""# ---- koc_swarm: 20 KOCs in parallel, 19:00-23:00, 2,000 RMB fee 
 # product each (20 x 2,750 = 55,000 RMB)
 [strategies.koc_swarm]
 description = "twenty KOCs stream in parallel"
-awareness = false           # no audition month: its audience came for the KOS team
 
 """)
 for i in range(1, 21):
@@ -128,7 +132,6 @@ out.append("""# ---- matrix: a KOL warm-up 19:00-20:00 without the flash sale (2
 # KOL's viewers carry over to the later streams (archetype carry-over share).
 [strategies.matrix]
 description = "KOL warm-up, then KOS and KOC streams"
-awareness = false           # no audition month: its audience came for the KOS team
 
 """)
 out.append(host("matrix", "kol", "KOL", None, fee="25_000.0"))
@@ -158,7 +161,6 @@ out.append("""# ---- brand_self: the brand's own channel, 19:00-23:00, no host f
 # buys ads (55,000 RMB at CPM 40 RMB = 1.375 million impressions)
 [strategies.brand_self]
 description = "the brand's own channel with the budget in ads"
-awareness = false           # no audition month: its audience came for the KOS team
 
 """)
 out.append(host("brand_self", "mac_official", "BRAND", None))
@@ -170,6 +172,8 @@ out.append(
     + "\n"
 )
 
+out.append(priors)
 text = "\n".join(out)
 text = re.sub(r"\n{3,}", "\n\n", text)
-(HERE / "kos101_strategies.toml").write_text(text)
+out_path = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "kos101_strategies.toml"
+out_path.write_text(text)

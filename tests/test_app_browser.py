@@ -78,10 +78,22 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float) -> 
     raise TimeoutError(f"livesim app did not answer at {url} in {timeout} s")
 
 
+def compile_engines() -> None:
+    """Run both engines once here first: on a fresh install numba compiles the
+    cohort engine (up to minutes on a loaded machine) and caches it on disk, so the
+    page's first update below measures the page, not the compiler."""
+    from livesim import bundled_scenario, load_scenario, simulate
+
+    tiny = load_scenario(bundled_scenario("teaching_tiny"))
+    for engine in ("cohort", "agent"):
+        simulate(tiny, replications=1, engine=engine)
+
+
 @pytest.fixture
 def app_url(tmp_path: Path) -> Iterator[str]:
     """`livesim app --scenario teaching_tiny` on a free port, stopped afterwards."""
     _require_browser()
+    compile_engines()
     port = free_port()
     log = (tmp_path / "app.log").open("wb")
     process = subprocess.Popen(

@@ -231,15 +231,20 @@ def test_command_runs_streamlit_on_the_page() -> None:
 # ------------------------------------------------------------ page, no browser
 
 
-@pytest.fixture
-def app(monkeypatch: pytest.MonkeyPatch) -> object:
+def open_page(monkeypatch: pytest.MonkeyPatch, scenario: str, timeout: int) -> object:
+    """The page run once on a bundled scenario, in Streamlit's test harness."""
     testing = pytest.importorskip("streamlit.testing.v1")
-    monkeypatch.setenv("LIVESIM_APP_SCENARIO", "teaching_tiny")
+    monkeypatch.setenv("LIVESIM_APP_SCENARIO", scenario)
     monkeypatch.setenv("LIVESIM_APP_WORKERS", "1")
-    at = testing.AppTest.from_file(str(PAGE), default_timeout=120)
+    at = testing.AppTest.from_file(str(PAGE), default_timeout=timeout)
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+@pytest.fixture
+def app(monkeypatch: pytest.MonkeyPatch) -> object:
+    return open_page(monkeypatch, "teaching_tiny", 120)
 
 
 def metrics(at: object) -> dict[str, str]:
@@ -306,3 +311,22 @@ def test_the_live_stream_keeps_its_share_of_the_awareness_audience() -> None:
     full = traffic.expected_aware(campaign, stream)
     assert full > 0
     assert traffic.expected_aware(cut, cut.streams[0]) == full
+
+
+@pytest.mark.slow
+def test_with_priors_the_chance_is_shown_drawn_and_fixed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a scenario with priors (the bundled KOS101 night) the headline gives the
+    chance of beating the baseline with the priors drawn and with them off."""
+    at = open_page(monkeypatch, "mac_kos101", 300)
+    shown = metrics(at)
+    assert shown["P(net GMV above baseline)"] == "50%"
+    assert shown["P(above baseline), parameters fixed"] == "50%"
+    at.slider(key="mac_kos101:KOS.purchase_rate").set_value(0.036).run()
+    assert not at.exception
+    drawn = metrics(at)["P(net GMV above baseline)"]
+    fixed = metrics(at)["P(above baseline), parameters fixed"]
+    assert drawn != "50%" and fixed != "50%"
+    captions = " ".join(c.value for c in at.caption)
+    assert "parameter uncertainty and simulation noise" in captions

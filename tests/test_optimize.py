@@ -37,6 +37,8 @@ from livesim.optimize import (
     OptimizeConfig,
     load_optimization,
     objective_interval,
+    objective_label,
+    regrets,
     run_optimization,
     schedule,
     summary_lines,
@@ -290,6 +292,7 @@ WINNERS = {
     "p_target": "safe",
     "quantile": "safe",
     "cvar": "safe",  # risky's worst tenth of nights sell nothing
+    "expected_regret": "risky",  # over a fixed set it ranks as the mean does
 }
 
 
@@ -336,7 +339,14 @@ def test_each_objective_picks_its_winner(tmp_path: Path, objective: str) -> None
     row = result.finalists.iloc[0]
     assert row["objective_ci_low"] <= row["objective"] <= row["objective_ci_high"]
     # the runner-up is clearly worse on the objective, on the same fresh numbers
-    assert result.finalists["diff_objective_ci_low"].iloc[1] > 0
+    # (a regret is better lower: winner minus runner-up is negative)
+    if objective == "expected_regret":
+        assert result.finalists["diff_objective_ci_high"].iloc[1] < 0
+    else:
+        assert result.finalists["diff_objective_ci_low"].iloc[1] > 0
+    # over the finalists' fresh nights, exactly one is best each night
+    assert result.finalists["p_best"].sum() == pytest.approx(1.0)
+    assert (result.finalists["expected_regret"] >= 0).all()
 
 
 def test_objective_intervals_on_known_samples() -> None:
@@ -371,6 +381,32 @@ def test_objective_intervals_on_known_samples() -> None:
     cvar, low, high = objective_interval(rows, config("cvar"), None)
     assert cvar == 5.5  # the mean of the worst tenth: 1..10
     assert low < cvar < high < q
+
+
+def test_regrets_on_known_nights() -> None:
+    """Regret = the night's best minus one's own, on the nights both ran; the share
+    of being best splits ties; the ranking by expected regret is the mean's."""
+    rows = {
+        0: pd.DataFrame({"replication": [0, 1, 2, 3], "net_gmv": [5.0, 1.0, 4.0, 9.0]}),
+        1: pd.DataFrame({"replication": [2, 1, 0], "net_gmv": [4.0, 3.0, 2.0]}),
+    }
+    got = regrets(rows, [0, 1])  # night 3 is not common: left out
+    assert got[0][0].tolist() == [0.0, 2.0, 0.0]
+    assert got[1][0].tolist() == [3.0, 0.0, 0.0]
+    assert got[0][1].tolist() == [1.0, 0.0, 0.5]  # night 2 is a tie
+    assert got[1][1].tolist() == [0.0, 1.0, 0.5]
+    config = OptimizeConfig.model_validate(
+        {
+            "scenario": "x",
+            "budget": 1.0,
+            "objective": "expected_regret",
+            "stream": {"duration": 10, "products": ["p"]},
+            "options": [{"name": "k", "kind": "KOS", "fee": 1.0}],
+        }
+    )
+    value, low, high = objective_interval(rows[0], config, None, True, got[0][0])
+    assert value == pytest.approx(2.0 / 3.0) and low < value < high
+    assert objective_label(config, None).startswith("expected regret")
 
 
 def test_racing_schedule_halves_and_grows() -> None:
@@ -541,12 +577,15 @@ def test_the_kos101_example_plans() -> None:
     team = next(c for c in plan.candidates if c.counts == (11, 0, 0) and c.depth)
     campaign = team.scenario.campaigns()[team.scenario.baseline]
     bundled = load_scenario(bundled_scenario("mac_kos101")).campaigns()["baseline"]
-    fitted = {h.recommendation_rate for h in bundled.hosts.values()}
-    assert {h.recommendation_rate for h in campaign.hosts.values()} == fitted
-    # the audition's audience belongs to the event: the same phase, without the
-    # KOS team's selection funnel
+    # the audition's audience and the push belong to the event: the same phase,
+    # without the KOS team's selection funnel; the KOS have no traffic of their own
     assert bundled.awareness is not None and campaign.awareness is not None
-    assert campaign.awareness.turnout == bundled.awareness.turnout
+    assert {h.recommendation_rate for h in campaign.hosts.values()} == {0.0}
+    for field in ("turnout", "push", "own_kinds", "follow_share"):
+        assert getattr(campaign.awareness, field) == getattr(bundled.awareness, field)
+    assert bundled.awareness.push == 21.30
+    # and so do the priors: the contested share among them
+    assert "event_follows" in {p.name for p in team.scenario.uncertainty}
     assert bundled.awareness.selected == 11 and campaign.awareness.selected is None
     assert budget(team.scenario, team.scenario.baseline) == 55_000.0
     assert all(50_000.0 <= c.cost <= 55_000.0 for c in plan.candidates)

@@ -2,7 +2,7 @@
 
 Each test runs the agent engine on a degenerate scenario with a fixed seed, so CI is
 deterministic. Tolerances are confidence intervals, not fudge: each check uses a
-two-sided z (or t) bound at alpha = 0.001 / 28 (Bonferroni over the fourteen assertions
+two-sided z (or t) bound at alpha = 0.001 / 36 (Bonferroni over the eighteen assertions
 in this file, run for both engines), so with random seeds the whole file would fail by
 chance about once in a thousand runs. Every test runs with both engines.
 """
@@ -21,7 +21,7 @@ from livesim.engines import engine_runner
 from livesim.engines.output import TIMESERIES_COLUMNS
 from livesim.model import theory
 
-ALPHA = 0.001 / 28
+ALPHA = 0.001 / 36
 Z = stats.norm.ppf(1 - ALPHA / 2)
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("engine", ["agent", "cohort"])]
@@ -216,6 +216,44 @@ def test_an_awareness_phase_sends_its_closed_form_audience(engine: str) -> None:
     share = bins[:, : int(tau)].sum() / bins.sum()
     expected = -math.expm1(-1.0) / -math.expm1(-minutes / tau)
     assert covers(share, expected, math.sqrt(expected * (1 - expected) / bins.sum()))
+
+
+def test_the_event_reaches_other_kinds_by_its_follow_share(engine: str) -> None:
+    """A stream whose host is not of the event's own kinds gets `follow_share` e of
+    the event's audience and push: Poisson counts with means A / S * e and
+    (rho + push * e) T (docs/model.md, section 2); e = 1 for the event's own."""
+    minutes, reps, rho, push, share, turnout = 60, 200, 3.0, 12.0, 0.3, 0.004
+    quiet = {
+        "recommendation_rate": rho,
+        "purchase_rate": 0.0,
+        "dwell_distribution": "exponential",
+        "dwell_mean_minutes": 1.0,
+    }
+    hosts = [quiet_host(id="own", **quiet), quiet_host(id="other", kind="KOC", **quiet)]
+    streams = [
+        {"id": sid, "host": host, "duration": minutes, "products": ["p"]}
+        for sid, host in (("a", "own"), ("b", "other"))
+    ]
+    phase = {
+        "days": 10.0,
+        "impressions": 1e6,
+        "turnout": turnout,
+        "push": push,
+        "own_kinds": ["KOS"],
+        "follow_share": share,
+    }
+    campaign = build(awareness=phase, hosts=hosts, streams=streams).campaigns()[
+        "baseline"
+    ]
+    outs = [engine_runner(engine)(campaign, 7, r, False) for r in range(reps)]
+    for sid, e in (("a", 1.0), ("b", share)):
+        for source, mean in (
+            ("awareness", 1e6 * turnout / 2 * e),
+            ("platform", (rho + push * e) * minutes),
+        ):
+            column = TIMESERIES_COLUMNS.index(f"arrivals_{source}")
+            counts = np.array([o.timeseries[sid][:, column].sum() for o in outs])
+            assert covers(counts.mean(), mean, math.sqrt(mean / reps)), (sid, source)
 
 
 def test_likes_comments_and_questions_are_poisson_in_watch_time(engine: str) -> None:

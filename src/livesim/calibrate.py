@@ -28,10 +28,11 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from livesim.calibration_schema import Calibration, FreeParameter
 from livesim.errors import ConfigError
 from livesim.paths import current_value, set_path, takes_whole_numbers, with_values
 from livesim.results import ADDITIVE, median_ci
-from livesim.scenario import Calibration, FreeParameter, Scenario
+from livesim.scenario import Scenario
 
 if TYPE_CHECKING:
     from livesim.backends import Backend
@@ -124,16 +125,16 @@ def apply(
     )
 
 
-def whole_numbers(base: dict[str, Any], spec: Calibration) -> list[bool]:
+def whole_numbers(base: dict[str, Any], free: list[FreeParameter]) -> list[bool]:
     """Which free parameters write to fields that take whole numbers only."""
     return [
         takes_whole_numbers(base, p.paths, p.low + 0.37 * (p.high - p.low))
-        for p in spec.free
+        for p in free
     ]
 
 
 def check_spec(
-    scenario: Scenario, spec: Calibration, targets: dict[str, float]
+    scenario: Scenario, free: list[FreeParameter], targets: dict[str, float]
 ) -> dict[str, float]:
     """Every problem with the calibration request at once; the targets, resolved."""
     base = scenario.model_dump(exclude_none=True)
@@ -150,12 +151,12 @@ def check_spec(
             "calibration.targets: none given; add [calibration.targets] or "
             "--target METRIC=VALUE"
         )
-    elif len(resolved) < len(spec.free):
+    elif len(resolved) < len(free):
         problems.append(
-            f"calibration: {len(spec.free)} free parameters need at least as many "
+            f"calibration: {len(free)} free parameters need at least as many "
             f"targets, got {len(resolved)}"
         )
-    for i, p in enumerate(spec.free):
+    for i, p in enumerate(free):
         where = f"calibration.free[{i}] ({p.name})"
         if not p.low < p.high:
             problems.append(f"{where}: low {p.low} must be below high {p.high}")
@@ -164,9 +165,9 @@ def check_spec(
             if set_path(copy.deepcopy(base), path, p.low) == 0:
                 problems.append(f"{where}.paths: {path!r} names no field")
         for bound in (p.low, p.high):
-            values = [bound if q is p else _start(base, q) for q in spec.free]
+            values = [bound if q is p else _start(base, q) for q in free]
             try:
-                apply(base, spec.free, values)
+                apply(base, free, values)
             except ConfigError as exc:
                 problems.extend(f"{where} = {bound}: {e}" for e in exc.errors)
     if problems:
@@ -188,7 +189,7 @@ class CalibrationRequest:
     and the run request every evaluation repeats with its own parameter values."""
 
     scenario: Scenario
-    spec: Calibration
+    free: list[FreeParameter]
     goal: dict[str, float]
     base: dict[str, Any]
     whole: list[bool]
@@ -215,19 +216,32 @@ def prepare_calibration(
             "calibration: the scenario names no free parameters; add a [calibration] "
             "section with [[calibration.free]] entries (docs/model.md, section 11)"
         )
-    goal = check_spec(scenario, spec, targets if targets else spec.targets)
+    free = lsq_free(spec)
+    goal = check_spec(scenario, free, targets if targets else spec.target_values())
     base = scenario.model_dump(exclude_none=True)
-    whole = whole_numbers(base, spec)
-    start = np.array([_start(base, p) for p in spec.free])
+    whole = whole_numbers(base, free)
+    start = np.array([_start(base, p) for p in free])
     run = preflight(
-        apply(base, spec.free, start, whole),
+        apply(base, free, start, whole),
         replications=replications or spec.replications,
         seed=spec.seed if seed is None else seed,
         workers=workers,
         engine=engine,
         strategies=[scenario.baseline],
     )
-    return CalibrationRequest(scenario, spec, goal, base, whole, start, run)
+    return CalibrationRequest(scenario, free, goal, base, whole, start, run)
+
+
+def lsq_free(spec: Calibration) -> list[FreeParameter]:
+    """The free parameters of a least-squares fit: tables, not prior names."""
+    names = [f for f in spec.free if isinstance(f, str)]
+    if names:
+        raise ConfigError(
+            f"calibration.free: {names[0]!r} names a prior, which only --method abc "
+            "calibrates; the least-squares fit needs tables with name, paths, low "
+            "and high"
+        )
+    return spec.free_tables()
 
 
 def calibrate(
@@ -260,12 +274,12 @@ def fit(
     """Run the least-squares fit of a checked calibration on `backend`."""
     from livesim.runner import execute, make_request
 
-    spec, goal, base, whole = request.spec, request.goal, request.base, request.whole
+    free, goal, base, whole = request.free, request.goal, request.base, request.whole
     run = request.run
     metrics = list(goal)
     target = np.array([goal[m] for m in metrics])
-    low = np.array([p.low for p in spec.free])
-    high = np.array([p.high for p in spec.free])
+    low = np.array([p.low for p in free])
+    high = np.array([p.high for p in free])
     x0 = request.start
     cache: dict[tuple[float, ...], pd.DataFrame] = {}
     history: list[dict[str, float]] = []
@@ -275,7 +289,7 @@ def fit(
         key = tuple(float(v) for v in x)
         if key not in cache:
             evaluation = make_request(
-                apply(base, spec.free, x, whole),
+                apply(base, free, x, whole),
                 run.replications,
                 run.seed,
                 run.engine,
@@ -286,7 +300,7 @@ def fit(
             medians = [float(cache[key][m].median()) for m in metrics]
             history.append(
                 {
-                    **{p.name: v for p, v in zip(spec.free, key, strict=True)},
+                    **{p.name: v for p, v in zip(free, key, strict=True)},
                     **{f"median_{m}": v for m, v in zip(metrics, medians, strict=True)},
                 }
             )
@@ -294,7 +308,7 @@ def fit(
                 bar.update(1)
                 bar.set_postfix_str(
                     ", ".join(
-                        f"{p.name}={v:.4g}" for p, v in zip(spec.free, key, strict=True)
+                        f"{p.name}={v:.4g}" for p, v in zip(free, key, strict=True)
                     )
                 )
         return cache[key]
@@ -381,7 +395,7 @@ def fit(
     )
     parameters = pd.DataFrame(
         {
-            "parameter": [p.name for p in spec.free],
+            "parameter": [p.name for p in free],
             "value": x,
             "range_low": range_low,
             "range_high": range_high,
@@ -390,7 +404,7 @@ def fit(
             "bound_high": high,
             "at_bound": (x <= low + 1e-3 * np.abs(low))
             | (x >= high - 1e-3 * np.abs(high)),
-            "paths": [", ".join(p.paths) for p in spec.free],
+            "paths": [", ".join(p.paths) for p in free],
         }
     )
     message = str(fit.message)

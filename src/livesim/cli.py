@@ -116,8 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="METRIC=VALUE",
-        help="a target median, e.g. gmv=5.88e6 (repeatable; replaces the "
-        "scenario's [calibration.targets])",
+        help="a target, e.g. gmv=5.88e6 (repeatable; replaces the scenario's "
+        "[calibration.targets]); abc takes METRIC=VALUE:REL_SD, e.g. "
+        "net_gmv=5.88e6:0.01 (a bare value: rel_sd 0.01)",
     )
     cal.add_argument(
         "--replications",
@@ -128,7 +129,50 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
     cal.add_argument("--workers", "-w", type=int, default=os.cpu_count() or 1)
     cal.add_argument("--engine", default="auto", choices=ENGINES)
-    cal.add_argument("--out", type=Path, help="also write the result as JSON here")
+    _fixed_option(cal)
+    cal.add_argument(
+        "--method",
+        choices=("lsq", "abc"),
+        help="lsq: least squares of medians to targets; abc: a posterior of "
+        "[[uncertainty]] priors by ABC-SMC (the [bayes] extra); default: the "
+        "scenario's [calibration] method, else lsq",
+    )
+    cal.add_argument(
+        "--free",
+        action="append",
+        metavar="NAME",
+        help="abc: calibrate this [[uncertainty]] entry (repeatable; replaces the "
+        "section's free)",
+    )
+    cal.add_argument(
+        "--population", type=int, help="abc: particles per generation (default 200)"
+    )
+    cal.add_argument(
+        "--generations",
+        type=int,
+        help="abc: generations to reach the final temperature (default 8)",
+    )
+    cal.add_argument(
+        "--tolerance",
+        type=float,
+        help="abc: the final temperature (default 1: the exact posterior)",
+    )
+    cal.add_argument(
+        "--max-seconds",
+        type=float,
+        help="abc: time budget, checked after each generation (default none)",
+    )
+    cal.add_argument(
+        "--resume",
+        action="store_true",
+        help="abc: continue a killed calibration from its database in --out",
+    )
+    cal.add_argument(
+        "--out",
+        type=Path,
+        help="lsq: also write the result as JSON here; abc: the output folder "
+        "(default results/<name>-calibrate)",
+    )
     _backend_options(cal)
     cal.add_argument("--no-progress", action="store_true", help="no progress bar")
     cal.add_argument("--debug", action="store_true", help="tracebacks on errors")
@@ -216,6 +260,27 @@ def _inner_option(parser: argparse.ArgumentParser) -> None:
         help="replications per parameter draw of the scenario's [[uncertainty]] "
         "priors (default 1; K >= 2 splits the spread into parameters and noise)",
     )
+    _fixed_option(parser)
+    _posterior_option(parser)
+
+
+def _posterior_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--posterior",
+        type=Path,
+        metavar="FILE",
+        help="draw the priors a calibration's posterior.csv holds from it "
+        "(weighted resampling, the same particle for every strategy)",
+    )
+
+
+def _fixed_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fixed",
+        action="store_true",
+        help="switch off the scenario's [[uncertainty]] priors: every parameter at "
+        "its set value, distributions of simulation noise only",
+    )
 
 
 def _resume_option(parser: argparse.ArgumentParser) -> None:
@@ -255,6 +320,7 @@ def _experiment_options(parser: argparse.ArgumentParser, kind: str) -> None:
         help="local worker processes (default: one per core)",
     )
     _backend_options(parser)
+    _posterior_option(parser)
     parser.add_argument(
         "--resume",
         action="store_true",

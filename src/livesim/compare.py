@@ -28,7 +28,13 @@ from livesim.engines import choose_engine
 from livesim.errors import ConfigError
 from livesim.results import SimulationResult, describe, summarize
 from livesim.scenario import Scenario
-from livesim.stats import expected_shortfall, median_ci, share_above
+from livesim.stats import (
+    break_even,
+    expected_shortfall,
+    explained_share,
+    median_ci,
+    share_above,
+)
 from livesim.stats import paired_mean_difference as paired
 
 if TYPE_CHECKING:
@@ -37,6 +43,20 @@ if TYPE_CHECKING:
     from livesim.runner import RunRequest
 
 PAIR_METRICS = ("net_gmv", "orders", "roi")
+
+BREAKEVEN_COLUMNS = [
+    "strategy",
+    "against",
+    "parameter",
+    "explained",
+    "breakeven",
+    "ci_low",
+    "ci_high",
+    "wins",
+    "ahead",
+    "draws_low",
+    "draws_high",
+]
 
 
 @dataclass
@@ -47,6 +67,11 @@ class Comparison:
     pairs: pd.DataFrame
     strategies: pd.DataFrame
     budgets: dict[str, float] = field(default_factory=dict)
+    #: Break-evens against the first strategy over the campaign-scope priors
+    #: (`breakeven_table`; no rows without priors).
+    breakeven: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=BREAKEVEN_COLUMNS)
+    )
 
 
 def _priors_of(manifests: list[dict[str, Any]]) -> dict[str, Any]:
@@ -234,6 +259,13 @@ def run_comparison(
         result=result,
         pairs=pair_table(result.campaign, names, seed),
         strategies=strategy_table(result, names, budgets, scenario.target_gmv),
+        breakeven=breakeven_table(
+            result.campaign,
+            names,
+            [p.name for p in scenario.uncertainty if p.scope == "campaign"],
+            seed,
+            int(result.manifest.get("inner_replications", 1)),
+        ),
         budgets=budgets,
     )
 
@@ -334,3 +366,64 @@ def beats_first(
         mean_b = b[: draws * inner].reshape(draws, inner).mean(axis=1)
         given = share_above(mean_a, mean_b)[0]
     return out | {"p_better_given_parameters": given}
+
+
+def breakeven_table(
+    campaign: pd.DataFrame,
+    names: list[str],
+    priors: list[str],
+    seed: int = 0,
+    inner: int = 1,
+) -> pd.DataFrame:
+    """Per strategy after the first and per campaign-scope prior (one draw shared
+    by both), on the replications both ran: how much of the variance of the paired
+    difference in net GMV (strategy minus the first) a line in the prior's draws
+    explains, and where that line crosses zero (`livesim.stats.break_even`, whole
+    parameter draws resampled with `inner` replications each); `wins` says on
+    which side of the crossing the strategy earns more on average, `ahead` whether
+    its mean difference is positive. Rows by strategy, the strongest prior first."""
+    by = {
+        name: frame.set_index("replication")
+        for name, frame in campaign.groupby("strategy", sort=False)
+    }
+    first = by[names[0]]
+    rows: list[dict[str, Any]] = []
+    for name in names[1:]:
+        frame = by[name]
+        common = frame.index.intersection(first.index).sort_values()
+        d = frame.loc[common, "net_gmv"].to_numpy(dtype=float) - first.loc[
+            common, "net_gmv"
+        ].to_numpy(dtype=float)
+        found = []
+        for prior in priors:
+            column = f"param.{prior}"
+            if column not in frame or column not in first:
+                continue
+            # the same draw in both; a prior that reaches one of them only is
+            # recorded there
+            x = (
+                frame.loc[common, column]
+                .fillna(first.loc[common, column])
+                .to_numpy(dtype=float)
+            )
+            share = explained_share(d, x)
+            if not math.isfinite(share):
+                continue
+            value, low, high, slope = break_even(d, x, seed, inner)
+            found.append(
+                {
+                    "strategy": name,
+                    "against": names[0],
+                    "parameter": prior,
+                    "explained": share,
+                    "breakeven": value,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "wins": "above" if slope > 0 else "below",
+                    "ahead": bool(d.mean() > 0),
+                    "draws_low": float(np.nanmin(x)),
+                    "draws_high": float(np.nanmax(x)),
+                }
+            )
+        rows += sorted(found, key=lambda r: -float(r["explained"]))
+    return pd.DataFrame(rows, columns=BREAKEVEN_COLUMNS)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from livesim.errors import ConfigError
 from livesim.report.content import write_report
-from livesim.report.figures import draw_all, forest, strategy_distributions
+from livesim.report.figures import breakeven, draw_all, forest, strategy_distributions
 from livesim.results import SimulationResult
 from livesim.scenario import Scenario
 
@@ -66,6 +66,8 @@ def write_outputs(
         if comparison is not None:
             comparison.pairs.to_csv(tmp / "pairs.csv", index=False)
             comparison.strategies.to_csv(tmp / "strategies.csv", index=False)
+            if len(comparison.breakeven):
+                comparison.breakeven.to_csv(tmp / "breakeven.csv", index=False)
             figures = [
                 strategy_distributions(
                     result,
@@ -75,6 +77,11 @@ def write_outputs(
                 forest(comparison.pairs, tmp / "figures" / "forest.png"),
                 *figures,
             ]
+            if len(comparison.breakeven):
+                path = tmp / "figures" / "breakeven.png"
+                figures.insert(
+                    1, breakeven(result.campaign, comparison.breakeven, path)
+                )
         write_report(
             result,
             tmp,

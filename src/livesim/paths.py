@@ -35,6 +35,30 @@ def set_path(data: Any, path: str, value: float) -> int:
     return set_path(data[head], rest, value)
 
 
+def overlaps(base: dict[str, Any], path: str, other: str) -> bool:
+    """Whether two dotted paths name a common field of a scenario dict."""
+    marked = copy.deepcopy(base)
+    sentinel = object()
+    if set_path(marked, path, sentinel) == 0:  # type: ignore[arg-type]
+        return False
+    return any(v is sentinel for v in _values_at(marked, other))
+
+
+def _values_at(data: Any, path: str) -> list[Any]:
+    """Every value a dotted path names."""
+    head, _, rest = path.partition(".")
+    if isinstance(data, list):
+        chosen = [
+            x
+            for x in data
+            if isinstance(x, dict) and (head == "*" or x.get("id") == head)
+        ]
+        return [v for x in chosen for v in _values_at(x, rest)] if rest else []
+    if not isinstance(data, dict) or head not in data:
+        return []
+    return _values_at(data[head], rest) if rest else [data[head]]
+
+
 def current_value(base: dict[str, Any], path: str) -> float | None:
     """The value at the first place a path names, if it is set there."""
     node: Any = base

@@ -101,27 +101,54 @@ def campaign_totals(replications: pd.DataFrame) -> pd.DataFrame:
     """One row per replication x strategy: sums over streams, ratios recomputed."""
     grouped = replications.groupby(["strategy", "replication"], sort=False)
     totals = grouped[ADDITIVE].sum().reset_index()
-    watch = (
-        (replications["mean_watch_minutes"] * replications["unique_viewers"])
-        .groupby([replications["strategy"], replications["replication"]], sort=False)
+    keys = [replications["strategy"], replications["replication"]]
+    weighted = {
+        name: (replications[mean] * replications[count])
+        .groupby(keys, sort=False)
         .sum()
-    )
-    wait = (
-        (replications["mean_qa_wait"] * replications["questions_answered"])
-        .groupby([replications["strategy"], replications["replication"]], sort=False)
-        .sum()
-    )
-    totals["mean_watch_minutes"] = _ratio(watch.to_numpy(), totals["unique_viewers"])
-    totals["mean_qa_wait"] = _ratio(wait.to_numpy(), totals["questions_answered"])
+        .to_numpy()
+        for name, (mean, count) in WEIGHTED_MEANS.items()
+    }
     params = param_columns(replications)
     if params:  # a campaign's draw, or the mean of its hosts' or streams' draws
         totals[params] = grouped[params].mean().to_numpy()
-    totals["conversion_rate"] = _ratio(totals["orders"], totals["unique_viewers"])
-    cost = totals["cost"].to_numpy(dtype=float)
-    margin = totals["margin_value"].to_numpy(dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        totals["roi"] = np.where(cost > 0, (margin - cost) / cost, np.nan)
+    for column, value in ratios(totals, weighted).items():
+        totals[column] = value
     return totals
+
+
+#: Means over streams weighted by a count: (the stream's mean, its count).
+WEIGHTED_MEANS = {
+    "mean_watch_minutes": ("mean_watch_minutes", "unique_viewers"),
+    "mean_qa_wait": ("mean_qa_wait", "questions_answered"),
+}
+
+
+def ratios(totals: Any, weighted: dict[str, Any]) -> dict[str, Any]:
+    """The campaign's ratio metrics from its sums (`totals`: a table or a dict of
+    ADDITIVE sums) and the count-weighted sums of the stream means (`weighted`)."""
+    out = {
+        name: _ratio(weighted[name], totals[count])
+        for name, (_, count) in WEIGHTED_MEANS.items()
+    }
+    out["conversion_rate"] = _ratio(totals["orders"], totals["unique_viewers"])
+    cost = np.asarray(totals["cost"], dtype=float)
+    margin = np.asarray(totals["margin_value"], dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["roi"] = np.where(cost > 0, (margin - cost) / cost, np.nan)
+    return out
+
+
+def row_totals(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """One replication's campaign totals from its stream rows (as
+    `campaign_totals`, without a table: for calibration's many single runs)."""
+    totals: dict[str, Any] = {c: sum(r[c] for r in rows) for c in ADDITIVE}
+    weighted = {
+        name: sum(r[mean] * r[count] for r in rows)
+        for name, (mean, count) in WEIGHTED_MEANS.items()
+    }
+    totals.update(ratios(totals, weighted))
+    return {k: float(v) for k, v in totals.items()}
 
 
 def param_columns(frame: pd.DataFrame) -> list[str]:

@@ -27,6 +27,7 @@ from livesim.engines import ENGINES, choose_engine, engine_runner
 from livesim.engines.output import TIMESERIES_COLUMNS, SessionOutput
 from livesim.errors import ConfigError
 from livesim.model import traffic
+from livesim.model.posterior import posterior_record
 from livesim.model.traffic import expected_viewers
 from livesim.model.uncertainty import realize, row_values
 from livesim.pool import MAX_WORKERS, LocalBackend, closed_after
@@ -375,9 +376,13 @@ def uncertainty_manifest(request: RunRequest) -> dict[str, Any]:
         cover = "simulation noise only (every parameter fixed)"
     elif request.medians:
         cover = "simulation noise only (every prior at its median)"
+    post = request.scenario.posterior
+    if post is not None and not request.medians:
+        cover += f" ({', '.join(post.names)} drawn from the posterior {post.source})"
     return {
         "distributions_cover": cover,
         "priors": [p.name for p in priors],
+        "posterior": posterior_record(post),
         "parameter_draws": request.replications // request.inner if priors else 0,
         "inner_replications": request.inner,
     }

@@ -26,7 +26,9 @@ from pydantic import (
 )
 
 from livesim.archetypes import ARCHETYPES, HostKind
+from livesim.calibration_schema import Calibration
 from livesim.errors import ConfigError
+from livesim.model.posterior import Posterior, posterior_problems
 from livesim.model.prior_checks import check_priors
 from livesim.model.traffic import branching_factor
 from livesim.model.uncertainty import MAX_PRIORS, Prior, Resolved, resolve
@@ -182,8 +184,9 @@ class Costs(Strict):
 
 
 class Awareness(Strict):
-    """An awareness phase before the streams (e.g. an audition month): content reaches
-    people, some still remember the event when it starts, and some of those come.
+    """The event: an awareness phase before the streams (e.g. an audition month) in
+    which content reaches people, some still remember the event when it starts and
+    some of those come; and the platform's push of the event's streams on the night.
 
     The expected arrivals it sends to the event's streams are
     ``impressions / frequency * retention(days, memory_half_life_days) * turnout``
@@ -191,6 +194,11 @@ class Awareness(Strict):
     spread over each stream by its host's follower profile. `participants >=
     finalists >= selected` describe the host funnel of a selection campaign;
     `selected` must equal the number of hosts of the event's streams.
+
+    The event belongs to hosts of `own_kinds` (every kind when not given): a stream
+    whose host is of another kind gets only `follow_share` of its audience and of
+    its `push` (viewers/min of platform recommendation added to each event stream's
+    host rate); docs/model.md, section 2.
     """
 
     days: Annotated[float, Field(gt=0.0, le=366.0)]
@@ -203,6 +211,9 @@ class Awareness(Strict):
     participants: Annotated[int, Field(ge=1)] | None = None
     finalists: Annotated[int, Field(ge=1)] | None = None
     selected: Annotated[int, Field(ge=1)] | None = None
+    push: NonNeg = 0.0
+    own_kinds: Annotated[list[HostKind], Field(min_length=1)] | None = None
+    follow_share: Prob = 1.0
 
 
 class Strategy(Strict):
@@ -231,28 +242,6 @@ class Strategy(Strict):
         return value
 
 
-class FreeParameter(Strict):
-    """A parameter `livesim calibrate` fits: one value written to every path.
-
-    A path is dotted: a list is entered by an element's id or `*` for all of them,
-    e.g. ``hosts.*.recommendation_rate`` or ``products.lipstick.price``.
-    """
-
-    name: Ident
-    paths: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
-    low: float
-    high: float
-
-
-class Calibration(Strict):
-    """What `livesim calibrate` fits, to which targets, with how many replications."""
-
-    free: Annotated[list[FreeParameter], Field(min_length=1, max_length=10)]
-    targets: dict[str, Positive] = {}
-    replications: Annotated[int, Field(ge=10, le=10_000)] = 100
-    seed: Annotated[int, Field(ge=0)] = 0
-
-
 class Scenario(Strict):
     """A validated scenario file."""
 
@@ -269,11 +258,13 @@ class Scenario(Strict):
     strategies: Annotated[dict[Ident, Strategy], Field(max_length=MAX_STRATEGIES)] = {}
     calibration: Calibration | None = None
     uncertainty: Annotated[list[Prior], Field(max_length=MAX_PRIORS)] = []
+    #: Draws of some priors from a calibration (`--posterior`; `model.posterior`).
+    posterior: Posterior | None = None
 
     def digest(self) -> str:
         """A SHA-256 of the validated scenario (what a manifest and resume check);
         a scenario without priors has the digest it had before they existed."""
-        skip = None if self.uncertainty else {"uncertainty"}
+        skip = {k for k in ("uncertainty", "posterior") if not getattr(self, k)}
         return hashlib.sha256(self.model_dump_json(exclude=skip).encode()).hexdigest()
 
     def campaigns(self) -> dict[str, Campaign]:
@@ -298,6 +289,8 @@ class Campaign:
     awareness: Awareness | None = None
     #: The scenario's priors resolved against this campaign (`model.uncertainty`).
     priors: tuple[Resolved, ...] = ()
+    #: Where some priors are drawn from (a calibration's posterior), if anywhere.
+    posterior: Posterior | None = None
     #: A stream's own host parameters, where a stream-scope prior drew them.
     stream_hosts: dict[str, HostParams] = dataclasses.field(default_factory=dict)
 
@@ -331,7 +324,7 @@ def _resolve(scenario: Scenario, strategy: Strategy | None) -> Campaign:
     if not scenario.uncertainty:
         return campaign
     priors = tuple(resolve(p, campaign) for p in scenario.uncertainty)
-    return dataclasses.replace(campaign, priors=priors)
+    return dataclasses.replace(campaign, priors=priors, posterior=scenario.posterior)
 
 
 def _event_phase(phase: Awareness | None, streams: list[Stream]) -> Awareness | None:
@@ -394,6 +387,8 @@ def scenario_from_dict(data: dict[str, Any]) -> Scenario:
     if not problems and scenario.uncertainty:
         campaigns = list(scenario.campaigns().values())
         problems = check_priors(scenario.uncertainty, campaigns)
+    if not problems and scenario.posterior is not None:
+        problems = posterior_problems(scenario.posterior, scenario.uncertainty)
     if problems:  # a base section shared by strategies is reported once
         raise ConfigError(list(dict.fromkeys(problems)))
     return scenario
@@ -493,12 +488,19 @@ def _check_campaign(
             problems += _check_branching(campaign, stream, where)
     if campaign.awareness is not None:
         where = (prefix if own("awareness") else "") + "awareness"
-        problems += _check_awareness(campaign, campaign.awareness, where)
+        # a strategy with hosts of its own shares the event, not its selection
+        inherited = not own("awareness") and (own("hosts") or own("streams"))
+        problems += _check_awareness(
+            campaign, campaign.awareness, where, strategy is None or not inherited
+        )
     return problems
 
 
-def _check_awareness(campaign: Campaign, phase: Awareness, where: str) -> list[str]:
-    """The awareness phase names existing streams and a consistent host funnel."""
+def _check_awareness(
+    campaign: Campaign, phase: Awareness, where: str, selection: bool = True
+) -> list[str]:
+    """The awareness phase names existing streams and, where `funnel`, the number
+    of its selected hosts agrees with its streams' hosts (`selection`)."""
     problems = []
     listed = phase.streams or []
     for i, name in enumerate(listed):
@@ -528,7 +530,7 @@ def _check_awareness(campaign: Campaign, phase: Awareness, where: str) -> list[s
             )
     targets = set(phase.streams or ids)
     hosts = {s.host for s in campaign.streams if s.id in targets}
-    if phase.selected is not None and phase.selected != len(hosts):
+    if selection and phase.selected is not None and phase.selected != len(hosts):
         problems.append(
             f"{where}.selected: {phase.selected} selected hosts, but the event's "
             f"streams have {len(hosts)} host(s); they must agree (or give this "

@@ -1,6 +1,10 @@
 """Global sensitivity: Sobol' first-order and total indices of campaign outcomes.
 
-Each named parameter varies uniformly between its `low` and `high`. Saltelli's
+Each named parameter varies uniformly between its `low` and `high`, or, with
+`from_uncertainty = true`, the parameters are the scenario's campaign-scope
+`[[uncertainty]]` priors, each varying by its own distribution (the design's
+uniforms through the prior's inverse CDF; host- and stream-scope priors stay
+drawn in every replication, so they are part of the noise around each point). Saltelli's
 design (Saltelli et al. 2010) takes two independent quasi-random matrices A and B
 of `samples` rows (one scrambled Sobol' sequence of 2d dimensions,
 `scipy.stats.qmc`) and, for every parameter i, the matrix AB_i: A with column i from
@@ -22,6 +26,7 @@ replications) shows up as small non-zero indices with intervals around 0.
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from dataclasses import dataclass
@@ -30,14 +35,27 @@ from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from scipy import stats
 from scipy.stats import qmc
 
 from livesim.backends import Backend
 from livesim.errors import ConfigError
+from livesim.model.posterior import without_posterior_of
+from livesim.model.uncertainty import Prior
+from livesim.paths import set_path, with_values
+from livesim.scenario import Scenario, load_scenario, scenario_from_dict
 from livesim.stats import bca_fallback, legacy_seed
-from livesim.sweep import Experiment, SweepPlan, load_experiment, run_sweep
+from livesim.sweep import (
+    Experiment,
+    SweepParameter,
+    SweepPlan,
+    plan,
+    read_config,
+    run_sweep,
+    scenario_path_for,
+    writes_field,
+)
 
 DEFAULT_OUTPUTS = ["net_gmv", "conversion_rate", "roi"]
 
@@ -52,6 +70,10 @@ class SensitivityExperiment(Experiment):
     resamples: Annotated[int, Field(ge=100, le=100_000)] = 999
     outputs: Annotated[list[str], Field(min_length=1)] = DEFAULT_OUTPUTS
     replications: Annotated[int, Field(ge=1, le=10_000)] = 10
+    parameters: Annotated[list[SweepParameter], Field(max_length=20)] = []
+    from_uncertainty: bool = False
+    #: The priors that are the parameters, with `from_uncertainty`.
+    _factors: list[Prior] = PrivateAttr(default_factory=list)
 
     @field_validator("samples")
     @classmethod
@@ -64,6 +86,20 @@ class SensitivityExperiment(Experiment):
 
     @model_validator(mode="after")
     def _bounds_only(self) -> SensitivityExperiment:
+        if self.from_uncertainty and self.parameters:
+            raise ValueError(
+                "from_uncertainty: the parameters are the scenario's priors; give "
+                "no [[parameters]] with it"
+            )
+        if self.from_uncertainty and self.priors == "off":
+            raise ValueError(
+                'from_uncertainty: it needs the priors; drop priors = "off"'
+            )
+        if not self.from_uncertainty and not self.parameters:
+            raise ValueError(
+                "parameters: give [[parameters]] with low and high, or "
+                "from_uncertainty = true to vary the scenario's priors"
+            )
         listed = [p.name for p in self.parameters if p.values is not None]
         if listed:
             raise ValueError(
@@ -77,6 +113,44 @@ class SensitivityExperiment(Experiment):
             )
         return self
 
+    def whole_numbers(self, base: dict[str, Any]) -> list[bool]:
+        """Priors round their own draws on whole-number fields."""
+        if self.from_uncertainty:
+            return [False] * len(self.parameters)
+        return super().whole_numbers(base)
+
+    def point(
+        self, base: dict[str, Any], values: dict[str, float], whole: list[bool]
+    ) -> Scenario:
+        """With `from_uncertainty`, each prior of the design takes the point's
+        value in every replication (applied as the prior applies its draws: set
+        or scale); the other priors are drawn as usual."""
+        if not self.from_uncertainty:
+            return super().point(base, values, whole)
+        data = without_posterior_of(
+            copy.deepcopy(base), [p.name for p in self._factors]
+        )
+        data["uncertainty"] = [
+            *data.get("uncertainty", []),
+            *(held(p, values[p.name]) for p in self._factors),
+        ]
+        if not self.fixed:
+            return scenario_from_dict(data)
+        return with_values(data, [([k], v) for k, v in self.fixed.items()])
+
+
+def held(prior: Prior, value: float) -> dict[str, Any]:
+    """A prior held at one value: a choice of that value alone."""
+    return {
+        "name": prior.name,
+        "paths": prior.paths,
+        "dist": "choice",
+        "values": [value],
+        "mode": prior.mode,
+        "scope": "campaign",
+        "source": prior.source,
+    }
+
 
 def saltelli_points(experiment: Any) -> pd.DataFrame:
     """The points of Saltelli's design: A (samples rows), B, then AB_1 ... AB_d."""
@@ -84,10 +158,14 @@ def saltelli_points(experiment: Any) -> pd.DataFrame:
     d = len(exp.parameters)
     n = exp.samples
     unit = qmc.Sobol(d=2 * d, scramble=True, seed=exp.sample_seed).random(n)
-    low = np.array([p.low for p in exp.parameters], dtype=float)
-    high = np.array([p.high for p in exp.parameters], dtype=float)
-    a = low + unit[:, :d] * (high - low)
-    b = low + unit[:, d:] * (high - low)
+    if exp.from_uncertainty:  # each prior's inverse CDF
+        a = np.column_stack([p.ppf(unit[:, i]) for i, p in enumerate(exp._factors)])
+        b = np.column_stack([p.ppf(unit[:, d + i]) for i, p in enumerate(exp._factors)])
+    else:
+        low = np.array([p.low for p in exp.parameters], dtype=float)
+        high = np.array([p.high for p in exp.parameters], dtype=float)
+        a = low + unit[:, :d] * (high - low)
+        b = low + unit[:, d:] * (high - low)
     blocks = [a, b]
     for i in range(d):
         ab = a.copy()
@@ -96,9 +174,47 @@ def saltelli_points(experiment: Any) -> pd.DataFrame:
     return pd.DataFrame(np.vstack(blocks), columns=[p.name for p in exp.parameters])
 
 
-def load_sensitivity(path: Path) -> SweepPlan:
-    """Read and check a sensitivity experiment file (all problems at once)."""
-    return load_experiment(path, SensitivityExperiment, saltelli_points)
+def load_sensitivity(path: Path, posterior: Path | None = None) -> SweepPlan:
+    """Read and check a sensitivity experiment file (all problems at once); with
+    `from_uncertainty`, its parameters are the scenario's campaign-scope priors
+    that vary (a choice of one value does not)."""
+    exp = read_config(path, SensitivityExperiment, "experiment")
+    scenario_path = scenario_path_for(path, exp.scenario)
+    if exp.from_uncertainty:
+        scenario = load_scenario(scenario_path)
+        base = scenario.model_dump(exclude_none=True)
+        factors = [  # (a prior on a strategy's own field alone stays drawn)
+            p
+            for p in scenario.uncertainty
+            if p.scope == "campaign"
+            and p.support()[0] < p.support()[1]
+            and all(set_path(copy.deepcopy(base), q, 0.0) for q in p.paths)
+        ]
+        clashes = [
+            f"fixed: {path!r} writes the field of the prior {p.name!r}, which "
+            "from_uncertainty varies; drop one of them"
+            for path in exp.fixed
+            for p in factors
+            if any(writes_field(base, path, q) for q in p.paths)
+        ]
+        if clashes:
+            raise ConfigError(clashes)
+        if not factors:
+            raise ConfigError(
+                f"from_uncertainty: scenario {exp.scenario!r} has no [[uncertainty]] "
+                "prior of scope campaign that varies"
+            )
+        ends = [p.ppf(np.array([0.0, 1.0])) for p in factors]
+        exp = exp.model_copy(
+            update={
+                "parameters": [
+                    SweepParameter(name=p.name, paths=p.paths, low=lo, high=hi)
+                    for p, (lo, hi) in zip(factors, ends, strict=True)
+                ]
+            }
+        )
+        exp._factors = factors
+    return plan(exp, scenario_path, saltelli_points, posterior)
 
 
 @dataclass
@@ -218,13 +334,21 @@ def report(plan: SweepPlan, indices: pd.DataFrame) -> str:
         f"Saltelli design: {exp.samples} x ({d} + 2) = {len(plan.points)} points, "
         f"{exp.replications} replications each (seed {exp.seed}, common random "
         f"numbers). Intervals: {exp.confidence:.0%} BCa bootstrap, "
-        f"{exp.resamples} resamples. Parameters vary uniformly:",
+        f"{exp.resamples} resamples. "
+        + (
+            "Parameters vary by the scenario's priors (each through its inverse "
+            "CDF; priors of host or stream scope are drawn in every replication):"
+            if exp.from_uncertainty
+            else "Parameters vary uniformly:"
+        ),
         "",
     ]
-    for p in exp.parameters:
+    for p in [] if exp.from_uncertainty else exp.parameters:
         lines.append(
             f"- `{p.name}` from {p.low:g} to {p.high:g} ({', '.join(p.paths)})"
         )
+    for prior in exp._factors:
+        lines.append(f"- `{prior.name}`: {prior.dist} ({prior.mode}), {prior.source}")
     lines += [
         "",
         "S1 (first order) is the share of the output's variance the parameter "

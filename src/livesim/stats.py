@@ -16,6 +16,8 @@ answer for the same data:
 * `parameter_share`: the share of a metric's variance due to the parameter draws
   (law of total variance over draws x inner replications), with a bootstrap
   interval over the draws;
+* `break_even`: where a straight line fitted to paired differences against a
+  parameter's draws crosses zero, with a bootstrap interval;
 * `bca_fallback` and `legacy_seed`: the repairs of an interval scipy leaves NaN
   and the seeding of scipy's bootstraps that draw from numpy's global generator
   (Sobol' indices, `livesim.sensitivity`).
@@ -348,3 +350,58 @@ def explained_share(y: ArrayLike, x: ArrayLike) -> float:
     if len(a) < 3 or a.std() == 0 or b.std() == 0:
         return math.nan
     return float(np.corrcoef(a, b)[0, 1] ** 2)
+
+
+def break_even(
+    d: ArrayLike,
+    x: ArrayLike,
+    seed: int = 0,
+    inner: int = 1,
+    confidence: float = CONFIDENCE,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+) -> tuple[float, float, float, float]:
+    """Where the least-squares line of differences d against a parameter's draws x
+    crosses zero, x* = mean(x) - mean(d) / b: (x*, interval low, interval high,
+    slope b).
+
+    The interval is a percentile bootstrap that resamples whole parameter draws
+    (pairs in consecutive groups of `inner`), each resample's crossing clipped to
+    the draws' range. x* and its interval are NaN when the line does not cross
+    zero inside that range (the fitted sign then holds throughout) or when the
+    slope's own interval includes 0 (no clear dependence to cross with); all is
+    NaN with fewer than 3 pairs or draws that do not vary.
+    """
+    dd, xx = np.asarray(d, dtype=float), np.asarray(x, dtype=float)
+    keep = np.isfinite(dd) & np.isfinite(xx)
+    if len(dd) < 3 or not keep.all() and inner > 1:
+        return math.nan, math.nan, math.nan, math.nan
+    dd, xx = dd[keep], xx[keep]
+    if len(dd) < 3 or xx.std() == 0:
+        return math.nan, math.nan, math.nan, math.nan
+    lo, hi = float(xx.min()), float(xx.max())
+    slope0, root0 = _line_root(xx[None, :], dd[None, :])
+    groups = max(1, len(dd) // inner)
+    rng = np.random.default_rng(seed)
+    slopes, roots = [], []
+    for start in range(0, resamples, 250):  # batches keep memory small
+        picks = rng.integers(0, groups, (min(250, resamples - start), groups))
+        idx = (picks[:, :, None] * inner + np.arange(inner)).reshape(len(picks), -1)
+        slope, root = _line_root(xx[idx], dd[idx])
+        slopes.append(slope)
+        roots.append(root)
+    tail = 100.0 * (1.0 - confidence) / 2.0
+    b_low, b_high = np.nanpercentile(np.concatenate(slopes), [tail, 100.0 - tail])
+    clear = b_low > 0 or b_high < 0
+    if not (clear and lo <= root0[0] <= hi):
+        return math.nan, math.nan, math.nan, float(slope0[0])
+    clipped = np.clip(np.concatenate(roots), lo, hi)
+    low, high = np.nanpercentile(clipped, [tail, 100.0 - tail])
+    return float(root0[0]), float(low), float(high), float(slope0[0])
+
+
+def _line_root(x: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the least-squares slope of d on x and where the line is 0."""
+    xc = x - x.mean(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = (xc * d).sum(axis=1) / (xc**2).sum(axis=1)
+        return slope, x.mean(axis=1) - d.mean(axis=1) / slope

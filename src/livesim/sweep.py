@@ -16,6 +16,7 @@ uninterrupted one.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -40,8 +41,9 @@ from livesim.backends import (
     run_jobs,
 )
 from livesim.errors import ConfigError
+from livesim.model.posterior import posterior_record, without_posterior_of
 from livesim.results import ADDITIVE, describe
-from livesim.scenario import Ident, Scenario, Strict, load_scenario
+from livesim.scenario import Ident, Scenario, Strict
 
 #: Campaign metrics a sweep can keep (per replication and strategy).
 METRICS = [*ADDITIVE, "mean_watch_minutes", "mean_qa_wait", "conversion_rate", "roi"]
@@ -92,6 +94,70 @@ class Experiment(Strict):
     outputs: Annotated[list[str], Field(min_length=1)] = DEFAULT_OUTPUTS
     engine: Literal["auto", "agent", "cohort"] = "auto"
     chunk: Annotated[int, Field(ge=1, le=10_000)] = DEFAULT_CHUNK
+    priors: Literal["draw", "off"] = "draw"
+
+    def whole_numbers(self, base: dict[str, Any]) -> list[bool]:
+        """Per parameter, whether its fields take whole numbers (then rounded)."""
+        from livesim.paths import takes_whole_numbers
+
+        return [
+            takes_whole_numbers(
+                base,
+                p.paths,
+                p.values[0] if p.values else p.low + 0.37 * (p.high - p.low),  # type: ignore[operator]
+            )
+            for p in self.parameters
+        ]
+
+    def point(
+        self, base: dict[str, Any], values: dict[str, float], whole: list[bool]
+    ) -> Scenario:
+        """The scenario of one point: fixed values, then the point's values
+        (rounded for parameters flagged in `whole`)."""
+        from livesim.paths import with_values
+
+        fixed = [([path], value) for path, value in self.fixed.items()]
+        varied = [(p.paths, values[p.name]) for p in self.parameters]
+        flags = [False] * len(fixed) + whole
+        return with_values(base, fixed + varied, flags)
+
+    def set_paths(self) -> list[str]:
+        """Every path the experiment writes."""
+        return [*self.fixed, *(path for p in self.parameters for path in p.paths)]
+
+
+def split_priors(
+    base: dict[str, Any], experiment: Experiment
+) -> tuple[dict[str, Any], list[str]]:
+    """The base without the priors the experiment sets (a prior on a field the
+    experiment writes would overwrite it), and their names; with `priors = "off"`
+    every prior goes."""
+    priors = base.get("uncertainty", [])
+    if experiment.priors == "off":
+        kept: list[dict[str, Any]] = []
+    else:
+        written = experiment.set_paths()
+        kept = [
+            p
+            for p in priors
+            if not any(writes_field(base, a, b) for a in written for b in p["paths"])
+        ]
+    names = [p["name"] for p in priors if p not in kept]
+    return without_posterior_of(dict(base, uncertainty=kept), names), names
+
+
+def writes_field(base: dict[str, Any], written: str, prior_path: str) -> bool:
+    """Whether an experiment's path writes a field a prior's path names, in the
+    scenario's sections or a strategy's (`strategies.NAME.<path>`: a prior's path
+    reaches every campaign)."""
+    from livesim.paths import overlaps
+
+    head, _, rest = written.partition(".")
+    if head == "strategies":
+        name, _, inside = rest.partition(".")
+        strategy = base.get("strategies", {}).get(name)
+        return isinstance(strategy, dict) and overlaps(strategy, inside, prior_path)
+    return overlaps(base, written, prior_path)
 
 
 @dataclass
@@ -103,12 +169,15 @@ class SweepPlan:
     points: pd.DataFrame  # one row per point, a column per parameter
     digest: str
     whole: list[bool]  # parameters whose fields take whole numbers (rounded)
+    #: Priors of the scenario not drawn: the experiment sets their fields.
+    priors_set: list[str] = dataclasses.field(default_factory=list)
 
 
 def load_experiment(
     path: Path,
     model: type[Experiment] | None = None,
     design: Callable[[Any], pd.DataFrame] | None = None,
+    posterior: Path | None = None,
 ) -> SweepPlan:
     """Read and check an experiment file; every problem is reported at once.
 
@@ -120,6 +189,7 @@ def load_experiment(
         experiment,
         scenario_path_for(path, experiment.scenario),
         design or design_points,
+        posterior,
     )
 
 
@@ -158,11 +228,14 @@ def plan(
     experiment: Experiment,
     scenario_path: Path,
     design: Callable[[Any], pd.DataFrame] | None = None,
+    posterior: Path | None = None,
 ) -> SweepPlan:
-    """The points of an experiment, checked against its scenario."""
-    from livesim.paths import set_path, takes_whole_numbers
+    """The points of an experiment, checked against its scenario (with the
+    priors a `posterior` file holds drawn from it)."""
+    from livesim.bayes.posterior_file import load_with_posterior
+    from livesim.paths import set_path
 
-    scenario = load_scenario(scenario_path)
+    scenario = load_with_posterior(scenario_path, posterior)
     base = scenario.model_dump(exclude_none=True)
     problems = []
     for metric in experiment.outputs:
@@ -183,15 +256,9 @@ def plan(
                 )
     if problems:
         raise ConfigError(problems)
+    base, priors_set = split_priors(base, experiment)
     points = (design or design_points)(experiment)
-    whole = [
-        takes_whole_numbers(
-            base,
-            p.paths,
-            p.values[0] if p.values else p.low + 0.37 * (p.high - p.low),  # type: ignore[operator]
-        )
-        for p in experiment.parameters
-    ]
+    whole = experiment.whole_numbers(base)
     if len(points) > MAX_POINTS:
         raise ConfigError(
             f"design: {len(points)} points exceed the limit of {MAX_POINTS}"
@@ -213,7 +280,12 @@ def plan(
         (experiment.model_dump_json() + scenario.digest()).encode()
     ).hexdigest()
     return SweepPlan(
-        experiment=experiment, base=base, points=points, digest=digest, whole=whole
+        experiment=experiment,
+        base=base,
+        points=points,
+        digest=digest,
+        whole=whole,
+        priors_set=priors_set,
     )
 
 
@@ -263,14 +335,8 @@ def point_scenario(
     values: dict[str, float],
     whole: list[bool] | None = None,
 ) -> Scenario:
-    """The scenario of one point: fixed values, then the point's values (rounded
-    for parameters flagged in `whole`)."""
-    from livesim.paths import with_values
-
-    fixed = [([path], value) for path, value in experiment.fixed.items()]
-    varied = [(p.paths, values[p.name]) for p in experiment.parameters]
-    flags = [False] * len(fixed) + (whole or [False] * len(varied))
-    return with_values(base, fixed + varied, flags)
+    """The scenario of one point (`Experiment.point`)."""
+    return experiment.point(base, values, whole or [False] * len(values))
 
 
 def run_sweep(
@@ -331,6 +397,8 @@ def _manifest(plan: SweepPlan) -> dict[str, Any]:
         "replications": exp.replications,
         "seed": exp.seed,
         "experiment": exp.model_dump(),
+        "priors_set": plan.priors_set,
+        "posterior": posterior_record(plan.base.get("posterior")),
     }
 
 

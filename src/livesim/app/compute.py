@@ -315,6 +315,12 @@ def whatif_start(
     return collect
 
 
+def without_priors(scenario: Scenario) -> Scenario:
+    """The scenario with its `[[uncertainty]]` priors switched off: every
+    parameter at its set value (the what-if's "parameters fixed" run)."""
+    return scenario.model_copy(update={"uncertainty": []})
+
+
 WHATIF_METRICS = (
     ("net_gmv", "net GMV (RMB)"),
     ("roi", "ROI"),

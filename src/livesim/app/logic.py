@@ -50,6 +50,7 @@ from livesim.app.compute import (
     warm_up,
     whatif,
     whatif_start,
+    without_priors,
 )
 from livesim.archetypes import ARCHETYPES
 from livesim.scenario import Scenario, scenario_from_dict
@@ -511,4 +512,5 @@ __all__ = [
     "warm_up",
     "whatif",
     "whatif_start",
+    "without_priors",
 ]

@@ -198,8 +198,10 @@ def whatif_view(
     runs: dict[str, pd.DataFrame],
     diffs: pd.DataFrame,
     baseline_label: str,
+    priors: list[str],
 ) -> None:
-    """Distributions beside the baseline, the paired differences, baseline buttons."""
+    """Distributions beside the baseline, the paired differences, baseline buttons;
+    `priors` names the scenario's priors drawn in every replication."""
     n = len(runs["current"])
     st.caption(
         f"{n} replications of the whole campaign on the cohort engine, for the "
@@ -207,8 +209,6 @@ def whatif_view(
         "seed and replication numbers: common random numbers make the differences "
         "paired. More replications give narrower intervals and slower updates."
     )
-    columns = [str(c) for c in runs["current"].columns]
-    priors = [c.removeprefix("param.") for c in columns if c.startswith("param.")]
     drawn = {"priors": priors, "parameter_draws": n, "inner_replications": 1}
     st.caption(coverage(drawn).replace("below", "here"))
     frame = L.distribution_frame(runs)
@@ -266,10 +266,12 @@ def _formatter(metric: str) -> Any:
     return fmt
 
 
-def headline(diffs: pd.DataFrame) -> None:
-    """The top row: what-if means with their change against the baseline."""
+def headline(diffs: pd.DataFrame, fixed: pd.DataFrame | None = None) -> None:
+    """The top row: what-if means with their change against the baseline, and
+    with priors the chance of beating it with them drawn and with every parameter
+    fixed (`fixed`: the paired differences of the what-if without priors)."""
     by = diffs.set_index("metric")
-    cols = st.columns(4)
+    cols = st.columns(4 if fixed is None else 5)
     gmv = by.loc["net GMV (RMB)"].astype(float).to_dict()
     cols[0].metric(
         "Net GMV (mean over replications)",
@@ -292,12 +294,28 @@ def headline(diffs: pd.DataFrame) -> None:
         help="Orders per viewer who entered.",
     )
     p = gmv["p_current_higher"]
+    drawn = (
+        ""
+        if fixed is None
+        else " With parameter uncertainty: every replication draws the scenario's "
+        "priors, the same draws for both."
+    )
     cols[3].metric(
         "P(net GMV above baseline)",
         "n/a" if p != p else f"{p:.0%}",
         help="Share of paired replications in which the current settings give more "
-        "net GMV than the baseline (ties count half).",
+        "net GMV than the baseline (ties count half)." + drawn,
     )
+    if fixed is not None:
+        rows = fixed.set_index("metric")["p_current_higher"].astype(float)
+        q = float(rows.to_dict()["net GMV (RMB)"])
+        cols[4].metric(
+            "P(above baseline), parameters fixed",
+            "n/a" if q != q else f"{q:.0%}",
+            help="The same chance with the priors switched off: every parameter at "
+            "its set value, simulation noise only. The gap between the two is what "
+            "not knowing the parameters does to the decision.",
+        )
 
 
 def _delta(difference: float, text: str) -> str | None:
@@ -419,19 +437,32 @@ def main() -> None:
         ),
         "current": L.whatif_start(scenario, strategy, replications, seed, workers),
     }
+    if base.uncertainty:  # the same what-if with every parameter at its set value
+        pending["baseline fixed"] = L.whatif_start(
+            L.without_priors(baseline), saved["strategy"], replications, seed, workers
+        )
+        pending["current fixed"] = L.whatif_start(
+            L.without_priors(scenario), strategy, replications, seed, workers
+        )
     session = L.live_session(scenario, strategy, stream, replication, seed)
-    runs = {setting: collect() for setting, collect in pending.items()}
+    done = {setting: collect() for setting, collect in pending.items()}
+    runs = {k: done[k] for k in ("baseline", "current")}
     diffs = L.paired_differences(runs["current"], runs["baseline"], seed)
+    fixed = (
+        L.paired_differences(done["current fixed"], done["baseline fixed"], seed)
+        if "current fixed" in done
+        else None
+    )
     elapsed = time.perf_counter() - started
     with head:
-        headline(diffs)
+        headline(diffs, fixed)
     label = (
         "the scenario as bundled"
         if f"baseline:{name}" not in st.session_state
         else "saved settings"
     ) + f", strategy {saved['strategy']}"
     with whatif:
-        whatif_view(name, runs, diffs, label)
+        whatif_view(name, runs, diffs, label, [p.name for p in scenario.uncertainty])
     with live:
         live_view(session, replication, speed, play)
     st.caption(

@@ -15,9 +15,14 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from livesim.errors import ConfigError
+
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from livesim.backends import Backend
     from livesim.results import SimulationResult
+    from livesim.scenario import Scenario
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -33,6 +38,29 @@ def backend_for(args: argparse.Namespace) -> Iterator[Backend]:
         yield backend
     finally:
         backend.close()
+
+
+def load(path: Path, args: argparse.Namespace) -> Scenario:
+    """A scenario file, its `[[uncertainty]]` priors switched off with `--fixed`
+    (every parameter at the scenario's value: simulation noise only) or some of
+    them drawn from a calibration's posterior (`--posterior FILE`)."""
+    from livesim.scenario import load_scenario
+
+    scenario = load_scenario(path)
+    posterior = getattr(args, "posterior", None)
+    if posterior is not None:
+        if getattr(args, "fixed", False):
+            raise ConfigError("--posterior: drop --fixed (it switches the priors off)")
+        from livesim.bayes.posterior_file import with_posterior
+
+        return with_posterior(scenario, posterior)
+    if getattr(args, "fixed", False) and scenario.uncertainty:
+        args.priors_off = sorted(
+            set(getattr(args, "priors_off", []))
+            | {p.name for p in scenario.uncertainty}
+        )
+        scenario = scenario.model_copy(update={"uncertainty": []})
+    return scenario
 
 
 def number(value: float) -> str:
@@ -62,18 +90,25 @@ def print_headline(result: SimulationResult) -> None:
     print(coverage(manifest, result.summary).replace("**", ""))
 
 
-def covers(priors: list[Any]) -> str:
+def covers(priors: list[Any], set_here: list[str] | None = None) -> str:
     """The line saying what an experiment's intervals cover: its base scenario's
-    priors, if any, are drawn afresh in every replication."""
+    priors, if any, are drawn afresh in every replication, except those on fields
+    the experiment sets (`set_here`)."""
     from livesim.report.coverage import coverage
 
     names = [p["name"] if isinstance(p, dict) else p.name for p in priors]
+    aside = (
+        f" The priors {', '.join(set_here)} are not drawn: the experiment sets "
+        'their fields (or `priors = "off"`).'
+        if set_here
+        else ""
+    )
     if not names:
-        return coverage({}).replace("**", "").replace(" below", "")
+        return coverage({}).replace("**", "").replace(" below", "") + aside
     return (
         "These intervals cover parameter uncertainty and simulation noise: the "
         f"priors ({', '.join(names)}) are drawn afresh in every replication "
-        "(docs/model.md, section 16)."
+        "(docs/model.md, section 16)." + aside
     )
 
 

@@ -13,13 +13,13 @@ from livesim.commands import EXIT_OK, backend_for, covers, number
 
 
 def experiment(
-    args: argparse.Namespace, kind: str, load: Callable[[Path], Any], run: Any
+    args: argparse.Namespace, kind: str, load: Callable[..., Any], run: Any
 ) -> tuple[Any, Any, Path, float]:
     """Load an experiment file, check --out, and run it on the chosen backend:
     (plan, result, out, wall seconds)."""
     from livesim.output import check_no_file_in_the_way, check_writable
 
-    plan = load(args.experiment)
+    plan = load(args.experiment, posterior=args.posterior)
     out = args.out or Path("results") / f"{args.experiment.stem}-{kind}"
     check_no_file_in_the_way(out, [out, *out.parents])
     check_writable(out)
@@ -53,7 +53,7 @@ def sweep(args: argparse.Namespace) -> int:
     shown = summary[summary["metric"] == first].drop(columns=["metric"]).head(20)
     print(f"{first} per point (mean and 95% CI; first 20 points):")
     print(shown.to_string(index=False, float_format=number))
-    print(covers(plan.base.get("uncertainty", [])))
+    print(covers(plan.base.get("uncertainty", []), plan.priors_set))
     print(
         f"\nwrote {out}/ (sweep.csv: one row per point x replication x strategy; "
         f"points.csv: per-point summaries; points/: one file per chunk of "
@@ -64,12 +64,16 @@ def sweep(args: argparse.Namespace) -> int:
 
 def sensitivity(args: argparse.Namespace) -> int:
     """`livesim sensitivity EXPERIMENT`: Sobol' indices of the outputs."""
-    from livesim.sensitivity import load_sensitivity, run_sensitivity
+    from livesim.sensitivity import (
+        SensitivityExperiment,
+        load_sensitivity,
+        run_sensitivity,
+    )
 
     plan, found, out, seconds = experiment(
         args, "sensitivity", load_sensitivity, run_sensitivity
     )
-    exp = plan.experiment
+    exp: SensitivityExperiment = plan.experiment
     print(
         f"{args.experiment}: Saltelli design of {len(plan.points)} points x "
         f"{exp.replications} replications; Sobol' indices with "
@@ -77,7 +81,13 @@ def sensitivity(args: argparse.Namespace) -> int:
     )
     shown = found.indices.drop(columns=["output_variance"])
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    print(covers(plan.base.get("uncertainty", [])))
+    varied = [p.name for p in exp.parameters] if exp.from_uncertainty else []
+    if varied:
+        print(
+            f"The priors {', '.join(varied)} vary by their distributions (the design)."
+        )
+    aside = [n for n in plan.priors_set if n not in varied]
+    print(covers(plan.base.get("uncertainty", []), aside))
     print(
         f"\nwrote {out}/ (sensitivity.csv, sensitivity.md, sensitivity.png; "
         f"sweep.csv: every point x replication; points/: one file per chunk) in "

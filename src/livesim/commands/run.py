@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from livesim import __version__
-from livesim.commands import EXIT_OK, backend_for, print_headline
+from livesim.commands import EXIT_OK, backend_for, load, print_headline
 from livesim.pool import interrupts_held
 
 if TYPE_CHECKING:
@@ -47,11 +47,10 @@ def run(args: argparse.Namespace) -> int:
     """`livesim run [SCENARIO]`: replications, tables, report and figures."""
     from livesim.output import check_out_folder, write_outputs
     from livesim.runner import execute, preflight
-    from livesim.scenario import load_scenario
     from livesim.scenarios import bundled_scenario
 
     path = args.scenario or bundled_scenario()
-    scenario = load_scenario(path)
+    scenario = load(path, args)
     out = (args.out or Path("results") / scenario.name).resolve()
     check_out_folder(out)
     store = run_store(args, out, [scenario])
@@ -79,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
             result.noise_only = noise.campaign
             result.manifest["noise_only_run_seconds"] = noise.manifest["run_seconds"]
         result.manifest["scenario_path"] = str(path)
+        if getattr(args, "priors_off", None):
+            result.manifest["priors_off"] = args.priors_off
         with interrupts_held():  # the outputs are written whole, then it stops
             written = write_outputs(result, scenario, out)
             store.remove()
@@ -96,10 +97,10 @@ def compare(args: argparse.Namespace) -> int:
     """`livesim compare SCENARIO [FILE...]`: strategies on common random numbers."""
     from livesim.compare import prepare_comparison, run_comparison
     from livesim.output import check_out_folder, write_outputs
-    from livesim.scenario import load_scenario
+    from livesim.report.comparison import verdicts
 
-    scenario = load_scenario(args.scenario)
-    others = [load_scenario(p) for p in args.others]
+    scenario = load(args.scenario, args)
+    others = [load(p, args) for p in args.others]
     out = (args.out or Path("results") / f"{scenario.name}-compare").resolve()
     check_out_folder(out)
     store = run_store(args, out, [scenario, *others])
@@ -118,22 +119,21 @@ def compare(args: argparse.Namespace) -> int:
         comparison = run_comparison(requests, backend, not args.no_progress, store)
         result = comparison.result
         result.manifest["scenario_path"] = str(args.scenario)
+        if getattr(args, "priors_off", None):
+            result.manifest["priors_off"] = args.priors_off
         with interrupts_held():  # the outputs are written whole, then it stops
             written = write_outputs(result, scenario, out, comparison)
             store.remove()
             args.written = written
     print_headline(result)
-    gmv = comparison.pairs[comparison.pairs["metric"] == "net_gmv"]
-    print("\npaired differences in net GMV (first - second), 95% bootstrap CI:")
-    for row in gmv.to_dict(orient="records"):
-        print(
-            f"  {row['first']} - {row['second']}: {row['mean_diff']:+,.0f} RMB "
-            f"({row['ci_low']:+,.0f} to {row['ci_high']:+,.0f}); first higher in "
-            f"{row['p_first_higher']:.0%} of replications"
-        )
+    print("\nagainst the baseline, on the same random numbers (pairs.csv: every pair):")
+    for line in verdicts(comparison):
+        print("  " + line)
+    extra = "breakeven.csv, " if len(comparison.breakeven) else ""
     print(
         f"\nwrote {written}/ (report.md, report.html, pairs.csv, strategies.csv, "
-        f"replications.csv, summary.csv, timeseries.csv, manifest.json, figures/) "
+        f"{extra}replications.csv, summary.csv, timeseries.csv, manifest.json, "
+        "figures/) "
         f"in {result.manifest['run_seconds']:.1f} s of simulation"
     )
     return EXIT_OK

@@ -210,7 +210,6 @@ class AgentSession:
         """Each minute: read the platform's feedback, draw arrivals, start viewers."""
         env = self.env
         platform = self.platform
-        host = sr.host
         gens = sr.generators
         window = platform.feedback_window_minutes
         if sr.start > env.now:
@@ -225,7 +224,7 @@ class AgentSession:
             views = sum(sum(b[lo:m]) for b in sr.arrival_bins)
             gpm = 1000.0 * sum(sr.gmv_bins[lo:m]) / views if views else 0.0
             boost = platform.gpm_boost * min(1.0, gpm / platform.gpm_reference)
-            rate_platform = host.recommendation_rate * (1.0 + boost) + feedback
+            rate_platform = sr.recommendation * (1.0 + boost) + feedback
             sr.tally.platform_expected += rate_platform
             n_f = gens["followers"].poisson(sr.follower_per_minute[m])
             n_p = gens["platform"].poisson(rate_platform)

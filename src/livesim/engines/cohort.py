@@ -105,7 +105,7 @@ class StreamTable:
         self.carry_intent = platform.intent_follower * column(
             lambda r: r.host.carryover_intent_boost
         )
-        self.recommendation = column(lambda r: r.host.recommendation_rate)
+        self.recommendation = column(lambda r: r.recommendation)
         self.ads_per_minute = column(lambda r: r.ads_per_minute)
         self.hazard_unit = column(lambda r: r.hazard_unit)
         self.purchase_rate = column(lambda r: r.host.purchase_rate)

@@ -101,6 +101,7 @@ class StreamConstants:
         # the audience of an awareness phase comes as followers do, at the start
         self.aware_total = traffic.expected_aware(campaign, stream)
         self.aware_per_minute = self.aware_total * np.diff(cdf)
+        self.recommendation = traffic.recommendation(campaign, stream)
         self.ads_per_minute = (
             traffic.ad_impressions(stream, campaign.costs.cpm)
             * campaign.costs.ad_enter_rate

@@ -109,15 +109,44 @@ def describe_awareness(f: dict[str, float | int | None]) -> str:
     return line
 
 
-def expected_aware(campaign: Campaign, stream: Stream) -> float:
-    """Expected aware arrivals to one stream: an equal share of the event's audience."""
+def event_targets(campaign: Campaign) -> list[str]:
+    """The ids of the event's streams (every stream unless the phase lists some)."""
     phase = campaign.awareness
     if phase is None:
+        return []
+    return phase.streams or [s.id for s in campaign.streams]
+
+
+def event_share(campaign: Campaign, stream: Stream) -> float:
+    """The share of the event's audience and push that reaches a stream: 0 off the
+    event's streams, 1 when its host is of the event's own kinds (every kind when
+    none are named), `follow_share` when it is of another kind."""
+    phase = campaign.awareness
+    if phase is None or stream.id not in event_targets(campaign):
         return 0.0
-    targets = phase.streams or [s.id for s in campaign.streams]
-    if stream.id not in targets:
+    kind = campaign.host_kinds[stream.host]
+    if phase.own_kinds is None or kind in phase.own_kinds:
+        return 1.0
+    return phase.follow_share
+
+
+def expected_aware(campaign: Campaign, stream: Stream) -> float:
+    """Expected aware arrivals to one stream: an equal share of the event's audience
+    over its streams, times the stream's `event_share`."""
+    share = event_share(campaign, stream)
+    if share == 0.0 or campaign.awareness is None:
         return 0.0
-    return aware_audience(phase) / len(targets)
+    return aware_audience(campaign.awareness) / len(event_targets(campaign)) * share
+
+
+def recommendation(campaign: Campaign, stream: Stream) -> float:
+    """A stream's base platform recommendation (viewers/min): its host's own rate
+    plus the event's push times the stream's `event_share`."""
+    own = campaign.host_of(stream).recommendation_rate
+    phase = campaign.awareness
+    if phase is None or phase.push == 0.0:
+        return own
+    return own + phase.push * event_share(campaign, stream)
 
 
 def ad_impressions(stream: Stream, cpm: float) -> float:
@@ -137,7 +166,9 @@ def expected_viewers(campaign: Campaign, stream: Stream) -> float:
     direct = (
         expected_followers(host)
         + expected_aware(campaign, stream)
-        + host.recommendation_rate * (1.0 + platform.gpm_boost) * stream.duration
+        + recommendation(campaign, stream)
+        * (1.0 + platform.gpm_boost)
+        * stream.duration
         + ad_impressions(stream, campaign.costs.cpm) * campaign.costs.ad_enter_rate
     )
     factor = branching_factor(host, platform)

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from livesim.model.posterior import POSTERIOR_UNIT
 from livesim.model.rng import keyed_uniform, stream_key
 from livesim.schema import Ident, Strict
 
@@ -185,7 +186,7 @@ class Prior(Strict):
             weights = self.weights or [1.0] * len(self.values)
             kept = [v for v, w in zip(self.values, weights, strict=True) if w > 0]
             return min(kept), max(kept)
-        lo, hi = (float(x) for x in self.frozen().support())
+        lo, hi = (float(x) for x in self.dist_frozen.support())
         if self.dist in ("lognormal", "normal"):
             lo = lo if self.low is None else max(lo, self.low)
             hi = hi if self.high is None else min(hi, self.high)
@@ -380,11 +381,22 @@ Values = dict[str, dict[str, float]]
 
 
 def draw_values(campaign: Campaign, seed: int, draw: int, medians: bool) -> Values:
-    """Each prior's value per unit for parameter draw `draw` (or its median)."""
+    """Each prior's value per unit for parameter draw `draw` (or its median); the
+    priors a posterior holds take the particle of the draw (or their weighted
+    medians) instead."""
     out: Values = {}
+    post: dict[str, float] = {}
+    if campaign.posterior is not None:
+        post = (
+            campaign.posterior.medians()
+            if medians
+            else campaign.posterior.particle(uniform(seed, draw, POSTERIOR_UNIT, ""))
+        )
     for res in campaign.priors:
         p = res.prior
-        if medians:
+        if p.name in post:
+            x = np.full(len(res.units), post[p.name])
+        elif medians:
             x = np.full(len(res.units), p.median_value())
         else:
             u = [uniform(seed, draw, p.name, unit) for unit, _ in res.units]

@@ -81,6 +81,7 @@ from livesim.optimize.objectives import (
     objective_interval,
     objective_label,
     rank,
+    regrets,
 )
 from livesim.optimize.reporting import report, summary_lines, write_results
 from livesim.optimize.search import (
@@ -118,6 +119,7 @@ __all__ = [
     "objective_difference",
     "objective_estimate",
     "objective_interval",
+    "regrets",
     "objective_label",
     "plan_optimization",
     "preflight",

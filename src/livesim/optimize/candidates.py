@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from livesim.errors import ConfigError
+from livesim.model.posterior import without_posterior_of
 from livesim.optimize.config import HostOption, OptimizeConfig, config_problems
-from livesim.scenario import Scenario, load_scenario, scenario_from_dict
+from livesim.paths import set_path
+from livesim.scenario import Scenario, scenario_from_dict
 
 #: Candidates (count vectors x depths) past this are refused.
 MAX_CANDIDATES = 5000
@@ -79,15 +81,16 @@ class OptimizePlan:
 # ----------------------------------------------------------------------- the plan
 
 
-def load_optimization(path: Path) -> OptimizePlan:
-    """Read and check an optimization file; every problem is reported at once."""
+def load_optimization(path: Path, posterior: Path | None = None) -> OptimizePlan:
+    """Read and check an optimization file; every problem is reported at once
+    (the priors a `posterior` file holds are drawn from it)."""
+    from livesim.bayes.posterior_file import load_with_posterior
     from livesim.sweep import read_config, scenario_path_for
 
     path = Path(path)
     config = read_config(path, OptimizeConfig, "optimization")
-    return plan_optimization(
-        config, load_scenario(scenario_path_for(path, config.scenario))
-    )
+    scenario_path = scenario_path_for(path, config.scenario)
+    return plan_optimization(config, load_with_posterior(scenario_path, posterior))
 
 
 def plan_optimization(config: OptimizeConfig, scenario: Scenario) -> OptimizePlan:
@@ -272,7 +275,16 @@ def candidate_scenario(
             host_id = f"{option.name}{k:02d}"
             data["hosts"].append(_host(option, host_id))
             data["streams"].append(_stream(config, option, host_id, depth))
-    return scenario_from_dict(data)
+    # a prior on what the candidate does not have (the awareness phase with
+    # `awareness = "none"`) has nothing to draw
+    priors = data.get("uncertainty", [])
+    data["uncertainty"] = [
+        p
+        for p in priors
+        if all(set_path(copy.deepcopy(data), path, 0.0) for path in p["paths"])
+    ]
+    gone = [p["name"] for p in priors if p not in data["uncertainty"]]
+    return scenario_from_dict(without_posterior_of(data, gone))
 
 
 def _host(option: HostOption, host_id: str) -> dict[str, Any]:

@@ -29,7 +29,14 @@ from livesim.scenario import (
     format_validation_error,
 )
 
-OBJECTIVES = ("mean_net_gmv", "mean_roi", "p_target", "quantile", "cvar")
+OBJECTIVES = (
+    "mean_net_gmv",
+    "mean_roi",
+    "p_target",
+    "quantile",
+    "cvar",
+    "expected_regret",
+)
 MAX_OPTIONS = 10
 MAX_FINALISTS = 20
 #: Host fields an option sets itself (the budget counts them) or the optimizer sets.
@@ -106,9 +113,9 @@ class OptimizeConfig(Strict):
     budget: Positive
     min_spend: NonNeg = 0.0
     max_hosts: Annotated[int, Field(ge=1, le=MAX_STREAMS)] | None = None
-    objective: Literal["mean_net_gmv", "mean_roi", "p_target", "quantile", "cvar"] = (
-        "mean_net_gmv"
-    )
+    objective: Literal[
+        "mean_net_gmv", "mean_roi", "p_target", "quantile", "cvar", "expected_regret"
+    ] = "mean_net_gmv"
     quantile: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.1
     target: Positive | None = None
     search: Literal["exhaustive", "racing"] = "exhaustive"

@@ -88,10 +88,18 @@ REPORT_HEADINGS = {
     "diff_objective_ci_high": "diff CI high",
     "mean_net_gmv": "mean net GMV",
     "mean_roi": "mean ROI",
+    "expected_regret": "regret (RMB)",
+    "p_best": "best on",
 }
 
 
-HEADING_FORMATS = {"cost (RMB)": ",.0f", "mean net GMV": ",.0f", "mean ROI": ".2f"}
+HEADING_FORMATS = {
+    "cost (RMB)": ",.0f",
+    "mean net GMV": ",.0f",
+    "mean ROI": ".2f",
+    "regret (RMB)": ",.0f",
+    "best on": ".0%",
+}
 
 
 def report(result: OptimizeResult) -> str:
@@ -108,7 +116,9 @@ def report(result: OptimizeResult) -> str:
         "*fresh seed* and its 95% CI come from the fresh replications only; "
         "*winner minus* is the winner's objective minus the finalist's on the same "
         "fresh random numbers (paired), with its 95% bootstrap CI: a CI that "
-        "includes 0 means the data cannot tell the two apart.",
+        "includes 0 means the data cannot tell the two apart. *regret* is the mean "
+        "over fresh nights of the night's best finalist's net GMV minus this one's; "
+        "*best on* the share of fresh nights on which it is the best finalist.",
         "",
         _finalists_markdown(result),
         "",
@@ -140,7 +150,11 @@ def _winner_text(result: OptimizeResult, label: str) -> str:
         f"(95% CI {f('objective_ci_low')} to {f('objective_ci_high')}) on "
         f"{config.final_replications} fresh replications (seed {config.fresh_seed}); "
         f"mean net GMV {float(best['mean_net_gmv']):,.0f} RMB, mean ROI "
-        f"{float(best['mean_roi']):.2f}."
+        f"{float(best['mean_roi']):.2f}. It is the best finalist on "
+        f"{float(best['p_best']):.0%} of the fresh nights (each with its own draw "
+        "of the scenario's priors, if it has any), and choosing it costs "
+        f"{float(best['expected_regret']):,.0f} RMB of net GMV a night on average "
+        "against picking each night's best finalist (expected regret)."
     )
 
 

@@ -29,6 +29,7 @@ import pandas as pd
 from livesim import __version__
 from livesim.backends import Backend, Job, LocalBackend, chunk_jobs, chunks, run_jobs
 from livesim.errors import ConfigError
+from livesim.model.posterior import posterior_record
 from livesim.optimize.candidates import OptimizePlan
 from livesim.optimize.config import OptimizeConfig
 from livesim.optimize.objectives import rank
@@ -261,6 +262,7 @@ def _manifest(
         "digest": plan.digest,
         "scenario": plan.scenario.name,
         "scenario_sha256": plan.scenario.digest(),
+        "posterior": posterior_record(plan.scenario.posterior),
         "candidates": len(plan.candidates),
         "rounds": [{"candidates": s, "replications": r} for s, r in rounds],
         "seed": config.seed,

@@ -23,6 +23,7 @@ from livesim.optimize.objectives import (
     objective_estimate,
     objective_interval,
     rank,
+    regrets,
 )
 from livesim.stats import finite, paired_mean_difference
 
@@ -79,6 +80,7 @@ def candidate_table(
     ROI over its screening replications; `screening_rank` orders candidates that
     reached later racing rounds first."""
     records = []
+    among = regrets(rows, list(rows))  # on the first round's nights, run by all
     for i in range(len(plan.candidates)):
         frame = rows[i]
         records.append(
@@ -86,7 +88,9 @@ def candidate_table(
                 **_allocation(plan, i),
                 "replications": len(frame),
                 "round": reached[i],
-                "objective": objective_estimate(frame, plan.config, plan.target),
+                "objective": objective_estimate(
+                    frame, plan.config, plan.target, among[i][0]
+                ),
                 **_gmv_stats(frame, plan.target),
                 "finalist": i in chosen,
             }
@@ -108,13 +112,25 @@ def finalist_table(
     order: list[int],
 ) -> pd.DataFrame:
     """One row per finalist, best first on the fresh seed: the objective with its
-    95% CI, net GMV, and the paired difference winner minus finalist."""
+    95% CI, net GMV, the paired difference winner minus finalist, and over the
+    fresh nights (each its own parameter draw) the expected regret and how often
+    it is the best finalist (`p_best`)."""
     winner = fresh[order[0]].sort_values("replication")
+    among = regrets(fresh, order)
+    before = regrets(screening, list(screening))  # as in candidates.csv
     records = [
         {
             "final_rank": place,
             **_allocation(plan, i),
-            **_finalist_stats(plan, screening[i], winner, fresh[i]),
+            **_finalist_stats(
+                plan,
+                (screening[i], before[i][0]),
+                winner,
+                fresh[i],
+                (among[order[0]][0], among[i][0]),
+            ),
+            "expected_regret": float(among[i][0].mean()),
+            "p_best": float(among[i][1].mean()),
             "winner": place == 1,
         }
         for place, i in enumerate(order, start=1)
@@ -124,23 +140,27 @@ def finalist_table(
 
 def _finalist_stats(
     plan: OptimizePlan,
-    screening: pd.DataFrame,
+    screening: tuple[pd.DataFrame, np.ndarray],
     winner: pd.DataFrame,
     fresh: pd.DataFrame,
+    regret: tuple[np.ndarray, np.ndarray],
 ) -> dict[str, Any]:
     """A finalist's objective (screening, fresh with CI), net GMV and its paired
-    differences to the winner on the fresh replications."""
+    differences to the winner on the fresh replications; `screening` is its rows
+    and regrets there, `regret` the winner's and its regrets on the fresh nights."""
     config, target = plan.config, plan.target
     frame = fresh.sort_values("replication")
-    value, low, high = objective_interval(frame, config, target)
-    diff = objective_difference(winner, frame, config, target)
+    value, low, high = objective_interval(frame, config, target, True, regret[1])
+    diff = objective_difference(winner, frame, config, target, regret)
     gmv = paired_mean_difference(
         winner["net_gmv"].to_numpy(dtype=float),
         frame["net_gmv"].to_numpy(dtype=float),
         config.seed,
     )
     return {
-        "screening_objective": objective_estimate(screening, config, target),
+        "screening_objective": objective_estimate(
+            screening[0], config, target, screening[1]
+        ),
         "replications": len(frame),
         "objective": value,
         "objective_ci_low": low,

@@ -1,18 +1,107 @@
-"""A comparison of strategies in plain words: one paragraph per strategy, from the
-numbers of `livesim compare` (its strategy and pair tables)."""
+"""A comparison of strategies in plain words: one line per strategy against the
+baseline (`verdicts`) and one paragraph per strategy (`paragraphs`), from the
+numbers of `livesim compare` (its strategy, pair and break-even tables)."""
 
 from __future__ import annotations
 
 import math
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:
+    import pandas as pd
+
     from livesim.compare import Comparison
 
 
 def money(value: float, scale: float) -> str:
     """An amount in the paragraph's unit (million or thousand RMB)."""
     return f"{value / scale:,.2f}" if scale == 1e6 else f"{value / scale:,.1f}"
+
+
+def risks(campaign: pd.DataFrame, target: float | None) -> list[str]:
+    """Per strategy, its nights in words: the middle 90%, the mean of the worst
+    5%, the chance of an ROI below 0 and of reaching the target."""
+    from livesim.stats import expected_shortfall
+
+    out = []
+    for name, frame in campaign.groupby("strategy", sort=False):
+        gmv = frame["net_gmv"].to_numpy(dtype=float)
+        roi = frame["roi"].to_numpy(dtype=float)
+        roi = roi[np.isfinite(roi)]
+        scale, unit = (1e6, "million") if abs(gmv).max() >= 1e6 else (1e3, "thousand")
+        low, high = (money(float(v), scale) for v in np.percentile(gmv, [5, 95]))
+        text = (
+            f"**{name}**: on 90% of nights net GMV lies between {low} and {high} "
+            f"{unit} RMB; the worst 5% of nights average "
+            f"{money(expected_shortfall(gmv, 0.05), scale)} {unit}"
+        )
+        if len(roi):
+            text += f"; ROI is below 0 on {float((roi < 0).mean()):.0%} of nights"
+        if target is not None:
+            text += (
+                f"; net GMV reaches the target of {target:,.0f} RMB on "
+                f"{float((gmv >= target).mean()):.0%}"
+            )
+        out.append(text + ".")
+    return out
+
+
+def verdicts(comparison: Comparison) -> list[str]:
+    """One line per strategy after the first: its mean paired difference in net
+    GMV against the first, the share of nights it wins, and what would flip it."""
+    rows = comparison.strategies.to_dict(orient="records")
+    first = str(rows[0]["strategy"])
+    pairs = comparison.pairs
+    out = []
+    for row in rows[1:]:
+        name = str(row["strategy"])
+        gmv = pairs[
+            (pairs["first"] == first)
+            & (pairs["second"] == name)
+            & (pairs["metric"] == "net_gmv")
+        ].iloc[0]
+        line = (
+            f"{name} against {first}: {-float(gmv['mean_diff']):+,.0f} RMB net GMV "
+            f"on average (95% CI {-float(gmv['ci_high']):+,.0f} to "
+            f"{-float(gmv['ci_low']):+,.0f}); it earns more on "
+            f"{float(row['p_beats_first']):.0%} of nights"
+        )
+        out.append(line + flips(comparison.breakeven, name, first) + ".")
+    return out
+
+
+def flips(breakeven: pd.DataFrame, name: str, first: str) -> str:
+    """What could flip a comparison, in words: the prior that explains most of the
+    paired difference, and the strongest prior with a break-even inside its draws
+    (or that none has one)."""
+    rows = breakeven[breakeven["strategy"] == name].to_dict(orient="records")
+    if not rows:
+        return ""
+    top = rows[0]
+    text = (
+        f"; {top['parameter']} explains {float(top['explained']):.0%} of the "
+        "night-to-night spread of the difference"
+    )
+    crossing = [r for r in rows if math.isfinite(float(r["breakeven"]))]
+    if not crossing:
+        turn = "fall behind" if bool(top["ahead"]) else "beat"
+        return text + (
+            f", and no prior has a value within its draws at which {name} would "
+            f"{turn} {first} on average (a line in each)"
+        )
+    return text + ", " + _break_even(crossing[0], name, first)
+
+
+def _break_even(row: dict[Any, Any], name: str, first: str) -> str:
+    """One break-even in words."""
+    return (
+        f"{name} would beat {first} on average with {row['parameter']} "
+        f"{row['wins']} {float(row['breakeven']):.3g} (95% CI "
+        f"{float(row['ci_low']):.3g} to {float(row['ci_high']):.3g}; its draws span "
+        f"{float(row['draws_low']):.3g} to {float(row['draws_high']):.3g})"
+    )
 
 
 def paragraphs(comparison: Comparison, target: float | None) -> list[str]:
@@ -67,7 +156,7 @@ def paragraphs(comparison: Comparison, target: float | None) -> list[str]:
                 f"earns more than {first} in "
                 f"{1.0 - float(gmv['p_first_higher']):.0%} of replications"
             )
-            text += _chances(row) + "."
+            text += _chances(row) + flips(comparison.breakeven, name, first) + "."
         out.append(text)
     return out
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from livesim.model.traffic import describe_awareness
 from livesim.report.blocks import Block
-from livesim.report.comparison import paragraphs
+from livesim.report.comparison import paragraphs, risks, verdicts
 from livesim.report.coverage import coverage
 from livesim.report.html import to_html
 from livesim.report.markdown import to_markdown
@@ -49,6 +49,10 @@ CAPTIONS = {
     "timeline": "Concurrent viewers and cumulative in-stream GMV over time, with the "
     "5th-95th percentile band over replications.",
     "strategy_distributions": "Net GMV and ROI per strategy over replications.",
+    "breakeven": "What could flip each comparison: every night's paired difference "
+    "in net GMV against the baseline over the draw of the prior that has a "
+    "break-even (or explains most), with the fitted line; the vertical line and band "
+    "are the break-even and its 95% bootstrap interval.",
     "forest": "Paired differences in net GMV between strategies (first minus "
     "second) with 95% bootstrap confidence intervals; common random numbers pair "
     "replication r of one strategy with replication r of the other.",
@@ -93,8 +97,11 @@ def run_blocks(
             "orders per real viewer who entered. ROI = (margin on kept orders - cost) "
             "/ cost.",
         ),
+        *(Block("p", text) for text in risks(result.campaign, target)),
     ]
     if comparison is not None:
+        blocks += [Block("h2", "Against the baseline")]
+        blocks += [Block("p", text) for text in verdicts(comparison)]
         blocks += [Block("h2", "Strategies in plain words")]
         blocks += [Block("p", text) for text in paragraphs(comparison, target)]
         blocks += [

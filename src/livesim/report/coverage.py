@@ -22,6 +22,15 @@ def coverage(manifest: dict[str, Any], summary: pd.DataFrame | None = None) -> s
             "**These distributions cover simulation noise only:** every prior is "
             "at its median (docs/model.md, section 16)."
         )
+    if not priors and manifest.get("priors_off"):
+        off = list(manifest["priors_off"])
+        return (
+            "**These distributions cover simulation noise only:** the scenario's "
+            f"{len(off)} prior{'s' if len(off) > 1 else ''} ({', '.join(off)}) "
+            "were switched off (`--fixed`), so every parameter is at its set value "
+            "and the intervals and probabilities below do not include what is not "
+            "known about them (docs/model.md, section 16)."
+        )
     if not priors:
         return (
             "**These distributions cover simulation noise only:** every parameter is "
@@ -37,6 +46,13 @@ def coverage(manifest: dict[str, Any], summary: pd.DataFrame | None = None) -> s
         f"{manifest.get('inner_replications')} replication(s) each (docs/model.md, "
         "section 16)."
     )
+    post = manifest.get("posterior")
+    if post:
+        text += (
+            f" {', '.join(post['parameters'])} are drawn from the calibration's "
+            f"posterior `{post['file']}` ({post['particles']} particles, SHA-256 "
+            f"{post['sha256'][:12]}), the others from their priors."
+        )
     if summary is not None:
         text += _explained(summary)
     return text

@@ -306,6 +306,45 @@ def predictive(
     return _save(fig, path)
 
 
+def breakeven(campaign: Any, table: Any, path: Path) -> Path:
+    """Per strategy after the first: its paired difference in net GMV against the
+    first, night by night, over the draws of the prior with a break-even (the
+    strongest; else the one that explains most), the fitted line and the
+    break-even with its 95% interval shaded."""
+    plt = pyplot()
+    first = str(table["against"].iloc[0])
+    rows = []
+    for _, group in table.groupby("strategy", sort=False):
+        crossing = group[group["breakeven"].notna()]
+        rows.append((crossing if len(crossing) else group).iloc[0])
+    fig, axes = plt.subplots(
+        1, len(rows), figsize=(3.6 * len(rows) + 0.6, 3.6), squeeze=False
+    )
+    by = {n: f.set_index("replication") for n, f in campaign.groupby("strategy")}
+    for ax, row, color in zip(axes[0], rows, COLORS * 4, strict=False):
+        name, prior = str(row["strategy"]), str(row["parameter"])
+        pair = by[name].join(by[first], how="inner", rsuffix="_first")
+        column = f"param.{prior}"
+        x = pair[column].fillna(pair[f"{column}_first"]).to_numpy(dtype=float)
+        d = (pair["net_gmv"] - pair["net_gmv_first"]).to_numpy(dtype=float) / 1e6
+        ax.scatter(x, d, s=6, alpha=0.4, color=color)
+        slope, intercept = np.polyfit(x, d, 1)
+        ends = np.array([x.min(), x.max()])
+        ax.plot(ends, intercept + slope * ends, color="black", linewidth=1)
+        ax.axhline(0.0, color="#555", linewidth=0.8)
+        if np.isfinite(row["breakeven"]):
+            ax.axvspan(row["ci_low"], row["ci_high"], color=COLORS[4], alpha=0.2)
+            ax.axvline(row["breakeven"], color=COLORS[4], linewidth=1.2)
+            ax.set_title(f"{name}: breaks even at {row['breakeven']:.3g}", fontsize=9)
+        else:
+            ax.set_title(f"{name}: no break-even in the draws", fontsize=9)
+        ax.set_xlabel(f"{prior} (draw)")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(f"net GMV minus {first}'s (million RMB)")
+    fig.suptitle("What could flip it: paired differences against the prior's draws")
+    return _save(fig, path)
+
+
 def draw_all(
     result: SimulationResult, folder: Path, target: float | None
 ) -> list[Path]:
