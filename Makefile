@@ -34,7 +34,8 @@ bench: $(STAMP_DEV)
 	PYTHONPATH=benchmarks $(BIN)/python benchmarks/bench_agent.py && \
 	PYTHONPATH=benchmarks $(BIN)/python benchmarks/bench_cohort.py && \
 	PYTHONPATH=benchmarks $(BIN)/python benchmarks/bench_sweep.py && \
-	PYTHONPATH=benchmarks $(BIN)/python benchmarks/bench_uncertainty.py
+	PYTHONPATH=benchmarks $(BIN)/python benchmarks/bench_uncertainty.py && \
+	PYTHONPATH=benchmarks $(BIN)/python benchmarks/bench_calibration.py
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check src tests benchmarks

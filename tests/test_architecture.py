@@ -29,6 +29,7 @@ LAYERS = (
         "configuration",
         (
             "livesim.scenario",
+            "livesim.calibration_schema",
             "livesim.archetypes",
             "livesim.paths",
             "livesim.scenarios",
@@ -52,6 +53,7 @@ LAYERS = (
         (
             "livesim.compare",
             "livesim.calibrate",
+            "livesim.bayes",
             "livesim.sweep",
             "livesim.sensitivity",
             "livesim.optimize",

@@ -275,6 +275,38 @@ def test_a_field_takes_one_prior_through_one_path() -> None:
     assert "also written" in twice[0]
 
 
+def test_two_scale_priors_on_an_open_field_multiply() -> None:
+    """A campaign-wide scale times a host's own (purchase_rate >= 0, no upper
+    bound): the draws multiply; on a probability (bounded) they are refused."""
+    level = {
+        "name": "level",
+        "paths": ["hosts.*.purchase_rate"],
+        "dist": "lognormal",
+        "median": 1.0,
+        "log_sd": 0.3,
+        "mode": "scale",
+    }
+    own = level | {"name": "own", "scope": "host", "log_sd": 0.2}
+    sc = with_priors(level, own)
+    campaign = sc.campaigns()["baseline"]
+    drawn, values = realize(campaign, 5, 3)
+    for host, params in drawn.hosts.items():
+        expected = (
+            campaign.hosts[host].purchase_rate
+            * values["level"][""]
+            * values["own"][host]
+        )
+        assert params.purchase_rate == pytest.approx(expected, rel=1e-12)
+    bounded = {"paths": ["hosts.*.enter_rate"], "dist": "uniform", "low": 0.9}
+    problems = refused(
+        level | bounded | {"high": 1.0, "median": None, "log_sd": None},
+        own | bounded | {"high": 1.0, "median": None, "log_sd": None},
+    )
+    assert "also written" in problems[0]
+    stream = own | {"name": "night", "scope": "stream"}
+    assert "also written" in refused(level, stream)[0]
+
+
 def test_rounded_draws_and_the_schedule_are_checked() -> None:
     window = {
         "name": "w",

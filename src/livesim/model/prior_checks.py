@@ -79,7 +79,7 @@ def check_priors(priors: Sequence[Prior], campaigns: Sequence[Campaign]) -> list
     each strategy), one line each with the field path, value and rule."""
     problems: list[str] = []
     seen: set[str] = set()
-    owners: dict[tuple[str, Target], str] = {}
+    owners: dict[tuple[str, Target], tuple[str, Prior]] = {}
     for i, prior in enumerate(priors):
         where = f"uncertainty[{i}]"
         if prior.name in seen:
@@ -95,7 +95,7 @@ def _check_paths(
     where: str,
     prior: Prior,
     campaigns: Sequence[Campaign],
-    owners: dict[tuple[str, Target], str],
+    owners: dict[tuple[str, Target], tuple[str, Prior]],
 ) -> list[str]:
     problems: list[str] = []
     for j, path in enumerate(prior.paths):
@@ -120,26 +120,53 @@ def _check_paths(
         if not found:
             problems.append(f"{at}: {path!r} matches nothing in the scenario")
             continue
-        problem = _support_problem(prior, path, found) or _overlap(at, found, owners)
+        problem = _support_problem(prior, path, found) or _overlap(
+            at, prior, found, owners
+        )
         if problem:
             problems.append(f"{at}: {path!r}: {problem}")
     return problems
 
 
 def _overlap(
-    at: str, found: list[tuple[Campaign, Target]], owners: dict[tuple[str, Target], str]
+    at: str,
+    prior: Prior,
+    found: list[tuple[Campaign, Target]],
+    owners: dict[tuple[str, Target], tuple[str, Prior]],
 ) -> str | None:
     """Why a path writes a field another prior or path already writes, if it does
-    (one prior per field: the values would compound, and depend on the order)."""
+    (one prior per field: the values would compound, and depend on the order),
+    unless both scale it (`compounds`)."""
     for campaign, t in found:
-        owner = owners.setdefault((campaign.name, t), at)
-        if owner != at or sum(1 for c, u in found if c is campaign and u == t) > 1:
+        owner, first = owners.setdefault((campaign.name, t), (at, prior))
+        twice = sum(1 for c, u in found if c is campaign and u == t) > 1
+        if twice or (owner != at and not compounds(first, prior, campaign, t)):
             key = f".{t.key}" if t.key is not None else ""
             return (
                 f"{t.section}{key}.{t.field} is also written by {owner}; give each "
-                "field one prior and one path"
+                "field one prior and one path (two priors may share a field only "
+                'if both have mode = "scale", neither has scope "stream", and the '
+                "field takes any number from 0 up)"
             )
     return None
+
+
+def compounds(a: Prior, b: Prior, campaign: Campaign, t: Target) -> bool:
+    """Whether two priors may both write a field: both scale it, per campaign or
+    host (their draws multiply, in any order: a campaign-wide effect times a
+    host's own), with non-negative draws, on a field with no upper bound that
+    takes fractions (so the product can never leave its range)."""
+    bounds = field_bounds(campaign, t)
+    return (
+        bounds is not None
+        and not bounds.whole
+        and bounds.high == math.inf
+        and bounds.low <= 0.0
+        and all(
+            p.mode == "scale" and p.scope != "stream" and p.support()[0] >= 0.0
+            for p in (a, b)
+        )
+    )
 
 
 def _support_problem(
