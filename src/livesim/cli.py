@@ -397,6 +397,11 @@ def _what_is_kept(args: argparse.Namespace | None) -> str:
     if written is not None:
         return f"the outputs were written to {str(written)!r} first"
     kept: Path | None = getattr(args, "work_folder", None)
+    if kept is not None and (kept / "abc.db").is_file():
+        return (
+            f"the finished generations are kept in {str(kept / 'abc.db')!r}: rerun "
+            "with --resume to continue"
+        )
     if kept is None or not any(kept.glob("*.chunk")):
         return "nothing was written"
     if args is not None and args.command in EXPERIMENTS:
