@@ -1,8 +1,9 @@
 """Benchmark: what drawing and applying priors costs a KOS101 replication.
 
-The bundled KOS101 night with its nine priors of every scope (the audition's
-turnout, frequency and memory, the event push, each host's purchase rate and
-followers, return rates, the night's form per stream and the event's share):
+The bundled KOS101 night with its ten priors of every scope (the audition's
+turnout, frequency and memory, the event push, the night's conversion and each
+host's purchase rate, followers, return rates, the night's form per stream and
+the event's share):
 the median time of one parameter draw (`model.uncertainty.realize`: the
 uniforms, the inverse CDFs, the campaign copied with the values) against the
 median time of one cohort-engine replication of the same campaign, in one

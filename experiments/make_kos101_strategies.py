@@ -15,9 +15,10 @@ HERE = Path(__file__).resolve().parent
 src = (HERE.parent / "src" / "livesim" / "scenarios" / "mac_kos101.toml").read_text()
 # the shared part: everything before the first [[hosts]] (header, platform, costs, products)
 shared = src[src.index("[platform]") : src.index("[[hosts]]")]
-kos_hosts_streams = src[src.index("[[hosts]]") : src.index("# Calibration (")]
+kos_hosts_streams = src[src.index("[[hosts]]") : src.index("# Calibration.")]
 # the priors, shared by every strategy (by name: the same draw in each)
-priors = src[src.index("# ------------------------------------------------------------------ uncertainty") :]
+PRIORS_MARK = "# " + "-" * 66 + " uncertainty"
+priors = src[src.index(PRIORS_MARK) :]
 
 PROMO = """start = {start}
 duration = 20

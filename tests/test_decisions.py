@@ -229,6 +229,7 @@ def test_the_kos101_files_carry_their_priors(tmp_path: Path) -> None:
         "frequency",
         "memory",
         "push",
+        "conversion",
         "purchase",
         "followers",
         "returns",

@@ -34,7 +34,7 @@ class FreeParameter(Strict):
 
 class ObservedValue(Strict):
     """An observed campaign total and its error (a standard deviation relative to
-    the value: a figure rounded to 5.88 million is about 0.5% off either way)."""
+    the value; rounding 5.88 million to 0.01 million alone is at most 0.1% off)."""
 
     value: Positive
     rel_sd: Positive = DEFAULT_REL_SD
