@@ -23,12 +23,25 @@ ENGINE_INTERFACE = {"livesim.engines", "livesim.engines.output"}
 #: its own layer or of layers below it. A module is in the layer of the longest
 #: prefix listed (`livesim` alone: the package, its version and lazy API).
 LAYERS = (
-    ("foundation", ("livesim", "livesim.errors", "livesim.atomic", "livesim.schema")),
+    (
+        "foundation",
+        (
+            "livesim",
+            "livesim.errors",
+            "livesim.atomic",
+            "livesim.schema",
+            "livesim.progress",
+            "livesim.columns",
+            "livesim.formats",
+            "livesim.dotted",
+        ),
+    ),
     ("model", ("livesim.model",)),
     (
         "configuration",
         (
             "livesim.scenario",
+            "livesim.templates",
             "livesim.calibration_schema",
             "livesim.archetypes",
             "livesim.paths",
@@ -41,6 +54,7 @@ LAYERS = (
         "running",
         (
             "livesim.runner",
+            "livesim.assemble",
             "livesim.backends",
             "livesim.pool",
             "livesim.chunks",
@@ -59,7 +73,7 @@ LAYERS = (
             "livesim.optimize",
         ),
     ),
-    ("interfaces", ("livesim.cli", "livesim.commands", "livesim.app")),
+    ("interfaces", ("livesim.api", "livesim.cli", "livesim.commands", "livesim.app")),
 )
 
 

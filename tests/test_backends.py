@@ -368,8 +368,8 @@ def test_the_preflight_runs_once_per_experiment(
     plan = load_experiment(experiment(tmp_path))
     table, _ = run_sweep(plan, tmp_path / "out", LocalBackend(1))
     assert len(list((tmp_path / "out" / "points").glob("*.chunk"))) == 6
-    # 3 points x 2 chunks: the request once, the engine once per point
-    assert calls == {"request": 1, "engine": 3}
+    # 3 points x 2 chunks: the request once, the engine once for all
+    assert calls == {"request": 1, "engine": 1}
     assert len(table) == 3 * 6 * 2
 
 

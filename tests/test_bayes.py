@@ -145,6 +145,10 @@ def test_known_parameters_are_recovered(recovered: Any) -> None:
     assert (gens["temperature"].diff().dropna() < 0).all()
     for name in ("report.md", "report.html", "abc.db", "predictive_check.csv"):
         assert (out / name).is_file(), name
+    from test_formats import assert_described, assert_twins
+
+    assert_twins(out, {"posterior", "generations", "predictive_check"})
+    assert_described(out)
     html = (out / "report.html").read_text(encoding="utf-8")
     assert (
         "Summary" in html and "credible interval" in html and "data:image/png" in html

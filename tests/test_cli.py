@@ -13,6 +13,7 @@ import io
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -148,7 +149,7 @@ def test_run_manifest_records_the_run(good_run: dict[str, Any]) -> None:
     assert manifest["scenario_sha256"] == load_scenario(good_run["scenario"]).digest()
     assert manifest["seed"] == 11
     assert manifest["replications"] == 3
-    assert manifest["engine"] == "agent"
+    assert manifest["engine"] == "cohort"  # auto: no event log asked for
     assert manifest["livesim_version"] == livesim.__version__
     assert isinstance(manifest["run_seconds"], int | float)
     assert manifest["run_seconds"] >= 0
@@ -156,7 +157,7 @@ def test_run_manifest_records_the_run(good_run: dict[str, Any]) -> None:
 
 def test_run_prints_a_short_summary_table(good_run: dict[str, Any]) -> None:
     stdout: str = good_run["stdout"]
-    assert "cli_small: 3 replications per strategy, seed 11, engine agent" in stdout
+    assert "cli_small: 3 replications per strategy, seed 11, engine cohort" in stdout
     assert "median net GMV" in stdout
     assert "conversion" in stdout
     assert any(line.lstrip().startswith("baseline") for line in stdout.splitlines())
@@ -638,3 +639,116 @@ def test_app_refuses_an_unknown_scenario(capsys: pytest.CaptureFixture[str]) -> 
     assert main(["app", "--scenario", "no_such_scenario", "--no-browser"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no_such_scenario" in err[0]
+
+
+# ------------------------------------------------------------ options and progress
+
+
+def subcommands() -> dict[str, Any]:
+    from livesim.cli import build_parser
+
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    return dict(action.choices)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("command", sorted(subcommands()))
+def test_every_option_has_help_and_says_its_default(command: str) -> None:
+    """`livesim COMMAND --help` explains every option, and names the default of
+    each that has one (a flag's default is to be off)."""
+    parser = subcommands()[command]
+    for action in parser._actions:
+        if action.dest in ("help",):
+            continue
+        name = action.option_strings[-1] if action.option_strings else action.dest
+        assert action.help, f"{command} {name}: no help"
+        takes_value = action.nargs != 0
+        if action.option_strings and takes_value and action.default is not None:
+            assert "default" in action.help, f"{command} {name}: default not shown"
+    usage = io.StringIO()
+    with contextlib.redirect_stdout(usage), pytest.raises(SystemExit):
+        parser.parse_args(["--help"])
+    assert "usage:" in usage.getvalue()
+
+
+@pytest.mark.parametrize("command", ["run", "compare", "calibrate"])
+def test_commands_that_simulate_take_replications_and_seed(command: str) -> None:
+    options = {s for a in subcommands()[command]._actions for s in a.option_strings}
+    assert {"-n", "--replications", "--seed"} <= options
+
+
+def test_progress_outside_a_terminal_is_whole_lines(tmp_path: Path) -> None:
+    """Through a pipe the bar writes lines, not carriage-return redraws."""
+    write(tmp_path, SMALL)
+    done = run_command(
+        tmp_path, "run", "scenario.toml", "-n", "3", "-w", "1", "--out", "out"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "\r" not in done.stderr
+    bars = [line for line in done.stderr.splitlines() if "replications:" in line]
+    assert bars and bars[-1].count("3/3") == 1, done.stderr
+
+
+def test_progress_bar_lines_stream() -> None:
+    from livesim.progress import Lines
+
+    out = io.StringIO()
+    stream = Lines(out)
+    stream.write("\rreplications:  50%|#####     | 1/2")
+    stream.write("\n")
+    stream.write("\rreplications: 100%|##########| 2/2")
+    assert out.getvalue().splitlines() == [
+        "replications:  50%|#####     | 1/2",
+        "replications: 100%|##########| 2/2",
+    ]
+
+
+def test_an_undefined_interval_is_explained(tmp_path: Path) -> None:
+    scenario = write(tmp_path, SMALL)
+    code, stdout, stderr = run_quietly(
+        ["run", str(scenario), *QUICK, "--out", str(tmp_path / "out")]
+    )
+    assert code == 0, stderr
+    assert "nan" in stdout
+    assert "needs at least 6 replications" in stdout
+    assert "this run has 2" in stdout
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "needs at least 6 replications" in report
+
+
+def test_the_first_compile_is_announced_and_timed_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no stamp of a compiled engine, a run says it compiles before it does,
+    and the manifest keeps compile time out of the simulation's seconds."""
+    from livesim.engines import warmup
+
+    monkeypatch.setattr(warmup, "_cache_folder", lambda: tmp_path / "cache")
+    (tmp_path / "cache").mkdir()
+    compiled = []
+
+    def compile_now() -> None:  # in this process the kernels are loaded already
+        compiled.append(True)
+        warmup.compile_now.__wrapped__()  # type: ignore[attr-defined]
+        time.sleep(0.2)
+
+    compile_now.__wrapped__ = warmup.compile_now  # type: ignore[attr-defined]
+    monkeypatch.setattr(warmup, "compile_now", compile_now)
+    scenario = write(tmp_path, SMALL)
+    argv = ["run", str(scenario), "-n", "6", "-w", "1", "--out", str(tmp_path / "a")]
+    code, stdout, stderr = run_quietly(argv)
+    assert code == 0, stderr
+    first = stderr.splitlines()[0]
+    assert first.startswith("livesim: compiling the cohort engine, once per install")
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert compiled == [True]
+    assert manifest["compile_seconds"] >= 0.2
+    assert "compiling the cohort engine, once per install" in stdout
+    assert "needs at least" not in stdout  # 6 replications: the interval exists
+    assert list((tmp_path / "cache").glob(f"{warmup.STAMP_PREFIX}*"))
+    argv[-1] = str(tmp_path / "b")
+    code, stdout, stderr = run_quietly(argv)  # the stamp is there: nothing to say
+    assert code == 0, stderr
+    assert "compiling" not in stderr + stdout
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert manifest["compile_seconds"] == 0 and compiled == [True]

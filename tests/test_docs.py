@@ -143,3 +143,33 @@ def test_every_test_named_in_the_guarantees_exists() -> None:
     assert len(functions) >= 20  # the page names the tests, not just the files
     missing = sorted(n for n in functions if f"def {n}(" not in sources)
     assert missing == []
+
+
+def test_the_python_page_runs_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/python.md is a doctest: every example runs from the repository root
+    and prints what the page says."""
+    import doctest
+
+    monkeypatch.chdir(ROOT)
+    failures, tried = doctest.testfile(
+        str(ROOT / "docs" / "python.md"),
+        module_relative=False,
+        optionflags=doctest.NORMALIZE_WHITESPACE,
+    )
+    assert tried >= 20 and failures == 0
+
+
+def test_the_api_covers_every_command() -> None:
+    """A documented function in livesim.api for every command that computes."""
+    import doctest
+
+    import livesim.api as api
+    from livesim.cli import COMMANDS
+
+    page = (ROOT / "docs" / "python.md").read_text(encoding="utf-8")
+    for command in set(COMMANDS) - {"check"}:
+        function = getattr(api, command)
+        assert function.__doc__ and f"`livesim {command}`" in function.__doc__
+        assert f"`{command}(" in page, command
+    failures, tried = doctest.testmod(api)
+    assert tried >= 2 and failures == 0

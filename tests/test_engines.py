@@ -140,14 +140,13 @@ def test_cohort_engine_matches_agent_engine(kind: str) -> None:
         assert welch > ALPHA, f"{kind} {metric}: means {a.mean():.2f} vs {c.mean():.2f}"
 
 
-def test_auto_engine_picks_by_size_and_event_log(tiny: Any) -> None:
+def test_auto_engine_is_cohort_unless_an_event_log_is_asked_for(tiny: Any) -> None:
     small = simulate(tiny, replications=1, seed=1)
-    assert small.manifest["engine"] == "agent"
+    assert small.manifest["engine"] == "cohort"
     assert small.manifest["engine_requested"] == "auto"
-    big = build(host=quiet_host(recommendation_rate=4000.0), stream={"duration": 60})
-    assert simulate(big, replications=1, seed=1).manifest["engine"] == "cohort"
     logged = simulate(tiny, replications=1, seed=1, event_log=True)
     assert logged.manifest["engine"] == "agent"
+    assert simulate(tiny, replications=1, engine="agent").manifest["engine"] == "agent"
 
 
 def test_cohort_engine_refuses_the_event_log(tiny: Any) -> None:

@@ -207,3 +207,16 @@ def test_the_tail_count_rounds_its_product_and_short_tails_get_no_interval() -> 
     assert all(np.isnan(shortfall_ci(x, 0.1, seed=0)))  # 6 values in the tail
     low, high = shortfall_ci(np.random.default_rng(1).normal(size=400), 0.05, 0)
     assert low < high
+
+
+@pytest.mark.parametrize("confidence", [0.8, 0.9, 0.95, 0.99])
+def test_fewest_for_median_ci_is_where_the_interval_appears(confidence: float) -> None:
+    """Below the fewest replications the order-statistic interval of the median is
+    undefined; from there on it has both bounds (what the CLI's note says)."""
+    fewest = stats.fewest_for_median_ci(confidence)
+    x = np.arange(1.0, 40.0)
+    low, high = stats.median_ci(x[: fewest - 1], confidence)
+    assert math.isnan(low) or math.isnan(high)
+    low, high = stats.median_ci(x[:fewest], confidence)
+    assert math.isfinite(low) and math.isfinite(high)
+    assert stats.fewest_for_median_ci(0.95) == 6

@@ -197,3 +197,122 @@ def test_resume_refuses_another_experiment(tmp_path: Path) -> None:
         "--resume",
     ]
     assert main(args) == 2
+
+
+# --------------------------------------------- the command line's -n and --seed
+
+SMALL_SWEEP = """
+replications = {n}
+seed = {seed}
+chunk = 2
+outputs = ["net_gmv", "orders"]
+[[parameters]]
+name = "push"
+paths = ["hosts.*.recommendation_rate"]
+values = [5.0, 15.0]
+"""
+
+
+def test_replications_and_seed_options_stand_for_the_file_values(
+    tmp_path: Path,
+) -> None:
+    """`-n 3 --seed 9` on a file saying 30 and 4 gives the tables of a file saying
+    3 and 9."""
+    written = write(tmp_path, SMALL_SWEEP.format(n=3, seed=9))
+    base = ["-w", "1", "--no-progress"]
+    assert main(["sweep", str(written), "--out", str(tmp_path / "a"), *base]) == 0
+    other = tmp_path / "other"
+    other.mkdir()
+    path = write(other, SMALL_SWEEP.format(n=30, seed=4))
+    flags = ["-n", "3", "--seed", "9"]
+    assert main(["sweep", str(path), "--out", str(tmp_path / "b"), *base, *flags]) == 0
+    a = pd.read_csv(tmp_path / "a" / "sweep.csv")
+    b = pd.read_csv(tmp_path / "b" / "sweep.csv")
+    assert len(b) == 2 * 3
+    pd.testing.assert_frame_equal(a, b)
+
+
+EXPERIMENT_FILES = {
+    "sweep": "experiments/kos101_push_sweep.toml",
+    "sensitivity": "experiments/kos101_sensitivity.toml",
+    "optimize": "experiments/kos101_optimize.toml",
+}
+
+
+@pytest.mark.parametrize("command", sorted(EXPERIMENT_FILES))
+@pytest.mark.parametrize(
+    ("flag", "value", "field"),
+    [("-n", "0", "replications"), ("--seed", "-1", "seed")],
+)
+def test_bad_replications_or_seed_are_refused_by_name(
+    tmp_path: Path, capsys: Any, command: str, flag: str, value: str, field: str
+) -> None:
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path / "out"
+    path = root / EXPERIMENT_FILES[command]
+    assert main([command, str(path), flag, value, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith(f"livesim: error: {field}: ") and value in err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+# --------------------------------------------------- whole numbers on dotted paths
+
+FOLLOWERS = """
+replications = 1
+outputs = ["unique_viewers"]
+[[parameters]]
+name = "followers"
+paths = ["hosts.h.followers"]
+low = 1000.0
+high = 4000.0
+levels = 3
+"""
+
+
+def test_a_sweep_over_followers_rounds_them(tmp_path: Path) -> None:
+    path = write(tmp_path, FOLLOWERS.replace("levels = 3", "levels = 4"))
+    out = tmp_path / "out"
+    assert (
+        main(["sweep", str(path), "--out", str(out), "-w", "1", "--no-progress"]) == 0
+    )
+    table = pd.read_csv(out / "sweep.csv")
+    assert sorted(table["followers"].unique()) == [1000, 2000, 3000, 4000]
+    # 4 levels in 1000..4000 are whole already; 3 levels of 1000..4001 are not
+    path = write(tmp_path, FOLLOWERS.replace("4000.0", "4001.0"))
+    out = tmp_path / "out2"
+    assert (
+        main(["sweep", str(path), "--out", str(out), "-w", "1", "--no-progress"]) == 0
+    )
+    values = pd.read_csv(out / "sweep.csv")["followers"].unique()
+    assert sorted(values) == [1000, 2500, 4001]  # 2500.5 rounded to even
+
+
+def test_a_sensitivity_over_followers_rounds_them(tmp_path: Path) -> None:
+    text = """
+scenario = "swept.toml"
+replications = 1
+samples = 4
+outputs = ["net_gmv"]
+[[parameters]]
+name = "followers"
+paths = ["hosts.h.followers"]
+low = 1000.0
+high = 900000.0
+[[parameters]]
+name = "push"
+paths = ["hosts.h.recommendation_rate"]
+low = 2.0
+high = 20.0
+"""
+    (tmp_path / "swept.toml").write_text(SCENARIO)
+    path = tmp_path / "sens.toml"
+    path.write_text(text)
+    out = tmp_path / "out"
+    argv = ["sensitivity", str(path), "--out", str(out), "-w", "1", "--no-progress"]
+    assert main(argv) == 0
+    values = pd.read_csv(out / "sweep.csv")["followers"].to_numpy()
+    assert len(values) == 4 * (2 + 2)
+    assert (values == np.round(values)).all() and (values > 1000).any()

@@ -193,7 +193,7 @@ def run_jobs(
     reported by name and run again. Rows are read back from the files, so resumed
     and uninterrupted runs agree.
     """
-    from tqdm import tqdm
+    from livesim.progress import progress_bar
 
     keys = [job.key for job in jobs]
     if len(set(keys)) != len(keys):
@@ -202,13 +202,16 @@ def run_jobs(
     done = kept_chunks(folder, [_job_file(folder, job) for job in jobs])
     todo = [job for job in jobs if _job_file(folder, job) not in done]
     total = sum(job.size for job in jobs)
-    bar = tqdm(
+    if any(job.engine == "cohort" for job in todo):
+        from livesim.engines import ensure_compiled
+
+        ensure_compiled(progress)
+    bar = progress_bar(
         total=total,
         initial=total - sum(job.size for job in todo),
         desc=desc,
         unit=" rep",
         disable=not progress,
-        delay=1.0,
     )
     try:
         with closed_after(backend.map_unordered(run_job, todo)) as results:
@@ -307,11 +310,10 @@ def experiment_jobs(
     The request is checked once, as `livesim run` checks it, on the point with the
     most stream and campaign minutes (the points share replications, seed, engine
     and strategies; the work limit is for the whole experiment: `check_work`).
-    `auto` then decides the engine once per point, from its largest strategy, for
-    all of the point's chunks.
+    `auto` then stands for one engine, for every chunk of every point.
     """
     from livesim.engines import choose_engine
-    from livesim.runner import campaign_minutes, check_request, heaviest_strategy
+    from livesim.runner import campaign_minutes, check_request
 
     if not points:
         return []
@@ -319,8 +321,8 @@ def experiment_jobs(
     largest = max((sc for _, sc in points), key=lambda sc: campaign_minutes(sc, names))
     check_request(largest, replications, 1, engine, False, True, seed, names)
     jobs: list[Job] = []
+    chosen = choose_engine(engine)
     for key, scenario in points:
-        chosen = choose_engine(engine, heaviest_strategy(scenario, names), False)
         jobs += chunk_jobs(
             key, scenario, replications, seed, chosen, columns, chunk, names
         )

@@ -448,6 +448,6 @@ def _noise_range(jac: np.ndarray, noise: np.ndarray) -> np.ndarray:
 def _progress(enabled: bool) -> Any:
     if not enabled:
         return None
-    from tqdm import tqdm
+    from livesim.progress import progress_bar
 
-    return tqdm(desc="calibrating", unit=" evaluation", delay=1.0)
+    return progress_bar(desc="calibrating", unit=" evaluation")

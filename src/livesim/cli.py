@@ -50,8 +50,6 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `livesim` command."""
-    from livesim.engines import ENGINES
-
     parser = _Parser(prog="livesim", description="Simulate live-commerce campaigns.")
     parser.add_argument("--version", action="version", version=f"livesim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -63,29 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="scenario TOML (default: the bundled MAC KOS101 night)",
     )
-    run.add_argument(
-        "--replications",
-        "-n",
-        type=int,
-        default=20,
-        help="replications per strategy (default 20)",
-    )
+    _replications_option(run, 20)
     run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    run.add_argument(
-        "--workers",
-        "-w",
-        type=int,
-        default=os.cpu_count() or 1,
-        help="worker processes (default: number of cores)",
-    )
-    run.add_argument(
-        "--engine",
-        default="auto",
-        choices=ENGINES,
-        help="simulation engine: agent (every viewer a SimPy process, event log), "
-        "cohort (batches, campaign scale) or auto (default: agent for event logs "
-        "and up to 200,000 expected viewers per replication, cohort above)",
-    )
+    _workers_option(run)
+    _engine_option(run)
     run.add_argument(
         "--out", type=Path, help="output folder (default results/<scenario name>)"
     )
@@ -101,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="run even past the pre-flight work limit"
     )
     _inner_option(run)
+    _format_option(run)
     _backend_options(run)
     _resume_option(run)
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -110,15 +90,17 @@ def build_parser() -> argparse.ArgumentParser:
         "calibrate",
         help="fit a scenario's free parameters ([calibration]) to target medians",
     )
-    cal.add_argument("scenario", type=Path)
+    cal.add_argument(
+        "scenario", type=Path, help="scenario TOML with a [calibration] section"
+    )
     cal.add_argument(
         "--target",
         action="append",
         default=[],
         metavar="METRIC=VALUE",
-        help="a target, e.g. gmv=5.88e6 (repeatable; replaces the scenario's "
-        "[calibration.targets]); abc takes METRIC=VALUE:REL_SD, e.g. "
-        "net_gmv=5.88e6:0.01 (a bare value: rel_sd 0.01)",
+        help="a target, e.g. gmv=5.88e6 (repeatable; default: the scenario's "
+        "[calibration.targets], which these replace); abc takes "
+        "METRIC=VALUE:REL_SD, e.g. net_gmv=5.88e6:0.01 (a bare value: rel_sd 0.01)",
     )
     cal.add_argument(
         "--replications",
@@ -127,8 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="replications per evaluation (default: the scenario's, else 100)",
     )
     cal.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
-    cal.add_argument("--workers", "-w", type=int, default=os.cpu_count() or 1)
-    cal.add_argument("--engine", default="auto", choices=ENGINES)
+    _workers_option(cal)
+    _engine_option(cal, " (abc always runs the cohort engine)")
     _fixed_option(cal)
     cal.add_argument(
         "--method",
@@ -150,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument(
         "--generations",
         type=int,
-        help="abc: generations to reach the final temperature (default 8)",
+        help="abc: generations to reach the final temperature (default: the "
+        "scenario's, else 8)",
     )
     cal.add_argument(
         "--tolerance",
@@ -173,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="lsq: also write the result as JSON here; abc: the output folder "
         "(default results/<name>-calibrate)",
     )
+    _format_option(cal)
     _backend_options(cal)
     cal.add_argument("--no-progress", action="store_true", help="no progress bar")
     cal.add_argument("--debug", action="store_true", help="tracebacks on errors")
@@ -192,10 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="more scenario files, each compared as strategies named by its `name`",
     )
-    cmp.add_argument("--replications", "-n", type=int, default=100)
-    cmp.add_argument("--seed", type=int, default=0)
-    cmp.add_argument("--workers", "-w", type=int, default=os.cpu_count() or 1)
-    cmp.add_argument("--engine", default="auto", choices=ENGINES)
+    _replications_option(cmp, 100)
+    cmp.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    _workers_option(cmp)
+    _engine_option(cmp)
     cmp.add_argument(
         "--strategy",
         action="append",
@@ -208,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="run even past the pre-flight work limit"
     )
     _inner_option(cmp)
+    _format_option(cmp)
     _backend_options(cmp)
     _resume_option(cmp)
     cmp.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -246,9 +231,56 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--debug", action="store_true", help="tracebacks on errors")
 
     check = sub.add_parser("check", help="validate a scenario without running it")
-    check.add_argument("scenario", type=Path)
+    check.add_argument("scenario", type=Path, help="scenario TOML to validate")
     check.add_argument("--debug", action="store_true", help="tracebacks on errors")
     return parser
+
+
+def _replications_option(parser: argparse.ArgumentParser, default: int) -> None:
+    parser.add_argument(
+        "--replications",
+        "-n",
+        type=int,
+        default=default,
+        help=f"replications per strategy (default {default})",
+    )
+
+
+def _workers_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers",
+        "-w",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="local worker processes (default: one per core, here "
+        f"{os.cpu_count() or 1})",
+    )
+
+
+def _engine_option(parser: argparse.ArgumentParser, note: str = "") -> None:
+    from livesim.engines import ENGINES
+
+    parser.add_argument(
+        "--engine",
+        default="auto",
+        choices=ENGINES,
+        help="simulation engine: cohort (batches of viewers, compiled), agent (the "
+        "reference: every viewer a SimPy process, event logs) or auto (default: "
+        "agent when an event log is asked for, cohort otherwise)" + note,
+    )
+
+
+def _format_option(parser: argparse.ArgumentParser) -> None:
+    from livesim.formats import DEFAULT_FORMAT, FORMATS
+
+    parser.add_argument(
+        "--format",
+        default=DEFAULT_FORMAT,
+        choices=FORMATS,
+        help="the tables' files: CSV (spreadsheets), Parquet (typed, smaller) or "
+        f"both (default {DEFAULT_FORMAT}); columns.json beside them says each "
+        "column's unit and meaning",
+    )
 
 
 def _inner_option(parser: argparse.ArgumentParser) -> None:
@@ -312,13 +344,18 @@ def _experiment_options(parser: argparse.ArgumentParser, kind: str) -> None:
     parser.add_argument(
         "--out", type=Path, help=f"output folder (default results/<file stem>-{kind})"
     )
+    what = "per candidate in the first round" if kind == "optimize" else "per point"
     parser.add_argument(
-        "--workers",
-        "-w",
+        "--replications",
+        "-n",
         type=int,
-        default=os.cpu_count() or 1,
-        help="local worker processes (default: one per core)",
+        help=f"replications {what} (default: the file's)",
     )
+    parser.add_argument(
+        "--seed", type=int, help="random seed (default: the file's seed)"
+    )
+    _workers_option(parser)
+    _format_option(parser)
     _backend_options(parser)
     _posterior_option(parser)
     parser.add_argument(

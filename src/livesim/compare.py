@@ -159,7 +159,6 @@ def prepare_comparison(
         MAX_WORK,
         check_request,
         expected_work,
-        heaviest_strategy,
         inner_problems,
         make_request,
     )
@@ -187,8 +186,7 @@ def prepare_comparison(
             "scenario, or more scenario files)"
         )
     # one engine for all, so every pair is compared on the same model code
-    heaviest = max(heaviest_strategy(sc, chosen) for sc, chosen, _ in runs)
-    engine = choose_engine(engine, heaviest, event_log=False)
+    engine = choose_engine(engine)
     # refuse before anything runs or is written: each file's request, then the
     # whole comparison's work against the pre-flight limit
     for sc, chosen, _ in runs:
@@ -245,6 +243,7 @@ def run_comparison(
             strategies=names,
             scenario_files=[sc.name for sc, _, _ in runs],
             run_seconds=round(sum(m["run_seconds"] for m in manifests), 3),
+            compile_seconds=round(sum(m["compile_seconds"] for m in manifests), 3),
             resumed_replications=sum(m["resumed_replications"] for m in manifests),
             awareness={
                 rename[name]: phase
@@ -253,6 +252,7 @@ def run_comparison(
             },
             viewers_simulated=float(reps["viewers"].sum()),
         ),
+        scenario=parts[0].scenario,
     )
     budgets = {rename[s]: budget(sc, s) for sc, chosen, rename in runs for s in chosen}
     return Comparison(

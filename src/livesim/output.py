@@ -14,7 +14,10 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 from livesim.errors import ConfigError
+from livesim.formats import DEFAULT_FORMAT, write_tables
 from livesim.report.content import write_report
 from livesim.report.figures import breakeven, draw_all, forest, strategy_distributions
 from livesim.results import SimulationResult
@@ -45,9 +48,11 @@ def write_outputs(
     scenario: Scenario,
     out: Path,
     comparison: Comparison | None = None,
+    fmt: str = DEFAULT_FORMAT,
 ) -> Path:
-    """Write tables, manifest, figures, report.md and report.html to `out`,
-    atomically; with a comparison also its tables and figures."""
+    """Write tables (CSV and/or Parquet, `fmt`, with columns.json), manifest,
+    figures, report.md and report.html to `out`, atomically; with a comparison
+    also its tables and figures."""
     out = out.resolve()
     check_out_folder(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -57,17 +62,9 @@ def write_outputs(
     os.umask(umask)
     tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the output is not
     try:
-        result.replications.to_csv(tmp / "replications.csv", index=False)
-        result.summary.to_csv(tmp / "summary.csv", index=False)
-        result.timeseries.to_csv(tmp / "timeseries.csv", index=False)
-        if result.events is not None:
-            result.events.to_csv(tmp / "events.csv", index=False)
+        write_tables(tmp, result_tables(result, comparison), fmt)
         figures = draw_all(result, tmp / "figures", scenario.target_gmv)
         if comparison is not None:
-            comparison.pairs.to_csv(tmp / "pairs.csv", index=False)
-            comparison.strategies.to_csv(tmp / "strategies.csv", index=False)
-            if len(comparison.breakeven):
-                comparison.breakeven.to_csv(tmp / "breakeven.csv", index=False)
             figures = [
                 strategy_distributions(
                     result,
@@ -107,6 +104,25 @@ def write_outputs(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def result_tables(
+    result: SimulationResult, comparison: Comparison | None = None
+) -> dict[str, pd.DataFrame]:
+    """The tables of a run (and of a comparison), by file name without suffix."""
+    tables = {
+        "replications": result.replications,
+        "summary": result.summary,
+        "timeseries": result.timeseries,
+    }
+    if result.events is not None:
+        tables["events"] = result.events
+    if comparison is not None:
+        tables["pairs"] = comparison.pairs
+        tables["strategies"] = comparison.strategies
+        if len(comparison.breakeven):
+            tables["breakeven"] = comparison.breakeven
+    return tables
 
 
 def remove_debris(out: Path) -> None:

@@ -1,7 +1,8 @@
 """Dotted paths into a scenario dict: the parameters that calibration and sweeps set.
 
-A path is dotted; a list is entered by an element's `id`, or `*` for every element:
-``hosts.*.recommendation_rate``, ``products.lipstick.price``, ``platform.gpm_boost``.
+A path is dotted; a list is entered by an element's `id`, an id pattern (``kos*``)
+or `*` for every element (`livesim.dotted`): ``hosts.*.recommendation_rate``,
+``products.lipstick.price``, ``platform.gpm_boost``.
 """
 
 from __future__ import annotations
@@ -11,52 +12,18 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from livesim.dotted import matches, set_path, values_at
 from livesim.errors import ConfigError
 from livesim.scenario import Scenario, scenario_from_dict
-
-
-def set_path(data: Any, path: str, value: float) -> int:
-    """Write `value` at a dotted path of a scenario dict; how many places it set."""
-    head, _, rest = path.partition(".")
-    if isinstance(data, list):
-        chosen = [
-            x
-            for x in data
-            if isinstance(x, dict) and (head == "*" or x.get("id") == head)
-        ]
-        return sum(set_path(x, rest, value) for x in chosen) if rest else 0
-    if not isinstance(data, dict) or not head:
-        return 0
-    if not rest:
-        data[head] = value
-        return 1
-    if head not in data:
-        return 0
-    return set_path(data[head], rest, value)
 
 
 def overlaps(base: dict[str, Any], path: str, other: str) -> bool:
     """Whether two dotted paths name a common field of a scenario dict."""
     marked = copy.deepcopy(base)
     sentinel = object()
-    if set_path(marked, path, sentinel) == 0:  # type: ignore[arg-type]
+    if set_path(marked, path, sentinel) == 0:
         return False
-    return any(v is sentinel for v in _values_at(marked, other))
-
-
-def _values_at(data: Any, path: str) -> list[Any]:
-    """Every value a dotted path names."""
-    head, _, rest = path.partition(".")
-    if isinstance(data, list):
-        chosen = [
-            x
-            for x in data
-            if isinstance(x, dict) and (head == "*" or x.get("id") == head)
-        ]
-        return [v for x in chosen for v in _values_at(x, rest)] if rest else []
-    if not isinstance(data, dict) or head not in data:
-        return []
-    return _values_at(data[head], rest) if rest else [data[head]]
+    return any(v is sentinel for v in values_at(marked, other))
 
 
 def current_value(base: dict[str, Any], path: str) -> float | None:
@@ -64,14 +31,7 @@ def current_value(base: dict[str, Any], path: str) -> float | None:
     node: Any = base
     for part in path.split("."):
         if isinstance(node, list):
-            node = next(
-                (
-                    x
-                    for x in node
-                    if isinstance(x, dict) and (part == "*" or x.get("id") == part)
-                ),
-                None,
-            )
+            node = next((x for x in node if matches(x, part)), None)
         elif isinstance(node, dict):
             node = node.get(part)
         else:

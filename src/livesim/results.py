@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,9 @@ from livesim.stats import (
     parameter_share,
     proportion_ci,
 )
+
+if TYPE_CHECKING:
+    from livesim.scenario import Scenario
 
 ID_COLUMNS = ["replication", "strategy", "stream", "host", "host_kind"]
 #: Counted per stream, summed to campaign totals.
@@ -296,6 +299,8 @@ class SimulationResult:
     #: With priors: the campaign totals of the same run with every prior at its
     #: median (simulation noise only), for the predictive figure.
     noise_only: pd.DataFrame | None = None
+    #: The scenario that ran (what `api.write_outputs` reports on).
+    scenario: Scenario | None = field(default=None, repr=False, compare=False)
 
     @property
     def campaign(self) -> pd.DataFrame:
@@ -303,8 +308,11 @@ class SimulationResult:
         return campaign_totals(self.replications)
 
     def headline(self) -> pd.DataFrame:
-        """A short per-strategy table: median net GMV with its 95% CI (order
-        statistics), mean net GMV, mean viewers, conversion and ROI."""
+        """A short per-strategy table: median net GMV (RMB) with its 95% CI (order
+        statistics; NaN with too few replications, see `stats.fewest_for_median_ci`),
+        mean net GMV, mean unique viewers, conversion and ROI (means), in columns
+        `strategy`, `median_net_gmv`, `median_ci_low`, `median_ci_high`,
+        `mean_net_gmv`, `viewers`, `conversion`, `roi`."""
         rows = []
         for strategy, frame in self.campaign.groupby("strategy", sort=False):
             gmv = describe(frame["net_gmv"].to_numpy())
@@ -312,13 +320,13 @@ class SimulationResult:
             rows.append(
                 {
                     "strategy": strategy,
-                    "median net GMV": gmv["p50"],
-                    "median 95% CI low": low,
-                    "median 95% CI high": high,
-                    "mean net GMV": gmv["mean"],
+                    "median_net_gmv": gmv["p50"],
+                    "median_ci_low": low,
+                    "median_ci_high": high,
+                    "mean_net_gmv": gmv["mean"],
                     "viewers": frame["unique_viewers"].mean(),
                     "conversion": frame["conversion_rate"].mean(),
-                    "ROI": frame["roi"].mean(),
+                    "roi": frame["roi"].mean(),
                 }
             )
         return pd.DataFrame(rows)

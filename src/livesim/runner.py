@@ -12,6 +12,7 @@ lasts more than a second.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import time
@@ -23,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from livesim import __version__
-from livesim.engines import ENGINES, choose_engine, engine_runner
+from livesim.assemble import assemble
+from livesim.engines import ENGINES, choose_engine, engine_runner, ensure_compiled
 from livesim.engines.output import TIMESERIES_COLUMNS, SessionOutput
 from livesim.errors import ConfigError
 from livesim.model import traffic
@@ -31,7 +33,7 @@ from livesim.model.posterior import posterior_record
 from livesim.model.traffic import expected_viewers
 from livesim.model.uncertainty import realize, row_values
 from livesim.pool import MAX_WORKERS, LocalBackend, closed_after
-from livesim.results import ID_COLUMNS, SimulationResult, campaign_totals, summarize
+from livesim.results import SimulationResult, campaign_totals
 from livesim.scenario import Campaign, Scenario
 
 if TYPE_CHECKING:
@@ -58,13 +60,6 @@ def expected_work(scenario: Scenario, strategies: list[str] | None = None) -> fl
     campaigns = scenario.campaigns()
     chosen = [campaigns[n] for n in strategies or campaigns if n in campaigns]
     return sum(expected_viewers(c, s) for c in chosen for s in c.streams)
-
-
-def heaviest_strategy(scenario: Scenario, strategies: list[str] | None = None) -> float:
-    """Expected room entries of the largest strategy's replication: `auto` picks one
-    engine for all strategies from it."""
-    names = [n for n in strategies or scenario.campaigns() if n in scenario.campaigns()]
-    return max((expected_work(scenario, [n]) for n in names), default=0.0)
 
 
 def campaign_minutes(scenario: Scenario, strategies: list[str] | None = None) -> int:
@@ -106,7 +101,7 @@ def check_request(
     strategies: list[str] | None = None,
 ) -> None:
     """Refuse a run that cannot or should not start, with every reason found."""
-    chosen = choose_engine(engine, heaviest_strategy(scenario, strategies), event_log)
+    chosen = choose_engine(engine, event_log)
     problems = request_problems(
         scenario,
         replications,
@@ -193,11 +188,7 @@ def make_request(
         if unknown:
             raise ConfigError(f"strategies: {unknown} not in {list(campaigns)}")
         campaigns = {n: campaigns[n] for n in names}
-    chosen = engine
-    if engine == "auto":  # (a concrete engine needs no estimate)
-        chosen = choose_engine(
-            engine, heaviest_strategy(scenario, list(campaigns)), event_log
-        )
+    chosen = choose_engine(engine, event_log)
     return RunRequest(
         scenario=scenario,
         campaigns=campaigns,
@@ -277,9 +268,8 @@ def simulate(
     The same scenario and seed give identical tables whatever the backend and
     `workers` are. The replications run on `backend` (`livesim.backends`), by
     default local processes, `workers` of them. `engine="auto"` runs the agent
-    engine for event logs and for scenarios up to `engines.AUTO_AGENT_LIMIT`
-    expected viewers per replication, the cohort engine above; the manifest
-    records the engine used.
+    engine for event logs, the cohort engine otherwise; the manifest records the
+    engine used.
 
     With a `store` (`livesim.checkpoint`), every finished chunk of replications is
     written to it as it comes (under the name prefix `part`), the replications
@@ -315,6 +305,7 @@ def execute(
 ) -> SimulationResult:
     """Run a checked request on `backend` and assemble its tables (see `simulate`)."""
     campaigns, replications = request.campaigns, request.replications
+    compiling = ensure_compiled(progress) if request.engine == "cohort" else 0.0
     started = time.perf_counter()
     kept: dict[str, dict[int, SessionOutput]] = {}
     save = None
@@ -336,7 +327,7 @@ def execute(
                 )
     elapsed = time.perf_counter() - started
     scenario = request.scenario
-    result = _assemble(
+    result = assemble(
         outputs, campaigns, scenario.target_gmv, request.event_log, request.inner
     )
     viewers = float(result.replications["viewers"].sum())
@@ -357,6 +348,9 @@ def execute(
         "livesim_version": __version__,
         "numpy_version": np.__version__,
         "run_seconds": round(elapsed, 3),
+        # the first run after an install compiles the cohort engine first
+        # (`engines.warmup`): not counted in run_seconds
+        "compile_seconds": round(compiling, 3),
         "viewers_simulated": viewers,
         "viewers_per_second": round(viewers / elapsed, 1) if elapsed > 0 else None,
         # replications x strategies taken from an earlier, interrupted run (resume):
@@ -364,6 +358,33 @@ def execute(
         "resumed_replications": resumed,
         **uncertainty_manifest(request),
     }
+    result.scenario = scenario
+    return result
+
+
+#: Replications of the noise-only run beside a run with priors (for its figure).
+NOISE_ONLY_REPLICATIONS = 200
+
+
+def execute_with_noise_only(
+    request: RunRequest,
+    backend: Backend,
+    progress: bool = False,
+    store: RunStore | None = None,
+) -> SimulationResult:
+    """`execute`, and with priors the same run with each at its median (noise only,
+    as `noise_only`, for the report's figure): what `livesim run` does."""
+    result = execute(request, backend, progress, store)
+    if request.scenario.uncertainty:
+        fixed = dataclasses.replace(
+            request,
+            medians=True,
+            inner=1,
+            replications=min(request.replications, NOISE_ONLY_REPLICATIONS),
+        )
+        noise = execute(fixed, backend, progress, store, "noise-")
+        result.noise_only = noise.campaign
+        result.manifest["noise_only_run_seconds"] = noise.manifest["run_seconds"]
     return result
 
 
@@ -484,17 +505,15 @@ def _execute(
 ) -> dict[str, dict[int, SessionOutput]]:
     """Run the tasks on the backend; each finished one is passed to `save` (and
     then not kept in memory) or returned."""
-    from tqdm import tqdm
+    from livesim.progress import progress_bar
 
     todo = sum(len(task[3]) for task in tasks)
-    bar = tqdm(
+    bar = progress_bar(
         total=total,
         initial=total - todo,
-        unit="rep",
+        unit=" rep",
         desc="replications",
         disable=not progress,
-        delay=1.0,
-        leave=False,
     )
     outputs: dict[str, dict[int, SessionOutput]] = {}
     try:
@@ -508,79 +527,3 @@ def _execute(
     finally:
         bar.close()
     return outputs
-
-
-def _assemble(
-    outputs: dict[str, dict[int, SessionOutput]],
-    campaigns: dict[str, Campaign],
-    target_gmv: float | None,
-    event_log: bool,
-    inner: int = 1,
-) -> SimulationResult:
-    rows: list[dict[str, Any]] = []
-    events: list[tuple[Any, ...]] = []
-    series: list[pd.DataFrame] = []
-    for name, campaign in campaigns.items():
-        done = outputs[name]
-        reps = sorted(done)
-        for r in reps:
-            for row in done[r].rows:
-                rows.append({"replication": r, "strategy": name} | row)
-            logged = done[r].events
-            if event_log and logged is not None:
-                events += [(r, name, *e) for e in logged]
-        whole = np.zeros((len(reps), campaign.horizon, len(TIMESERIES_COLUMNS)))
-        per_stream = []
-        for stream in campaign.streams:
-            stack = np.stack([done[r].timeseries[stream.id] for r in reps])
-            whole[:, stream.start : stream.end] += stack
-            per_stream.append(_timeseries_frame(name, stream.id, stream.start, stack))
-        series += [_timeseries_frame(name, "campaign", 0, whole), *per_stream]
-    replications = pd.DataFrame(rows)
-    ordered = ID_COLUMNS + [c for c in replications.columns if c not in ID_COLUMNS]
-    replications = replications[ordered]
-    event_frame = None
-    if event_log:
-        event_frame = pd.DataFrame(
-            events,
-            columns=[
-                "replication",
-                "strategy",
-                "stream",
-                "viewer",
-                "time",
-                "event",
-                "detail",
-            ],
-        ).sort_values(["replication", "strategy", "stream", "time"], kind="stable")
-        event_frame = event_frame.reset_index(drop=True)
-    return SimulationResult(
-        replications=replications,
-        summary=summarize(replications, target_gmv, inner),
-        timeseries=pd.concat(series, ignore_index=True),
-        events=event_frame,
-    )
-
-
-def _timeseries_frame(
-    strategy: str, scope: str, start: int, stack: np.ndarray
-) -> pd.DataFrame:
-    """Mean per minute over replications, with p5/p95 bands for the two levels.
-
-    `scope` is a stream id, or "campaign" for the sum over streams (whose bands come
-    from the per-replication sums, not from adding the streams' bands).
-    """
-    minutes = stack.shape[1]
-    frame = pd.DataFrame(
-        {"strategy": strategy, "scope": scope, "minute": start + np.arange(minutes)}
-    )
-    mean = stack.mean(axis=0)
-    for j, column in enumerate(TIMESERIES_COLUMNS):
-        frame[column] = mean[:, j]
-    cum_gmv = np.cumsum(stack[:, :, TIMESERIES_COLUMNS.index("gmv")], axis=1)
-    frame["cum_gmv"] = cum_gmv.mean(axis=0)
-    concurrent = stack[:, :, TIMESERIES_COLUMNS.index("concurrent")]
-    for level, values in (("concurrent", concurrent), ("cum_gmv", cum_gmv)):
-        frame[f"{level}_p5"] = np.percentile(values, 5, axis=0)
-        frame[f"{level}_p95"] = np.percentile(values, 95, axis=0)
-    return frame

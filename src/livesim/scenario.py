@@ -33,6 +33,7 @@ from livesim.model.prior_checks import check_priors
 from livesim.model.traffic import branching_factor
 from livesim.model.uncertainty import MAX_PRIORS, Prior, Resolved, resolve
 from livesim.schema import Ident, NonNeg, Positive, Prob, Strict
+from livesim.templates import expand, fields_of
 
 # Documented size limits (docs/model.md, "Limits"): past them a config is refused.
 MAX_PRODUCTS = 1000
@@ -367,10 +368,17 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
         raise ConfigError(f"{path}: not a UTF-8 text file") from None
 
 
+#: What the concise language needs to know of the schema's fields.
+_KINDS = {"products": Product, "hosts": Host, "streams": Stream, "costs": Costs}
+_FIELDS = fields_of(
+    _KINDS | {"promotions": Promotion, "platform": Platform, "awareness": Awareness}
+)
+
+
 def scenario_from_dict(data: dict[str, Any]) -> Scenario:
-    """Validate a scenario given as a dict (as parsed from TOML)."""
+    """Validate a scenario dict (as parsed from TOML; `templates.expand`ed first)."""
     try:
-        scenario = Scenario.model_validate(data)
+        scenario = Scenario.model_validate(expand(data, _FIELDS))
     except ValidationError as exc:
         errors = _one_branch(exc.errors())
         raise ConfigError([format_validation_error(e) for e in errors]) from None

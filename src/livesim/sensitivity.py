@@ -174,11 +174,16 @@ def saltelli_points(experiment: Any) -> pd.DataFrame:
     return pd.DataFrame(np.vstack(blocks), columns=[p.name for p in exp.parameters])
 
 
-def load_sensitivity(path: Path, posterior: Path | None = None) -> SweepPlan:
-    """Read and check a sensitivity experiment file (all problems at once); with
-    `from_uncertainty`, its parameters are the scenario's campaign-scope priors
-    that vary (a choice of one value does not)."""
-    exp = read_config(path, SensitivityExperiment, "experiment")
+def load_sensitivity(
+    path: Path,
+    posterior: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> SweepPlan:
+    """Read and check a sensitivity experiment file (all problems at once), with
+    `overrides` replacing its top-level keys; with `from_uncertainty`, its
+    parameters are the scenario's campaign-scope priors that vary (a choice of one
+    value does not)."""
+    exp = read_config(path, SensitivityExperiment, "experiment", overrides)
     scenario_path = scenario_path_for(path, exp.scenario)
     if exp.from_uncertainty:
         scenario = load_scenario(scenario_path)
@@ -232,14 +237,19 @@ def run_sensitivity(
     resume: bool = False,
     progress: bool = False,
     force: bool = False,
+    fmt: str = "both",
 ) -> Sensitivity:
     """Run the design's points (as a sweep, chunks on disk) and estimate the indices;
-    writes sensitivity.csv, sensitivity.png and sensitivity.md into `out`."""
+    writes sensitivity.csv (and/or .parquet, `fmt`), sensitivity.png and
+    sensitivity.md into `out`."""
     from livesim.atomic import write_text_atomic
+    from livesim.formats import write_tables
 
-    table, _ = run_sweep(plan, out, backend, resume, progress, force, "sensitivity")
+    table, _ = run_sweep(
+        plan, out, backend, resume, progress, force, "sensitivity", fmt
+    )
     indices = sobol_table(plan, table)
-    write_text_atomic(out / "sensitivity.csv", indices.to_csv(index=False))
+    write_tables(out, {"sensitivity": indices}, fmt)
     from livesim.report.figures import sensitivity_bars
 
     sensitivity_bars(indices, out / "sensitivity.png")

@@ -81,6 +81,23 @@ def median_ci(values: ArrayLike, confidence: float = CONFIDENCE) -> Interval:
     return quantile_ci(values, 0.5, confidence)
 
 
+def fewest_for_median_ci(confidence: float = CONFIDENCE) -> int:
+    """The fewest values whose order statistics give a two-sided interval of the
+    median at `confidence`: the range of n values misses the median with
+    probability 2 / 2**n, so n >= log2(2 / (1 - confidence)) (6 at 95%)."""
+    return math.ceil(math.log2(2.0 / (1.0 - confidence)) - 1e-12)
+
+
+def undefined_interval_note(n: int, confidence: float = CONFIDENCE) -> str:
+    """Why the median interval of `n` values is NaN (`median_ci`), as a clause."""
+    fewest = fewest_for_median_ci(confidence)
+    return (
+        f"a {confidence:.0%} interval of the median needs at least {fewest} "
+        f"replications (the range of n values covers the median with probability "
+        f"1 - 2/2^n); this run has {n}"
+    )
+
+
 def proportion_ci(hits: int, n: int, confidence: float = CONFIDENCE) -> Interval:
     """Exact (Clopper-Pearson) interval of a share of `hits` in `n` trials; NaN
     for n = 0."""

@@ -30,7 +30,7 @@ import pandas as pd
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from scipy.stats import qmc
 
-from livesim.atomic import write_durably, write_text_atomic
+from livesim.atomic import write_durably
 from livesim.backends import (
     DEFAULT_CHUNK,
     Backend,
@@ -41,6 +41,7 @@ from livesim.backends import (
     run_jobs,
 )
 from livesim.errors import ConfigError
+from livesim.formats import write_tables
 from livesim.model.posterior import posterior_record, without_posterior_of
 from livesim.results import ADDITIVE, describe
 from livesim.scenario import Ident, Scenario, Strict
@@ -178,13 +179,15 @@ def load_experiment(
     model: type[Experiment] | None = None,
     design: Callable[[Any], pd.DataFrame] | None = None,
     posterior: Path | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> SweepPlan:
     """Read and check an experiment file; every problem is reported at once.
 
     `model` and `design` let other experiment kinds (sensitivity) reuse the loading,
-    the checks and the points' validation with their own keys and points.
+    the checks and the points' validation with their own keys and points;
+    `overrides` replace top-level keys of the file (the command line's -n, --seed).
     """
-    experiment = read_config(path, model or Experiment, "experiment")
+    experiment = read_config(path, model or Experiment, "experiment", overrides)
     return plan(
         experiment,
         scenario_path_for(path, experiment.scenario),
@@ -196,12 +199,14 @@ def load_experiment(
 M = TypeVar("M", bound=BaseModel)
 
 
-def read_config(path: Path, model: type[M], what: str) -> M:
-    """A TOML file validated by `model`; every problem as one line (field, value,
-    rule) in a `ConfigError`."""
+def read_config(
+    path: Path, model: type[M], what: str, overrides: dict[str, Any] | None = None
+) -> M:
+    """A TOML file validated by `model`, with `overrides` replacing its top-level
+    keys; every problem as one line (field, value, rule) in a `ConfigError`."""
     from livesim.scenario import format_validation_error, read_toml
 
-    data = read_toml(path, what)
+    data = {**read_toml(path, what), **(overrides or {})}
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -347,6 +352,7 @@ def run_sweep(
     progress: bool = False,
     force: bool = False,
     kind: str = "sweep",
+    fmt: str = "both",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run every chunk not yet on disk; (rows, per-point summary).
 
@@ -355,7 +361,8 @@ def run_sweep(
     experiment's work estimated before anything is written to `out`. Chunks of
     `experiment.chunk` replications run on `backend` (local, one process, by
     default) and are each written to `out/points/` as they finish. `kind` names
-    the experiment in messages and on the progress bar.
+    the experiment in messages and on the progress bar; `fmt` the tables' files
+    (`livesim.formats`: csv, parquet or both).
     """
     exp = plan.experiment
     points = [
@@ -379,9 +386,16 @@ def run_sweep(
     done = run_jobs(jobs, folder, backend or LocalBackend(), progress, kind)
     table = collect(plan, [done[job.key] for job in jobs], jobs)
     summary = summarize_points(table, plan)
-    write_text_atomic(out / "sweep.csv", table.to_csv(index=False))
-    write_text_atomic(out / "points.csv", summary.to_csv(index=False))
+    write_tables(out, {"sweep": table, "points": summary}, fmt, parameter_columns(exp))
     return table, summary
+
+
+def parameter_columns(experiment: Any) -> dict[str, tuple[str, str]]:
+    """The column dictionary's entries of an experiment's own parameters."""
+    return {
+        p.name: ("the field's unit", f"the value written to {', '.join(p.paths)}")
+        for p in experiment.parameters
+    }
 
 
 def point_values(plan: SweepPlan, k: int) -> dict[str, float]:

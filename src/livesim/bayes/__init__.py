@@ -47,6 +47,7 @@ def calibrate_abc(
     resume: bool = False,
     progress: Callable[[str], None] | None = None,
     backend: Any = None,
+    fmt: str = "both",
     **options: Any,
 ) -> AbcResult:
     """Calibrate the scenario's `[calibration]` (method abc) and write the outputs
@@ -65,20 +66,33 @@ def calibrate_abc(
     finally:
         if own:
             backend.close()
-    write_outputs(result, out)
+    write_outputs(result, out, fmt)
     return result
 
 
-def write_outputs(result: AbcResult, out: Path) -> list[Path]:
-    """posterior.csv, the tables, calibration.json and the report in `out`."""
+def write_outputs(result: AbcResult, out: Path, fmt: str = "both") -> list[Path]:
+    """posterior.csv (always: `--posterior` reads it; a Parquet twin with `fmt`
+    parquet or both), the tables (`fmt`), calibration.json and the report in
+    `out`."""
     from livesim.atomic import write_text_atomic
     from livesim.bayes.report import marginals, write_calibration_report
+    from livesim.formats import (
+        suffixes,
+        write_dictionary,
+        write_parquet,
+        write_tables,
+    )
 
     write_posterior(result.posterior, out / "posterior.csv")
-    write_text_atomic(out / "generations.csv", result.generations.to_csv(index=False))
-    write_text_atomic(
-        out / "predictive_check.csv", result.predictive.to_csv(index=False)
-    )
+    tables = {"generations": result.generations, "predictive_check": result.predictive}
+    if ".parquet" in suffixes(fmt):
+        write_parquet(out / "posterior.parquet", result.posterior)
+    own = {
+        name: ("the prior's unit", f"a particle's value of the free prior `{name}`")
+        for name in result.names
+    }
+    write_tables(out, tables, fmt)
+    write_dictionary(out, {"posterior": list(result.posterior.columns)}, own)
     req = result.request
     record = {
         "scenario": req.scenario.name,

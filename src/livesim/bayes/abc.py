@@ -232,7 +232,11 @@ def run_abc(
     progress: Callable[[str], None] | None = print,
 ) -> AbcResult:
     """Run (or continue, `resume`) the ABC-SMC in `out` (its database there)."""
+    from livesim.engines import ensure_compiled
+
     check_resume(request, out, resume)
+    if request.engine == "cohort":  # before the clock starts: said, and apart
+        ensure_compiled(progress is not None)
     with _generation_lines(progress, time.perf_counter()) as started:
         history = _smc(request, out, backend, resume)
     return collect(request, history, time.perf_counter() - started, backend)

@@ -15,8 +15,6 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from livesim.errors import ConfigError
-
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -44,23 +42,17 @@ def load(path: Path, args: argparse.Namespace) -> Scenario:
     """A scenario file, its `[[uncertainty]]` priors switched off with `--fixed`
     (every parameter at the scenario's value: simulation noise only) or some of
     them drawn from a calibration's posterior (`--posterior FILE`)."""
+    from livesim.api import prepare_scenario
     from livesim.scenario import load_scenario
 
     scenario = load_scenario(path)
-    posterior = getattr(args, "posterior", None)
-    if posterior is not None:
-        if getattr(args, "fixed", False):
-            raise ConfigError("--posterior: drop --fixed (it switches the priors off)")
-        from livesim.bayes.posterior_file import with_posterior
-
-        return with_posterior(scenario, posterior)
-    if getattr(args, "fixed", False) and scenario.uncertainty:
+    fixed, posterior = getattr(args, "fixed", False), getattr(args, "posterior", None)
+    if fixed and posterior is None and scenario.uncertainty:
         args.priors_off = sorted(
             set(getattr(args, "priors_off", []))
             | {p.name for p in scenario.uncertainty}
         )
-        scenario = scenario.model_copy(update={"uncertainty": []})
-    return scenario
+    return prepare_scenario(scenario, fixed, posterior)
 
 
 def number(value: float) -> str:
@@ -71,10 +63,12 @@ def number(value: float) -> str:
 def print_headline(result: SimulationResult) -> None:
     """The run's headline table, with its replications, seed and engine."""
     from livesim.model.traffic import describe_awareness
-    from livesim.report.content import HEADLINE_FORMATS
+    from livesim.report.content import HEADLINE_FORMATS, headline_shown
     from livesim.report.coverage import coverage
+    from livesim.stats import undefined_interval_note
 
-    frame = result.headline()
+    table = result.headline()
+    frame = headline_shown(table)
     manifest = result.manifest
     print(
         f"{manifest['scenario']}: {manifest['replications']} replications per "
@@ -87,7 +81,20 @@ def print_headline(result: SimulationResult) -> None:
     for column, fmt in HEADLINE_FORMATS.items():
         frame[column] = frame[column].map(lambda v, f=fmt: format(v, f))
     print(frame.to_string(index=False))
+    if table[["median_ci_low", "median_ci_high"]].isna().any(axis=None):
+        print("CI nan: " + undefined_interval_note(int(manifest["replications"])))
     print(coverage(manifest, result.summary).replace("**", ""))
+
+
+def seconds_line(manifest: dict[str, Any]) -> str:
+    """How long the simulation took, with the one-off compile apart."""
+    text = f"{manifest['run_seconds']:.1f} s of simulation"
+    compiling = manifest.get("compile_seconds") or 0.0
+    if compiling >= 0.05:
+        text += (
+            f" (and {compiling:.1f} s compiling the cohort engine, once per install)"
+        )
+    return text
 
 
 def covers(priors: list[Any], set_here: list[str] | None = None) -> str:
@@ -120,4 +127,5 @@ __all__ = [
     "covers",
     "number",
     "print_headline",
+    "seconds_line",
 ]

@@ -78,7 +78,7 @@ def calibrate_abc(args: argparse.Namespace, scenario: Any) -> int:
     progress = None if args.no_progress else print_flushed
     with backend_for(args) as backend:
         result = run_abc(request, out, backend, args.resume, progress)
-    paths = write_outputs(result, out)
+    paths = write_outputs(result, out, args.format)
     args.written = out
     print_posterior(result)
     print(f"wrote {paths[0]} and the report {out / 'report.html'}")

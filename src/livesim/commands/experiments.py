@@ -19,7 +19,12 @@ def experiment(
     (plan, result, out, wall seconds)."""
     from livesim.output import check_no_file_in_the_way, check_writable
 
-    plan = load(args.experiment, posterior=args.posterior)
+    overrides = {  # -n and --seed stand for the file's replications and seed
+        key: value
+        for key, value in (("replications", args.replications), ("seed", args.seed))
+        if value is not None
+    }
+    plan = load(args.experiment, posterior=args.posterior, overrides=overrides)
     out = args.out or Path("results") / f"{args.experiment.stem}-{kind}"
     check_no_file_in_the_way(out, [out, *out.parents])
     check_writable(out)
@@ -33,6 +38,7 @@ def experiment(
             resume=args.resume,
             progress=not args.no_progress,
             force=args.force,
+            fmt=args.format,
         )
     return plan, result, out, time.perf_counter() - started
 

@@ -9,12 +9,17 @@ and leaves nothing written.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from livesim import __version__
-from livesim.commands import EXIT_OK, backend_for, load, print_headline
+from livesim.commands import (
+    EXIT_OK,
+    backend_for,
+    load,
+    print_headline,
+    seconds_line,
+)
 from livesim.pool import interrupts_held
 
 if TYPE_CHECKING:
@@ -38,15 +43,10 @@ def check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-#: Replications of the noise-only run beside a run with priors (for its figure):
-#: enough for the shape of a distribution that is narrow by construction.
-NOISE_ONLY_REPLICATIONS = 200
-
-
 def run(args: argparse.Namespace) -> int:
     """`livesim run [SCENARIO]`: replications, tables, report and figures."""
     from livesim.output import check_out_folder, write_outputs
-    from livesim.runner import execute, preflight
+    from livesim.runner import execute_with_noise_only, preflight
     from livesim.scenarios import bundled_scenario
 
     path = args.scenario or bundled_scenario()
@@ -66,29 +66,18 @@ def run(args: argparse.Namespace) -> int:
         inner=args.inner,
     )
     with store, backend_for(args) as backend:
-        result = execute(request, backend, not args.no_progress, store)
-        if scenario.uncertainty:  # the same run with every prior at its median
-            fixed = dataclasses.replace(
-                request,
-                medians=True,
-                inner=1,
-                replications=min(request.replications, NOISE_ONLY_REPLICATIONS),
-            )
-            noise = execute(fixed, backend, not args.no_progress, store, "noise-")
-            result.noise_only = noise.campaign
-            result.manifest["noise_only_run_seconds"] = noise.manifest["run_seconds"]
+        result = execute_with_noise_only(request, backend, not args.no_progress, store)
         result.manifest["scenario_path"] = str(path)
         if getattr(args, "priors_off", None):
             result.manifest["priors_off"] = args.priors_off
         with interrupts_held():  # the outputs are written whole, then it stops
-            written = write_outputs(result, scenario, out)
+            written = write_outputs(result, scenario, out, fmt=args.format)
             store.remove()
             args.written = written
     print_headline(result)
     print(
         f"\nwrote {written}/ (report.md, report.html, replications.csv, summary.csv, "
-        f"timeseries.csv, manifest.json, figures/) in "
-        f"{result.manifest['run_seconds']:.1f} s of simulation"
+        f"timeseries.csv, manifest.json, figures/) in {seconds_line(result.manifest)}"
     )
     return EXIT_OK
 
@@ -122,7 +111,7 @@ def compare(args: argparse.Namespace) -> int:
         if getattr(args, "priors_off", None):
             result.manifest["priors_off"] = args.priors_off
         with interrupts_held():  # the outputs are written whole, then it stops
-            written = write_outputs(result, scenario, out, comparison)
+            written = write_outputs(result, scenario, out, comparison, args.format)
             store.remove()
             args.written = written
     print_headline(result)
@@ -133,8 +122,7 @@ def compare(args: argparse.Namespace) -> int:
     print(
         f"\nwrote {written}/ (report.md, report.html, pairs.csv, strategies.csv, "
         f"{extra}replications.csv, summary.csv, timeseries.csv, manifest.json, "
-        "figures/) "
-        f"in {result.manifest['run_seconds']:.1f} s of simulation"
+        f"figures/) in {seconds_line(result.manifest)}"
     )
     return EXIT_OK
 
@@ -161,6 +149,8 @@ def run_store(
     if args.inner != 1:  # (a run without it keeps the digest it had)
         request["inner"] = args.inner
     if any(sc.uncertainty for sc in scenarios):
+        from livesim.runner import NOISE_ONLY_REPLICATIONS
+
         request["noise_only_replications"] = NOISE_ONLY_REPLICATIONS
     store = RunStore(work_folder(out), request_digest(request), args.resume)
     args.work_folder = store.folder

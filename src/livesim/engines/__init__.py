@@ -1,6 +1,7 @@
 """Simulation engines, one model: `agent` (the reference: every viewer a SimPy
 process, with an event log) and `cohort` (the same model a batch of viewers at a time,
-for campaign scale). `auto` picks agent for small runs and event logs, cohort else."""
+for campaign scale). `auto` is the cohort engine, unless an event log is asked for:
+only the agent engine writes one."""
 
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ if TYPE_CHECKING:  # kept out of the import: the command line imports this early
     Runner = Callable[[Campaign, int, int, bool], SessionOutput]
 
 ENGINES = ("auto", "agent", "cohort")
-#: `auto` uses the agent engine up to this many expected viewers per replication.
-AUTO_AGENT_LIMIT = 200_000
 
 
 def engine_runner(name: str) -> Runner:
@@ -31,8 +30,17 @@ def engine_runner(name: str) -> Runner:
     raise ValueError(f"unknown engine {name!r}")
 
 
-def choose_engine(requested: str, expected_viewers: float, event_log: bool) -> str:
-    """The engine `auto` stands for: agent for event logs and small runs."""
+def ensure_compiled(progress: bool = True) -> float:
+    """Compile the cohort engine now unless this install has (`engines.warmup`):
+    the seconds it took, 0.0 when the code was on disk already."""
+    from livesim.engines.warmup import ensure_compiled as compile_once
+
+    return compile_once(progress)
+
+
+def choose_engine(requested: str, event_log: bool = False) -> str:
+    """The engine `auto` stands for: the agent engine for event logs, the cohort
+    engine (the same distributions, faster: docs/performance.md) otherwise."""
     if requested != "auto":
         return requested
-    return "agent" if event_log or expected_viewers <= AUTO_AGENT_LIMIT else "cohort"
+    return "agent" if event_log else "cohort"

@@ -81,14 +81,19 @@ class OptimizePlan:
 # ----------------------------------------------------------------------- the plan
 
 
-def load_optimization(path: Path, posterior: Path | None = None) -> OptimizePlan:
+def load_optimization(
+    path: Path,
+    posterior: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> OptimizePlan:
     """Read and check an optimization file; every problem is reported at once
-    (the priors a `posterior` file holds are drawn from it)."""
+    (the priors a `posterior` file holds are drawn from it; `overrides` replace
+    top-level keys, as the command line's -n and --seed)."""
     from livesim.bayes.posterior_file import load_with_posterior
     from livesim.sweep import read_config, scenario_path_for
 
     path = Path(path)
-    config = read_config(path, OptimizeConfig, "optimization")
+    config = read_config(path, OptimizeConfig, "optimization", overrides)
     scenario_path = scenario_path_for(path, config.scenario)
     return plan_optimization(config, load_with_posterior(scenario_path, posterior))
 

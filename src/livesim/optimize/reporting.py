@@ -28,11 +28,18 @@ OBJECTIVE_COLUMNS = [
 ]
 
 
-def write_results(result: OptimizeResult) -> None:
-    """candidates.csv, finalists.csv, optimize.md and optimize.png, each atomic."""
+def write_results(result: OptimizeResult, fmt: str = "both") -> None:
+    """candidates and finalists (CSV and/or Parquet, `fmt`), optimize.md and
+    optimize.png, each atomic."""
+    from livesim.formats import write_tables
+
     out = result.out
-    write_text_atomic(out / "candidates.csv", result.candidates.to_csv(index=False))
-    write_text_atomic(out / "finalists.csv", result.finalists.to_csv(index=False))
+    tables = {"candidates": result.candidates, "finalists": result.finalists}
+    own = {
+        name: ("count", f"hosts of option `{name}` in the candidate's allocation")
+        for name in result.plan.names
+    }
+    write_tables(out, tables, fmt, own)
     fd, tmp = tempfile.mkstemp(dir=out, prefix=".optimize.png.", suffix=".png")
     os.close(fd)
     try:

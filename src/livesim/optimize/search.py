@@ -58,12 +58,10 @@ def schedule(config: OptimizeConfig, candidates: int) -> list[tuple[int, int]]:
 
 
 def choose_plan_engine(plan: OptimizePlan) -> str:
-    """One concrete engine for every candidate, from the largest (CRN needs one)."""
+    """One concrete engine for every candidate (common random numbers need one)."""
     from livesim.engines import choose_engine
-    from livesim.runner import heaviest_strategy
 
-    heaviest = max(heaviest_strategy(c.scenario) for c in plan.candidates)
-    return choose_engine(plan.config.engine, heaviest, False)
+    return choose_engine(plan.config.engine)
 
 
 def expected_total_work(plan: OptimizePlan, rounds: list[tuple[int, int]]) -> float:
@@ -188,10 +186,11 @@ def run_optimization(
     resume: bool = False,
     progress: bool = False,
     force: bool = False,
+    fmt: str = "both",
 ) -> OptimizeResult:
     """Screen every candidate, re-evaluate the finalists on a fresh seed, and write
-    experiment.json, points/, candidates.csv, finalists.csv, optimize.md and
-    optimize.png into `out`."""
+    experiment.json, points/, candidates and finalists (CSV and/or Parquet, `fmt`),
+    optimize.md and optimize.png into `out`."""
     from livesim.sweep import start_experiment
 
     started = time.perf_counter()
@@ -219,7 +218,7 @@ def run_optimization(
         out=out,
     )
     result.seconds = round(time.perf_counter() - started, 3)
-    write_results(result)
+    write_results(result, fmt)
     return result
 
 

@@ -15,16 +15,26 @@ from livesim.report.coverage import coverage
 from livesim.report.html import to_html
 from livesim.report.markdown import to_markdown
 from livesim.results import SimulationResult
+from livesim.stats import undefined_interval_note
 
-HEADLINE_FORMATS = {
-    "median net GMV": ",.0f",
-    "median 95% CI low": ",.0f",
-    "median 95% CI high": ",.0f",
-    "mean net GMV": ",.0f",
-    "viewers": ",.0f",
-    "conversion": ".2%",
-    "ROI": ".2f",
+#: `SimulationResult.headline()`'s columns as the report and the terminal show
+#: them, with their number formats.
+HEADLINE_LABELS = {
+    "strategy": ("strategy", "s"),
+    "median_net_gmv": ("median net GMV", ",.0f"),
+    "median_ci_low": ("median 95% CI low", ",.0f"),
+    "median_ci_high": ("median 95% CI high", ",.0f"),
+    "mean_net_gmv": ("mean net GMV", ",.0f"),
+    "viewers": ("viewers", ",.0f"),
+    "conversion": ("conversion", ".2%"),
+    "roi": ("ROI", ".2f"),
 }
+HEADLINE_FORMATS = {label: fmt for label, fmt in HEADLINE_LABELS.values()}
+
+
+def headline_shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """The headline table with its columns' display labels."""
+    return frame.rename(columns={k: v[0] for k, v in HEADLINE_LABELS.items()})
 
 
 def per_stream(result: SimulationResult) -> pd.DataFrame:
@@ -68,6 +78,8 @@ def run_blocks(
 ) -> list[Block]:
     """The report's content, for both renderings."""
     m = result.manifest
+    headline = result.headline()
+    undefined = headline[["median_ci_low", "median_ci_high"]].isna().any(axis=None)
     blocks = [
         Block("h1", f"livesim report: {m.get('scenario', '')}"),
         Block("p", scenario_text),
@@ -89,7 +101,12 @@ def run_blocks(
             if phase is not None
         ),
         Block("h2", "Headline (campaign totals)"),
-        Block("table", frame=result.headline(), formats=HEADLINE_FORMATS),
+        Block("table", frame=headline_shown(headline), formats=HEADLINE_FORMATS),
+        *(
+            [Block("p", "CI n/a: " + undefined_interval_note(int(m["replications"])))]
+            if undefined
+            else []
+        ),
         Block(
             "p",
             "Net GMV is gross GMV less refunds of returned orders, including purchases "

@@ -1,0 +1,133 @@
+"""Compile the cohort engine once, in the open.
+
+numba compiles the cohort engine's kernels on their first call and caches the
+machine code on disk (`kernels.jit`, `cache=True`; `jitcache` drops it when the
+sources change). Left to itself, that first call happens inside the first chunk of
+the first run after an install or an upgrade, in every worker at once, with nothing
+said. `ensure_compiled` does it beforehand, in the calling process, on one tiny
+replication of the bundled teaching scenario: it says so in one line, shows the
+seconds passing, and returns how long it took, so that callers report compile time
+apart from simulation time. Afterwards a stamp beside numba's cache (tagged with
+the sources' digest) says the cache is warm, and later runs skip all of this.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+import time
+from pathlib import Path
+
+#: Seconds the first compile took on the development machine (docs/performance.md):
+#: what the notice announces before this machine has measured its own.
+EXPECTED_SECONDS = 40
+STAMP_PREFIX = "cohort-compiled-"
+
+
+def _cache_folder() -> Path | None:
+    """The folder numba caches the cohort engine's code in (None: no cache)."""
+    from livesim.engines import step
+
+    path = getattr(getattr(step.run, "_cache", None), "cache_path", None)
+    return Path(path) if path else None
+
+
+def _stamp(folder: Path) -> Path:
+    from livesim.engines import kernels
+
+    return folder / f"{STAMP_PREFIX}{kernels.DIGEST[:16]}"
+
+
+def is_compiled() -> bool:
+    """True when this install's cohort engine code is already on disk."""
+    folder = _cache_folder()
+    return folder is not None and _stamp(folder).is_file()
+
+
+def expected_seconds() -> float:
+    """About how long a compile takes here: the last one measured on this machine
+    (a stamp of earlier sources), else `EXPECTED_SECONDS`."""
+    folder = _cache_folder()
+    for stamp in sorted(folder.glob(f"{STAMP_PREFIX}*")) if folder else []:
+        try:
+            return float(stamp.read_text())
+        except (OSError, ValueError):
+            continue
+    return EXPECTED_SECONDS
+
+
+def compile_now() -> None:
+    """Run one tiny replication with the cohort engine: every kernel it calls is
+    compiled (or loaded from numba's cache)."""
+    from livesim.engines.cohort import run_replication
+    from livesim.scenario import load_scenario
+    from livesim.scenarios import bundled_scenario
+
+    scenario = load_scenario(bundled_scenario("teaching_tiny"))
+    for campaign in scenario.campaigns().values():
+        run_replication(campaign, 0, 0)
+
+
+def ensure_compiled(progress: bool = True) -> float:
+    """Compile the cohort engine unless this install already has: the seconds
+    spent (0.0 when there was nothing to do). With `progress`, a line on stderr
+    first and a ticking counter of seconds while it compiles."""
+    if is_compiled():
+        return 0.0
+    started = time.perf_counter()
+    if progress:
+        print(
+            "livesim: compiling the cohort engine, once per install, about "
+            f"{expected_seconds():.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+    with _ticking(progress):
+        compile_now()
+    seconds = time.perf_counter() - started
+    folder = _cache_folder()
+    if folder is not None:
+        for old in folder.glob(f"{STAMP_PREFIX}*"):
+            old.unlink(missing_ok=True)
+        # a cache we cannot write to: compiled again next time
+        with contextlib.suppress(OSError):
+            _stamp(folder).write_text(f"{seconds:.1f}\n")
+    return seconds
+
+
+class _ticking:
+    """A bar that counts the seconds of a step of unknown length (when shown)."""
+
+    def __init__(self, shown: bool) -> None:
+        self.shown = shown
+        self.done = threading.Event()
+        self.bar = None
+        self.thread: threading.Thread | None = None
+
+    def __enter__(self) -> _ticking:
+        if self.shown:
+            from livesim.progress import progress_bar
+
+            self.bar = progress_bar(desc="compiling", bar_format="{desc}: {elapsed}")
+            self.thread = threading.Thread(target=self._tick, daemon=True)
+            self.thread.start()
+        return self
+
+    def _tick(self) -> None:
+        from livesim.progress import LOG_INTERVAL, is_terminal
+
+        every = 1.0 if is_terminal(sys.stderr) else LOG_INTERVAL
+        while not self.done.wait(every):
+            if self.bar is not None:
+                self.bar.refresh()
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        if self.thread is not None:
+            self.thread.join()
+        if self.bar is not None:
+            self.bar.close()
+
+
+__all__ = ["EXPECTED_SECONDS", "compile_now", "ensure_compiled", "is_compiled"]
