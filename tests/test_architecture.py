@@ -42,6 +42,7 @@ LAYERS = (
         (
             "livesim.scenario",
             "livesim.templates",
+            "livesim.starter",
             "livesim.calibration_schema",
             "livesim.archetypes",
             "livesim.paths",

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import io
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -238,15 +237,22 @@ def test_the_kos101_files_carry_their_priors(tmp_path: Path) -> None:
     ]
     assert all(p.source for p in night.uncertainty)
     assert night.awareness is not None and night.awareness.own_kinds == ["KOS"]
-    script = ROOT / "experiments" / "make_kos101_strategies.py"
     target = ROOT / "experiments" / "kos101_strategies.toml"
-    fresh = tmp_path / "written.toml"
-    subprocess.run([sys.executable, str(script), str(fresh)], check=True)
-    assert fresh.read_text() == target.read_text()
     strategies = load_scenario(target)
+    # the strategies file extends the night: its baseline is the KOS team as set
+    # there, with the same priors, and it is short
     assert strategies.uncertainty == night.uncertainty
     campaigns = strategies.campaigns()
+    assert campaigns["kos_team"] == dataclasses.replace(
+        night.campaigns()["baseline"], name="kos_team"
+    )
     assert all(c.awareness is not None for c in campaigns.values())
+    assert len(target.read_text().splitlines()) < 150
+    # every alternative spends the KOS team's up-front budget
+    from livesim.compare import budget
+
+    spend = {name: budget(strategies, name) for name in campaigns}
+    assert set(spend.values()) == {55_000.0}, spend
 
 
 def test_break_even_resamples_whole_draws_and_needs_a_clear_slope() -> None:

@@ -189,3 +189,100 @@ def test_a_bad_edit_exits_2_with_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "'hosts.nobody.fee' matches nothing" in err
     assert "Traceback" not in err
+
+
+# ------------------------------------------------------------------------ extends
+
+
+def test_a_file_extends_another_and_drops_keys(tmp_path: Path) -> None:
+    from livesim import load_scenario
+
+    (tmp_path / "base.toml").write_text(
+        CONCISE
+        + "[calibration]\nreplications = 10\n[[calibration.free]]\nname = 'rate'\n"
+        + "paths = ['hosts.*.recommendation_rate']\nlow = 1.0\nhigh = 9.0\n"
+    )
+    child = tmp_path / "child.toml"
+    child.write_text(
+        'extends = "base.toml"\ndrop = ["calibration"]\nname = "child"\n' + BIGGER
+    )
+    base, derived = load_scenario(tmp_path / "base.toml"), load_scenario(child)
+    assert base.calibration is not None and derived.calibration is None
+    assert derived.name == "child" and derived.hosts == base.hosts
+    assert list(derived.strategies) == ["bigger"]
+    # a bundled scenario by name
+    (tmp_path / "night.toml").write_text('extends = "teaching_tiny"\nname = "mine"\n')
+    assert load_scenario(tmp_path / "night.toml").streams[0].id == "kol_warmup"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('extends = "nowhere.toml"\n', "nowhere.toml: no such scenario file"),
+        ('extends = "loop.toml"\n', "extends itself"),
+        ('extends = "teaching_tiny"\ndrop = ["fame"]\n', "drop: 'fame' is not a key"),
+        ("extends = 3\n", "extends: 3 is not a file name"),
+    ],
+)
+def test_bad_extends_are_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
+    path = tmp_path / "loop.toml"
+    path.write_text(text)
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+
+
+def test_a_sweep_takes_an_id_pattern(tmp_path: Path) -> None:
+    import pandas as pd
+
+    (tmp_path / "t.toml").write_text(CONCISE)
+    exp = tmp_path / "exp.toml"
+    exp.write_text(
+        'scenario = "t.toml"\nreplications = 2\noutputs = ["unique_viewers"]\n'
+        '[[parameters]]\nname = "followers"\npaths = ["hosts.kos0[12].followers"]\n'
+        "values = [1000.0, 50000.0]\n"
+    )
+    out = tmp_path / "out"
+    assert main(["sweep", str(exp), "-w", "1", "--no-progress", "--out", str(out)]) == 0
+    means = pd.read_csv(out / "sweep.csv").groupby("followers")["unique_viewers"].mean()
+    assert means.loc[1000] < means.loc[50000]
+
+
+# --------------------------------------------------------------------------- init
+
+
+@pytest.mark.parametrize("kinds", [[], ["KOL", "KOC"], ["KOS", "KOS", "KOF", "BRAND"]])
+def test_init_writes_a_starter_that_checks_and_runs(
+    tmp_path: Path, kinds: list[str]
+) -> None:
+    from livesim import load_scenario
+
+    path = tmp_path / "my campaign.toml"
+    flags = [a for k in kinds for a in ("--kind", k)]
+    assert main(["init", str(path), *flags]) == 0
+    text = path.read_text()
+    assert text.count("#") > 20  # commented
+    assert main(["check", str(path)]) == 0
+    scenario = load_scenario(path)
+    assert [h.kind for h in scenario.hosts] == (kinds or ["KOS"])
+    assert list(scenario.strategies) == ["more_followers"]
+    doubled = scenario.campaigns()["more_followers"].hosts
+    for host in scenario.hosts:
+        assert doubled[host.id].followers == 2 * host.followers
+    out = tmp_path / "out"
+    argv = ["run", str(path), "-n", "2", "-w", "1", "--no-progress", "--out", str(out)]
+    assert main(argv) == 0
+
+
+def test_init_keeps_an_existing_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text("keep me")
+    assert main(["init", str(path)]) == 2
+    assert "exists; --force replaces it" in capsys.readouterr().err
+    assert path.read_text() == "keep me"
+    assert main(["init", str(path), "--force"]) == 0
+    assert main(["init", str(tmp_path / "mine.txt")]) == 2

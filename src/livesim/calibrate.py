@@ -206,9 +206,9 @@ def prepare_calibration(
     engine: str = "auto",
 ) -> CalibrationRequest:
     """The pre-flight of `calibrate`: the calibration section and targets, then the
-    run at the start values, checked as `livesim run` checks a run. `auto` picks
-    the engine there, once: every evaluation runs on it."""
-    from livesim.runner import preflight
+    run at the start values, checked as `livesim run` checks a run. The engine is
+    chosen there, once: every evaluation runs on it (`lsq_engine`)."""
+    from livesim.runner import expected_work, preflight
 
     spec = scenario.calibration
     if spec is None:
@@ -221,15 +221,31 @@ def prepare_calibration(
     base = scenario.model_dump(exclude_none=True)
     whole = whole_numbers(base, free)
     start = np.array([_start(base, p) for p in free])
+    first = apply(base, free, start, whole)
     run = preflight(
-        apply(base, free, start, whole),
+        first,
         replications=replications or spec.replications,
         seed=spec.seed if seed is None else seed,
         workers=workers,
-        engine=engine,
+        engine=lsq_engine(engine, expected_work(first, [scenario.baseline])),
         strategies=[scenario.baseline],
     )
     return CalibrationRequest(scenario, free, goal, base, whole, start, run)
+
+
+#: Up to this many expected viewers per replication, `auto` fits on the agent engine.
+LSQ_AGENT_LIMIT = 200_000
+
+
+def lsq_engine(requested: str, expected_viewers: float) -> str:
+    """The engine of a least-squares fit: `auto` is the agent engine for small
+    scenarios, whose random numbers pair across parameter values viewer by viewer,
+    so that the medians move smoothly with the parameters (least squares needs
+    that; the cohort engine pairs them minute by minute and its medians step),
+    and the cohort engine above `LSQ_AGENT_LIMIT`."""
+    if requested != "auto":
+        return requested
+    return "agent" if expected_viewers <= LSQ_AGENT_LIMIT else "cohort"
 
 
 def lsq_free(spec: Calibration) -> list[FreeParameter]:

@@ -33,6 +33,7 @@ EXPERIMENTS = ("sweep", "sensitivity", "optimize")
 #: Where each command is: module of `livesim.commands` and function.
 COMMANDS = {
     "check": ("run", "check"),
+    "init": ("run", "init"),
     "run": ("run", "run"),
     "compare": ("run", "compare"),
     "calibrate": ("calibrate", "calibrate"),
@@ -230,6 +231,23 @@ def build_parser() -> argparse.ArgumentParser:
     app_arguments(app)
     app.add_argument("--debug", action="store_true", help="tracebacks on errors")
 
+    init = sub.add_parser(
+        "init", help="write a commented starter scenario that passes `livesim check`"
+    )
+    init.add_argument("scenario", type=Path, help="the file to write, e.g. mine.toml")
+    from livesim.archetypes import HOST_KINDS
+
+    init.add_argument(
+        "--kind",
+        action="append",
+        choices=HOST_KINDS,
+        help="a host of this kind (repeatable; default: one KOS)",
+    )
+    init.add_argument(
+        "--force", action="store_true", help="replace the file if it exists"
+    )
+    init.add_argument("--debug", action="store_true", help="tracebacks on errors")
+
     check = sub.add_parser("check", help="validate a scenario without running it")
     check.add_argument("scenario", type=Path, help="scenario TOML to validate")
     check.add_argument("--debug", action="store_true", help="tracebacks on errors")
@@ -422,6 +440,7 @@ def _preload(command: str) -> None:
     second), so that a Ctrl-C during the imports is held until they are done."""
     needs = {
         "check": ["livesim.runner"],
+        "init": ["livesim.scenario"],
         "app": [],
     }
     for module in needs.get(command, ["livesim.runner", "livesim.output"]):

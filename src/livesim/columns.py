@@ -84,7 +84,11 @@ COLUMNS: dict[str, tuple[str, str]] = {
     # summary.csv
     "n": ("count", "values summarised (finite ones)"),
     "mean": ("metric's unit", "mean over replications"),
-    "sd": ("metric's unit", "standard deviation over replications"),
+    "sd": (
+        "metric's unit",
+        "standard deviation: over replications (summary), or "
+        "the observation's error (predictive_check)",
+    ),
     "ci_low": (
         "metric's unit",
         "lower bound of the 95% interval (of the mean, "
@@ -225,6 +229,25 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "winner": ("", "true for the winner"),
     # calibrate: generations.csv, predictive_check.csv, posterior.csv
     "generation": ("id", "ABC-SMC generation (0 first)"),
+    "temperature": (
+        "ratio",
+        "the generation's ABC temperature (1: the exact "
+        "posterior given the observation errors)",
+    ),
+    "simulations": ("count", "simulations the generation ran"),
+    "accepted": ("count", "particles accepted"),
+    "acceptance_rate": ("share", "accepted / simulations"),
+    "ess": ("count", "effective sample size of the generation's weights"),
+    "summary": ("", "the observed summary (a metric, of a stream or a minute)"),
+    "observed": ("summary's unit", "the observed value"),
+    "predictive_p5": ("summary's unit", "5th percentile of the posterior predictive"),
+    "predictive_median": ("summary's unit", "median of the posterior predictive"),
+    "predictive_p95": ("summary's unit", "95th percentile of the posterior predictive"),
+    "tail_probability": (
+        "share",
+        "two-sided tail probability of the observed "
+        "value under the posterior predictive",
+    ),
     "weight": ("share", "importance weight of the particle (weights sum to 1)"),
 }
 

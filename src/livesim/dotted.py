@@ -1,7 +1,8 @@
 """Dotted paths into nested dicts and lists: how a value is named and written.
 
 A path is dotted; a list is entered by its elements' `id`: an id, an id pattern
-with `*` (``kos*``: every id that starts with kos; ``*``: every element)
+(shell-style: ``kos*`` every id that starts with kos, ``kos0[12]``; ``*`` every
+element)
 — ``hosts.kos*.followers``, ``products.lipstick.price``,
 ``streams.*.promotions.*.discount``. Sweeps, sensitivity, calibration and the
 strategies' `set` all write through `set_path`.
@@ -11,6 +12,9 @@ from __future__ import annotations
 
 from fnmatch import fnmatchcase
 from typing import Any
+
+#: Characters that make a path part a pattern (ids never hold them).
+PATTERN = set("*?[")
 
 
 def matches(element: Any, key: str) -> bool:
@@ -22,7 +26,7 @@ def matches(element: Any, key: str) -> bool:
     ident = element.get("id")
     if not isinstance(ident, str):
         return False
-    return fnmatchcase(ident, key) if "*" in key else ident == key
+    return fnmatchcase(ident, key) if set(key) & PATTERN else ident == key
 
 
 def set_path(data: Any, path: str, value: Any) -> int:

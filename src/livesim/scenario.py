@@ -10,6 +10,7 @@ the field's path, the value and the rule.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import math
 import tomllib
@@ -33,7 +34,7 @@ from livesim.model.prior_checks import check_priors
 from livesim.model.traffic import branching_factor
 from livesim.model.uncertainty import MAX_PRIORS, Prior, Resolved, resolve
 from livesim.schema import Ident, NonNeg, Positive, Prob, Strict
-from livesim.templates import expand, fields_of
+from livesim.templates import expand, fields_of, inherit
 
 # Documented size limits (docs/model.md, "Limits"): past them a config is refused.
 MAX_PRODUCTS = 1000
@@ -348,7 +349,8 @@ def load_scenario(path: str | Path) -> Scenario:
     each line starting with the file's path (commands may read several files)."""
     data = read_toml(Path(path), "scenario")
     try:
-        return scenario_from_dict(data)
+        read = functools.partial(read_toml, what="scenario")
+        return scenario_from_dict(inherit(data, Path(path), read))
     except ConfigError as exc:
         raise ConfigError([f"{path}: {line}" for line in exc.errors]) from None
 

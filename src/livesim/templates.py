@@ -21,15 +21,23 @@ same scenario (the same `Scenario.digest()`):
   to the baseline's sections (or the strategy's own). Whole-number fields are
   rounded.
 
+- **Extending a file.** ``extends = "other.toml"`` (beside this file, or a
+  bundled scenario's name) starts from every top-level key of that file; each key
+  given here replaces the one there (whole sections), and ``drop = ["calibration"]``
+  leaves keys of it out (`inherit`, at loading).
+
 Every problem is reported at once, as one line naming the field, the value and the
 rule (a `ConfigError`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from pathlib import Path
 from typing import Any, get_args, get_origin
 
 from livesim.dotted import set_path
@@ -60,6 +68,42 @@ class Fields:
 
     def is_integer(self, kind: str, name: str) -> bool:
         return name in self.integers.get(kind, frozenset())
+
+
+#: How deep `extends` may chain (a file that extends one that extends ...).
+MAX_EXTENDS = 8
+
+
+def inherit(
+    data: dict[str, Any],
+    path: Path,
+    read: Callable[[Path], dict[str, Any]],
+    seen: tuple[Path, ...] = (),
+) -> dict[str, Any]:
+    """`data` (the file at `path`) on top of the file it `extends`, if any (`read`
+    reads a TOML file)."""
+    from livesim.scenarios import bundled_scenario
+
+    if "extends" not in data:
+        return data
+    parent = data.get("extends")
+    drop = data.get("drop", [])
+    if not isinstance(parent, str) or not parent:
+        raise ConfigError(f"extends: {parent!r} is not a file name")
+    if not isinstance(drop, list) or not all(isinstance(k, str) for k in drop):
+        raise ConfigError(f"drop: {drop!r} is not a list of top-level keys")
+    found = (path.parent / parent).resolve()
+    if not found.is_file():
+        with contextlib.suppress(FileNotFoundError):
+            found = bundled_scenario(parent.removesuffix(".toml"))
+    if found in seen or len(seen) >= MAX_EXTENDS:
+        raise ConfigError(f"extends: {parent!r} extends itself, through {seen[-1]}")
+    base = inherit(read(found), found, read, (*seen, path.resolve()))
+    missing = [k for k in drop if k not in base]
+    if missing:
+        raise ConfigError(f"drop: {missing[0]!r} is not a key of {parent!r}")
+    own = {k: v for k, v in data.items() if k not in ("extends", "drop")}
+    return {k: v for k, v in base.items() if k not in drop} | own
 
 
 def expand(data: dict[str, Any], fields: Fields) -> dict[str, Any]:
@@ -368,4 +412,4 @@ def type_of(annotation: Any) -> str:
     return "int" if int in found and not found & {float, bool} else ""
 
 
-__all__ = ["EDITS", "Fields", "expand", "fields_of", "numbered", "type_of"]
+__all__ = ["EDITS", "Fields", "expand", "fields_of", "inherit", "numbered", "type_of"]

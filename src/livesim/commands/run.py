@@ -27,6 +27,35 @@ if TYPE_CHECKING:
     from livesim.scenario import Scenario
 
 
+def init(args: argparse.Namespace) -> int:
+    """`livesim init NAME.toml [--kind KIND ...]`: a starter scenario, checked."""
+    import re
+    import tomllib
+
+    from livesim.atomic import write_text_atomic
+    from livesim.errors import ConfigError
+    from livesim.scenario import scenario_from_dict
+    from livesim.starter import starter
+
+    path: Path = args.scenario
+    if path.suffix != ".toml":
+        raise ConfigError(f"scenario: {str(path)!r} does not end in .toml")
+    if path.exists() and not args.force:
+        raise ConfigError(f"scenario: {str(path)!r} exists; --force replaces it")
+    if not path.parent.is_dir():
+        raise ConfigError(f"scenario: the folder {str(path.parent)!r} does not exist")
+    name = re.sub(r"[^A-Za-z0-9_.\-]+", "_", path.stem)[:64] or "scenario"
+    text = starter(name, args.kind or ["KOS"])
+    scenario = scenario_from_dict(tomllib.loads(text))  # as `livesim check` would
+    write_text_atomic(path, text)
+    kinds = ", ".join(h.kind for h in scenario.hosts)
+    print(
+        f"wrote {path}: a starter scenario {scenario.name!r} ({kinds}); every value "
+        f"is an assumption to replace. Next: livesim check {path}; livesim run {path}"
+    )
+    return EXIT_OK
+
+
 def check(args: argparse.Namespace) -> int:
     """`livesim check SCENARIO`: validate, print what the scenario holds."""
     from livesim.runner import expected_work
