@@ -35,7 +35,8 @@ bench: $(STAMP_DEV)
 	PYTHONPATH=benchmarks $(BIN)/python benchmarks/bench_cohort.py && \
 	PYTHONPATH=benchmarks $(BIN)/python benchmarks/bench_sweep.py && \
 	PYTHONPATH=benchmarks $(BIN)/python benchmarks/bench_uncertainty.py && \
-	PYTHONPATH=benchmarks $(BIN)/python benchmarks/bench_calibration.py
+	PYTHONPATH=benchmarks $(BIN)/python benchmarks/bench_calibration.py && \
+	PYTHONPATH=benchmarks $(BIN)/python benchmarks/bench_compile.py
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check src tests benchmarks

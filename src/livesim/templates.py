@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -157,7 +158,7 @@ def expand_hosts(
             continue
         spec = dict(entry)
         count = _count(spec.pop("count"), f"{where}[{i}].count", problems)
-        if count is None:
+        if count is None or not _ident(spec, f"{where}[{i}]", problems):
             continue
         ids = numbered(spec.get("id"), count)
         out += instances(spec, ids, "hosts", f"{where}[{i}]", fields, problems)
@@ -175,7 +176,7 @@ def expand_streams(
     its streams."""
     host_ids = [
         h["id"]
-        for h in hosts or []
+        for h in (hosts if isinstance(hosts, list) else [])
         if isinstance(h, dict) and isinstance(h.get("id"), str)
     ]
     out: list[Any] = []
@@ -185,6 +186,8 @@ def expand_streams(
             out.append(entry)
             continue
         spec = dict(entry)
+        if not _ident(spec, here, problems):
+            continue
         each = spec.pop("for_each_host", False)
         count = spec.pop("count", None)
         if each is not True and each is not False:
@@ -314,10 +317,10 @@ def _remove(
         for p in patterns:
             if not any(fnmatchcase(str(i), p) for i in ids):
                 problems.append(f"{where}{key}: {p!r} matches no {name[:-1]} id")
-        sections[name] = [e for e in sections[name] if e.get("id") not in gone]
+        sections[name] = [e for e in sections[name] if not _named(e, "id", gone)]
         if name == "hosts" and isinstance(sections.get("streams"), list):
             sections["streams"] = [
-                s for s in sections["streams"] if s.get("host") not in gone
+                s for s in sections["streams"] if not _named(s, "host", gone)
             ]
 
 
@@ -357,7 +360,8 @@ def _set(
     if head not in sections:
         return  # reported when the sections were gathered
     kind, name = _field_of(path)
-    if fields.is_integer(kind, name) and isinstance(value, float):
+    whole = fields.is_integer(kind, name) and isinstance(value, float)
+    if whole and math.isfinite(value):  # (the schema refuses NaN and inf)
         value = round(value)  # whole-number fields take whole numbers
     if set_path(sections, path, copy.deepcopy(value)) == 0:
         problems.append(
@@ -372,6 +376,20 @@ def _field_of(path: str) -> tuple[str, str]:
     if kind == "streams" and "promotions" in parts[1:-1]:
         kind = "promotions"
     return kind, parts[-1]
+
+
+def _named(entry: Any, key: str, names: set[Any]) -> bool:
+    """Whether a table's `key` is one of `names` (anything else: no)."""
+    return isinstance(entry, dict) and entry.get(key) in names
+
+
+def _ident(spec: dict[str, Any], where: str, problems: list[str]) -> bool:
+    """A template's id is a name the entries' ids are made from."""
+    ident = spec.get("id")
+    if isinstance(ident, str) and ident:
+        return True
+    problems.append(f"{where}.id: {ident!r} is not an id to number from")
+    return False
 
 
 def _count(value: Any, where: str, problems: list[str]) -> int | None:
