@@ -21,7 +21,7 @@ from pathlib import Path
 
 #: Seconds the first compile took on the development machine (docs/performance.md):
 #: what the notice announces before this machine has measured its own.
-EXPECTED_SECONDS = 40
+EXPECTED_SECONDS = 70
 STAMP_PREFIX = "cohort-compiled-"
 
 
