@@ -724,6 +724,7 @@ def test_the_first_compile_is_announced_and_timed_apart(
     from livesim.engines import warmup
 
     monkeypatch.setattr(warmup, "_cache_folder", lambda: tmp_path / "cache")
+    monkeypatch.setattr(warmup, "_announced", False)
     (tmp_path / "cache").mkdir()
     compiled = []
 
@@ -739,7 +740,7 @@ def test_the_first_compile_is_announced_and_timed_apart(
     code, stdout, stderr = run_quietly(argv)
     assert code == 0, stderr
     first = stderr.splitlines()[0]
-    assert first.startswith("livesim: compiling the cohort engine, once per install")
+    assert first.startswith("livesim: compiling the cohort engine first, once per")
     manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
     assert compiled == [True]
     assert manifest["compile_seconds"] >= 0.2
@@ -752,3 +753,29 @@ def test_the_first_compile_is_announced_and_timed_apart(
     assert "compiling" not in stderr + stdout
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
     assert manifest["compile_seconds"] == 0 and compiled == [True]
+
+
+def test_the_compile_is_announced_before_the_heavy_imports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The line comes before numpy, pandas and numba are loaded (`_preload`), so
+    a first run says what it is doing at once; with --events (agent) it is not
+    said."""
+    import livesim.cli as cli
+    from livesim.engines import warmup
+
+    monkeypatch.setattr(warmup, "_cache_folder", lambda: tmp_path / "empty")
+    monkeypatch.setattr(warmup, "_announced", False)
+    seen: list[str] = []
+
+    def preload(command: str) -> None:
+        seen.append(capsys.readouterr().err)
+        raise KeyboardInterrupt  # stop here: nothing runs
+
+    monkeypatch.setattr(cli, "_preload", preload)
+    scenario = write(tmp_path, SMALL)
+    assert main(["run", str(scenario), "--out", str(tmp_path / "o")]) == 130
+    assert seen[0].startswith("livesim: compiling the cohort engine first")
+    monkeypatch.setattr(warmup, "_announced", False)
+    assert main(["run", str(scenario), "--events", "--out", str(tmp_path / "o")]) == 130
+    assert "compiling" not in seen[1]

@@ -7,17 +7,22 @@ the first run after an install or an upgrade, in every worker at once, with noth
 said. `ensure_compiled` does it beforehand, in the calling process, on one tiny
 replication of the bundled teaching scenario: it says so in one line, shows the
 seconds passing, and returns how long it took, so that callers report compile time
-apart from simulation time. Afterwards a stamp beside numba's cache (tagged with
-the sources' digest) says the cache is warm, and later runs skip all of this.
+apart from simulation time. Afterwards a stamp (tagged with the sources' digest,
+in numba's cache folder: `stamp_folder`) says the cache is warm, and later runs
+skip all of this. Checking the stamp imports nothing heavy, so the command line
+can say what it is about to do before it loads numpy and numba (`announce`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import threading
 import time
 from pathlib import Path
+
+from livesim.engines import jitcache
 
 #: Seconds the first compile took on the development machine (docs/performance.md):
 #: what the notice announces before this machine has measured its own.
@@ -25,18 +30,45 @@ EXPECTED_SECONDS = 70
 STAMP_PREFIX = "cohort-compiled-"
 
 
-def _cache_folder() -> Path | None:
-    """The folder numba caches the cohort engine's code in (None: no cache)."""
-    from livesim.engines import step
+_announced = False
 
-    path = getattr(getattr(step.run, "_cache", None), "cache_path", None)
-    return Path(path) if path else None
+
+def stamp_folder() -> Path:
+    """Where numba caches the engine's code, as its locators choose it, without
+    importing numba: `NUMBA_CACHE_DIR` if set, else the package's `__pycache__`
+    if it can be written, else the user's cache folder."""
+    chosen = os.environ.get("NUMBA_CACHE_DIR")
+    if chosen:
+        return Path(chosen)
+    tree = Path(__file__).resolve().parent / "__pycache__"
+    probe = tree if tree.is_dir() else tree.parent
+    if os.access(probe, os.W_OK):
+        return tree
+    return Path.home() / ".cache" / "livesim"
+
+
+def _cache_folder() -> Path | None:
+    return stamp_folder()
 
 
 def _stamp(folder: Path) -> Path:
-    from livesim.engines import kernels
+    return folder / f"{STAMP_PREFIX}{jitcache.sources_digest()[:16]}"
 
-    return folder / f"{STAMP_PREFIX}{kernels.DIGEST[:16]}"
+
+def announce() -> bool:
+    """Say on stderr, once, that the cohort engine is about to be compiled (when it
+    is not yet); True when it was said."""
+    global _announced
+    if _announced or is_compiled():
+        return False
+    _announced = True
+    print(
+        "livesim: compiling the cohort engine first, once per install, about "
+        f"{expected_seconds():.0f} s",
+        file=sys.stderr,
+        flush=True,
+    )
+    return True
 
 
 def is_compiled() -> bool:
@@ -77,12 +109,7 @@ def ensure_compiled(progress: bool = True) -> float:
         return 0.0
     started = time.perf_counter()
     if progress:
-        print(
-            "livesim: compiling the cohort engine, once per install, about "
-            f"{expected_seconds():.0f} s",
-            file=sys.stderr,
-            flush=True,
-        )
+        announce()  # (unless the command line has said it already)
     with _ticking(progress):
         compile_now()
     seconds = time.perf_counter() - started
@@ -92,6 +119,7 @@ def ensure_compiled(progress: bool = True) -> float:
             old.unlink(missing_ok=True)
         # a cache we cannot write to: compiled again next time
         with contextlib.suppress(OSError):
+            folder.mkdir(parents=True, exist_ok=True)
             _stamp(folder).write_text(f"{seconds:.1f}\n")
     return seconds
 
@@ -130,4 +158,11 @@ class _ticking:
             self.bar.close()
 
 
-__all__ = ["EXPECTED_SECONDS", "compile_now", "ensure_compiled", "is_compiled"]
+__all__ = [
+    "EXPECTED_SECONDS",
+    "announce",
+    "compile_now",
+    "ensure_compiled",
+    "is_compiled",
+    "stamp_folder",
+]
