@@ -177,7 +177,9 @@ def run_blocks(
                 if comparison is not None
                 else ""
             )
-            + "manifest.json: scenario hash, seed, engine, version, timings. The "
+            + "each table also as .parquet (the default --format both); "
+            "columns.json: the unit and meaning of every column; "
+            "manifest.json: scenario hash, seed, engine, version, timings. The "
             "model and its sources: docs/model.md in the livesim repository.",
         ),
     ]
