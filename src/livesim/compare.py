@@ -96,13 +96,9 @@ def budget(scenario: Scenario, strategy: str) -> float:
     Commissions (a share of net GMV) and the fixed cost come on top and are in the
     cost and ROI columns.
     """
-    campaign = scenario.campaigns()[strategy]
-    return float(
-        sum(
-            campaign.hosts[s.host].fee + campaign.hosts[s.host].gift_value + s.ad_spend
-            for s in campaign.streams
-        )
-    )
+    from livesim.runner import upfront
+
+    return upfront(scenario.campaigns()[strategy])
 
 
 def compare(
@@ -251,6 +247,16 @@ def run_comparison(
                 for name, phase in m["awareness"].items()
             },
             viewers_simulated=float(reps["viewers"].sum()),
+            budgets={
+                rename[n]: v
+                for m, (_, _, rename) in zip(manifests, runs, strict=True)
+                for n, v in m["budgets"].items()
+            },
+            fixed_costs={
+                rename[n]: v
+                for m, (_, _, rename) in zip(manifests, runs, strict=True)
+                for n, v in m["fixed_costs"].items()
+            },
         ),
         scenario=parts[0].scenario,
     )

@@ -62,6 +62,18 @@ def expected_work(scenario: Scenario, strategies: list[str] | None = None) -> fl
     return sum(expected_viewers(c, s) for c in chosen for s in c.streams)
 
 
+def upfront(campaign: Campaign) -> float:
+    """Up-front outlay of a campaign (RMB): host fees and gifts (per stream, as in
+    the cost column) and ad spend; commissions (a share of net GMV) and the fixed
+    cost come on top, in the cost and ROI columns."""
+    return float(
+        sum(
+            campaign.hosts[s.host].fee + campaign.hosts[s.host].gift_value + s.ad_spend
+            for s in campaign.streams
+        )
+    )
+
+
 def campaign_minutes(scenario: Scenario, strategies: list[str] | None = None) -> int:
     """Stream and campaign minutes of the strategies: the time series' length."""
     campaigns = scenario.campaigns()
@@ -343,6 +355,8 @@ def execute(
             name: traffic.awareness_summary(c.awareness) if c.awareness else None
             for name, c in campaigns.items()
         },
+        "budgets": {name: upfront(c) for name, c in campaigns.items()},
+        "fixed_costs": {name: c.costs.fixed for name, c in campaigns.items()},
         "backend": backend.name,
         "workers": backend.workers,
         "livesim_version": __version__,

@@ -112,7 +112,7 @@ def optimize(args: argparse.Namespace) -> int:
     print("\n".join(summary_lines(result)))
     print(covers(result.plan.scenario.uncertainty))
     print(
-        f"\nwrote {out}/ (candidates.csv, finalists.csv, optimize.md, optimize.png; "
-        f"points/: one file per chunk) in {result.seconds:.1f} s"
+        f"\nwrote {out}/ (candidates.csv, finalists.csv, optimize.md, report.html, "
+        f"optimize.png; points/: one file per chunk) in {result.seconds:.1f} s"
     )
     return EXIT_OK

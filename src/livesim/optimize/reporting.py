@@ -12,9 +12,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from livesim.atomic import write_text_atomic
 from livesim.optimize.objectives import format_objective, objective_label
 from livesim.optimize.tables import OptimizeResult
+from livesim.report.blocks import Block
 
 #: Finalist columns in the objective's unit.
 OBJECTIVE_COLUMNS = [
@@ -50,12 +53,17 @@ def write_results(result: OptimizeResult, fmt: str = "both") -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     write_text_atomic(out / "optimize.md", report(result))
+    from livesim.report.html import to_html
+
+    title = f"Budget optimization: {result.plan.scenario.name}"
+    write_text_atomic(out / "report.html", to_html(report_blocks(result), title))
     result.files = [
         "experiment.json",
         "points/",
         "candidates.csv",
         "finalists.csv",
         "optimize.md",
+        "report.html",
         "optimize.png",
     ]
 
@@ -110,37 +118,81 @@ HEADING_FORMATS = {
 
 
 def report(result: OptimizeResult) -> str:
-    """optimize.md: the winner, the finalists, the search and its assumptions."""
-    label = objective_label(result.plan.config, result.plan.target)
-    lines = [
-        f"# Budget optimization: {result.plan.scenario.name}",
-        "",
-        _winner_text(result, label),
-        "",
-        "## Finalists",
-        "",
-        f"Objective: {label}. *screening* is the value that chose the finalists; "
-        "*fresh seed* and its 95% CI come from the fresh replications only; "
-        "*winner minus* is the winner's objective minus the finalist's on the same "
-        "fresh random numbers (paired), with its 95% bootstrap CI: a CI that "
-        "includes 0 means the data cannot tell the two apart. *regret* is the mean "
-        "over fresh nights of the night's best finalist's net GMV minus this one's; "
-        "*best on* the share of fresh nights on which it is the best finalist.",
-        "",
-        _finalists_markdown(result),
-        "",
-        "![screening objective against cost](optimize.png)",
-        "",
-        "## How it was searched",
-        "",
-        _search_text(result),
-        "",
-        "## Assumptions",
-        "",
-        *_assumptions(result.plan.scenario.name),
-        "",
+    """optimize.md: the Summary with the winner, the finalists, the search and its
+    assumptions (the same blocks as report.html)."""
+    from livesim.report.markdown import to_markdown
+
+    return to_markdown(report_blocks(result), result.out)
+
+
+def report_blocks(result: OptimizeResult) -> list[Block]:
+    """The optimization's report: Summary first, then the figure and tables."""
+    plan = result.plan
+    label = objective_label(plan.config, plan.target)
+    return [
+        Block("h1", f"Budget optimization: {plan.scenario.name}"),
+        Block("h2", "Summary"),
+        Block(
+            "p",
+            f"**The question:** which allocation of {plan.config.budget:,.0f} RMB over "
+            f"host kinds, counts and sale depth maximises {label}?",
+        ),
+        Block("p", "**The answer:** " + _winner_text(result, label)),
+        Block("p", covers_text(plan.scenario)),
+        Block(
+            "p",
+            "**The cost side:** cost is the up-front outlay (host fees, gifts, ads); "
+            "commissions on net GMV and the scenario's fixed cost "
+            f"({plan.scenario.costs.fixed:,.0f} RMB) come on top and are in ROI.",
+        ),
+        Block("h2", "Figure"),
+        Block(
+            "figure",
+            "The screening objective of every candidate against its "
+            "cost; the finalists on the fresh seed.",
+            path=result.out / "optimize.png",
+        ),
+        Block("h2", "Finalists"),
+        Block(
+            "p",
+            f"Objective: {label}. *screening* is the value that chose the finalists; "
+            "*fresh seed* and its 95% CI come from the fresh replications only; "
+            "*winner minus* is the winner's objective minus the finalist's on the "
+            "same fresh random numbers (paired), with its 95% bootstrap CI: a CI "
+            "that includes 0 means the data cannot tell the two apart. *regret* is "
+            "the mean over fresh nights of the night's best finalist's net GMV minus "
+            "this one's; *best on* the share of fresh nights on which it is the best "
+            "finalist.",
+        ),
+        Block("table", frame=_finalists_frame(result), formats=HEADING_FORMATS),
+        Block("h2", "How it was searched"),
+        Block("p", _search_text(result)),
+        Block("h2", "Assumptions"),
+        *(Block("p", line) for line in _assumptions(plan.scenario.name)),
     ]
-    return "\n".join(lines)
+
+
+def covers_text(scenario: Any) -> str:
+    """What the optimization's intervals cover, and what it assumes of the event's
+    traffic (as compare's Summary says)."""
+    names = [p.name for p in scenario.uncertainty]
+    text = (
+        f"**What it covers:** the priors ({', '.join(names)}) are drawn afresh on "
+        "every night, so the objective's intervals include parameter uncertainty."
+        if names
+        else "**What it covers:** these intervals show simulation noise only: every "
+        "parameter is at the scenario's value."
+    )
+    phase = scenario.awareness
+    if phase is not None and phase.own_kinds:
+        text += (
+            " **What it assumes:** the event's own audience and push go to its own "
+            f"kinds of host ({', '.join(phase.own_kinds)}) in full and to others in "
+            f"the share `follow_share` = {phase.follow_share:g} (or as its prior "
+            "draws it); `livesim compare` on the strategies file of the same night "
+            "makes the same assumption and reports the share at which it would flip."
+        )
+    return text
 
 
 def _winner_text(result: OptimizeResult, label: str) -> str:
@@ -165,17 +217,15 @@ def _winner_text(result: OptimizeResult, label: str) -> str:
     )
 
 
-def _finalists_markdown(result: OptimizeResult) -> str:
+def _finalists_frame(result: OptimizeResult) -> pd.DataFrame:
     """The finalists table, the objective's columns in its unit."""
-    from livesim.report.markdown import table
-
     plan, config = result.plan, result.plan.config
     columns = ["final_rank", *plan.names, *list(REPORT_HEADINGS)[1:]]
     shown = result.finalists[columns].copy()
     for column in OBJECTIVE_COLUMNS:
         shown[column] = shown[column].map(lambda v: format_objective(config, v))
     shown["depth"] = shown["depth"].map(lambda v: f"{v:.0%}")
-    return table(shown.rename(columns=REPORT_HEADINGS), HEADING_FORMATS)
+    return shown.rename(columns=REPORT_HEADINGS)
 
 
 def _assumptions(scenario: str) -> list[str]:

@@ -14,13 +14,15 @@ import pandas as pd
 
 @dataclass
 class Block:
-    """A piece of the report: kind is "h1", "h2", "p", "table" or "figure"."""
+    """A piece of the report: kind is "h1", "h2", "p", "table" or "figure". A
+    `collapsed` table is folded away in HTML (`<details>`, its `text` the label)."""
 
     kind: str
     text: str = ""
     frame: pd.DataFrame | None = None
     formats: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
+    collapsed: bool = False
 
 
 def cell(column: str, value: Any, formats: dict[str, str]) -> str:

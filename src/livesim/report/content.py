@@ -10,10 +10,10 @@ import pandas as pd
 
 from livesim.model.traffic import describe_awareness
 from livesim.report.blocks import Block
-from livesim.report.comparison import paragraphs, risks, verdicts
-from livesim.report.coverage import coverage
+from livesim.report.comparison import paragraphs, verdicts
 from livesim.report.html import to_html
 from livesim.report.markdown import to_markdown
+from livesim.report.summary import summary_blocks
 from livesim.results import SimulationResult
 from livesim.stats import undefined_interval_note
 
@@ -63,9 +63,10 @@ CAPTIONS = {
     "in net GMV against the baseline over the draw of the prior that has a "
     "break-even (or explains most), with the fitted line; the vertical line and band "
     "are the break-even and its 95% bootstrap interval.",
-    "forest": "Paired differences in net GMV between strategies (first minus "
-    "second) with 95% bootstrap confidence intervals; common random numbers pair "
-    "replication r of one strategy with replication r of the other.",
+    "forest": "Paired differences in net GMV, the baseline minus each strategy, "
+    "with 95% bootstrap confidence intervals; common random numbers pair "
+    "replication r of one strategy with replication r of the other (every pair: "
+    "pairs.csv).",
 }
 
 
@@ -78,10 +79,12 @@ def run_blocks(
 ) -> list[Block]:
     """The report's content, for both renderings."""
     m = result.manifest
-    headline = result.headline()
-    undefined = headline[["median_ci_low", "median_ci_high"]].isna().any(axis=None)
     blocks = [
         Block("h1", f"livesim report: {m.get('scenario', '')}"),
+        *summary_blocks(result, comparison, target),
+        Block("h2", "Figures"),
+        *(Block("figure", CAPTIONS.get(f.stem, ""), path=f) for f in figures),
+        Block("h2", "About this run"),
         Block("p", scenario_text),
         Block(
             "p",
@@ -89,7 +92,6 @@ def run_blocks(
             f"engine `{m.get('engine')}`, livesim {m.get('livesim_version')}; "
             f"scenario SHA-256 `{str(m.get('scenario_sha256', ''))[:12]}`.",
         ),
-        Block("p", coverage(m, result.summary)),
         *(
             Block(
                 "p",
@@ -100,57 +102,16 @@ def run_blocks(
             for name, phase in (m.get("awareness") or {}).items()
             if phase is not None
         ),
-        Block("h2", "Headline (campaign totals)"),
-        Block("table", frame=headline_shown(headline), formats=HEADLINE_FORMATS),
-        *(
-            [Block("p", "CI n/a: " + undefined_interval_note(int(m["replications"])))]
-            if undefined
-            else []
-        ),
-        Block(
-            "p",
-            "Net GMV is gross GMV less refunds of returned orders, including purchases "
-            "made after a viewer left (within the attribution window). Conversion is "
-            "orders per real viewer who entered. ROI = (margin on kept orders - cost) "
-            "/ cost.",
-        ),
-        *(Block("p", text) for text in risks(result.campaign, target)),
+        *_headline_blocks(result),
     ]
     if comparison is not None:
-        blocks += [Block("h2", "Against the baseline")]
-        blocks += [Block("p", text) for text in verdicts(comparison)]
-        blocks += [Block("h2", "Strategies in plain words")]
-        blocks += [Block("p", text) for text in paragraphs(comparison, target)]
-        blocks += [
-            Block("h2", "Strategies"),
-            Block("table", frame=comparison.strategies, formats=STRATEGY_FORMATS),
-            Block("h2", "Paired differences (first minus second)"),
-            Block("table", frame=pair_display(comparison.pairs), formats=PAIR_FORMATS),
-            Block(
-                "p",
-                "mean_diff: mean over replications of the paired difference; ci: 95% "
-                "bootstrap (BCa) interval of that mean; p_first_higher: share of "
-                "replications in which the first strategy's value is higher (ties "
-                "count half).",
-            ),
-        ]
-    chance = result.summary[result.summary["metric"] == "p_net_gmv_ge_target"]
-    if len(chance):
-        shown = chance[["strategy", "mean", "ci_low", "ci_high"]].rename(
-            columns={
-                "mean": "P(net GMV >= target)",
-                "ci_low": "95% CI low",
-                "ci_high": "95% CI high",
-            }
-        )
-        blocks += [
-            Block("h2", "Probability of reaching the target"),
-            Block("table", frame=shown, formats={c: ".3f" for c in shown.columns}),
-        ]
+        blocks += _comparison_blocks(comparison, target)
+    blocks += _target_blocks(result)
     blocks += [
         Block("h2", "Per stream (means over replications)"),
         Block(
             "table",
+            "every stream's means",
             frame=per_stream(result),
             formats={
                 "unique_viewers": ",.0f",
@@ -160,12 +121,8 @@ def run_blocks(
                 "cost": ",.0f",
                 "orders per viewer": ".2%",
             },
+            collapsed=True,
         ),
-        Block("h2", "Figures"),
-    ]
-    for fig in figures:
-        blocks.append(Block("figure", CAPTIONS.get(fig.stem, ""), path=fig))
-    blocks += [
         Block("h2", "Files"),
         Block(
             "p",
@@ -173,7 +130,7 @@ def run_blocks(
             "summary.csv: mean, sd, t-based 95% CI, p5/p50/p95 per metric and scope; "
             "timeseries.csv: per-minute means (and p5/p95 bands) per scope; "
             + (
-                "pairs.csv and strategies.csv: the comparison tables; "
+                "pairs.csv (every pair) and strategies.csv: the comparison tables; "
                 if comparison is not None
                 else ""
             )
@@ -184,6 +141,68 @@ def run_blocks(
         ),
     ]
     return blocks
+
+
+def _headline_blocks(result: SimulationResult) -> list[Block]:
+    headline = result.headline()
+    undefined = headline[["median_ci_low", "median_ci_high"]].isna().any(axis=None)
+    note = "CI n/a: " + undefined_interval_note(int(result.manifest["replications"]))
+    return [
+        Block("h2", "Headline (campaign totals)"),
+        Block("table", frame=headline_shown(headline), formats=HEADLINE_FORMATS),
+        *([Block("p", note)] if undefined else []),
+        Block(
+            "p",
+            "Net GMV is gross GMV less refunds of returned orders, including purchases "
+            "made after a viewer left (within the attribution window). Conversion is "
+            "orders per real viewer who entered. ROI = (margin on kept orders - cost) "
+            "/ cost.",
+        ),
+    ]
+
+
+def _comparison_blocks(comparison: Any, target: float | None) -> list[Block]:
+    first = str(comparison.strategies["strategy"].iloc[0])
+    pairs = comparison.pairs[comparison.pairs["first"] == first]
+    return [
+        Block("h2", "Against the baseline"),
+        *(Block("p", text) for text in verdicts(comparison)),
+        Block("table", frame=pair_display(pairs), formats=PAIR_FORMATS),
+        Block(
+            "p",
+            f"Paired differences {first} minus each strategy. mean_diff: mean over "
+            "replications of the paired difference; ci: 95% bootstrap (BCa) interval "
+            "of that mean; p_first_higher: share of replications in which the first "
+            "strategy's value is higher (ties count half); every pair is in pairs.csv.",
+        ),
+        Block("h2", "Strategies in plain words"),
+        *(Block("p", text) for text in paragraphs(comparison, target)),
+        Block("h2", "Strategies"),
+        Block(
+            "table",
+            "every strategy's figures",
+            frame=comparison.strategies,
+            formats=STRATEGY_FORMATS,
+            collapsed=True,
+        ),
+    ]
+
+
+def _target_blocks(result: SimulationResult) -> list[Block]:
+    chance = result.summary[result.summary["metric"] == "p_net_gmv_ge_target"]
+    if not len(chance):
+        return []
+    shown = chance[["strategy", "mean", "ci_low", "ci_high"]].rename(
+        columns={
+            "mean": "P(net GMV >= target)",
+            "ci_low": "95% CI low",
+            "ci_high": "95% CI high",
+        }
+    )
+    return [
+        Block("h2", "Probability of reaching the target"),
+        Block("table", frame=shown, formats={c: ".3f" for c in shown.columns}),
+    ]
 
 
 STRATEGY_FORMATS = {

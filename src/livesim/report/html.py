@@ -21,6 +21,7 @@ th { background: #f3f5f7; } td:first-child, th:first-child { text-align: left; }
 figure { margin: 1rem 0; } img { max-width: 100%; }
 figcaption { font-size: .85rem; color: #555; }
 code { background: #f3f5f7; padding: 0 .2rem; }
+details { margin: .5rem 0 1rem; } summary { cursor: pointer; color: #245; }
 """
 
 
@@ -54,10 +55,14 @@ def to_html(blocks: list[Block], title: str) -> str:
                 + "</tr>"
                 for row in b.frame.itertuples(index=False)
             ]
-            parts.append(
+            table = (
                 f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}"
                 "</tbody></table>"
             )
+            if b.collapsed:
+                label = inline(b.text or "the table")
+                table = f"<details><summary>{label}</summary>{table}</details>"
+            parts.append(table)
         elif b.kind == "figure" and b.path is not None:
             data = base64.b64encode(b.path.read_bytes()).decode("ascii")
             parts.append(
