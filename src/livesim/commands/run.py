@@ -105,8 +105,9 @@ def run(args: argparse.Namespace) -> int:
             args.written = written
     print_headline(result)
     print(
-        f"\nwrote {written}/ (report.md, report.html, replications.csv, summary.csv, "
-        f"timeseries.csv, manifest.json, figures/) in {seconds_line(result.manifest)}"
+        f"\nwrote {written}/ (report.md, report.html, replications, summary and "
+        "timeseries tables, columns.json, manifest.json, figures/) in "
+        f"{seconds_line(result.manifest)}"
     )
     return EXIT_OK
 
