@@ -286,3 +286,67 @@ def test_init_keeps_an_existing_file(
     assert path.read_text() == "keep me"
     assert main(["init", str(path), "--force"]) == 0
     assert main(["init", str(tmp_path / "mine.txt")]) == 2
+
+
+# ----------------------------------------------------- edits on their own, edges
+
+
+def test_remove_hosts_alone_takes_their_streams() -> None:
+    scenario = load(CONCISE + '[strategies.fewer]\nremove_hosts = ["kos03"]\n')
+    fewer = scenario.campaigns()["fewer"]
+    assert sorted(fewer.hosts) == ["kos01", "kos02"]
+    assert [s.id for s in fewer.streams] == ["kos01_night", "kos02_night"]
+
+
+def test_an_empty_list_is_shared_by_every_entry() -> None:
+    text = CONCISE.replace("[[streams.promotions]]\nstart = 0\nduration = 30\n", "")
+    text = text.replace("discount = 0.2\n", "promotions = []\n", 1)
+    assert all(s.promotions == [] for s in load(text).streams)
+
+
+def test_add_streams_sees_the_strategys_own_hosts() -> None:
+    scenario = load(
+        CONCISE
+        + "[strategies.own]\n"
+        + 'hosts = [{ id = "new1", kind = "KOC" }, { id = "new2", kind = "KOC" }]\n'
+        + 'add_streams = [{ id = "s", host = "new*", for_each_host = true, '
+        + 'duration = 30, products = ["p"] }]\n'
+        + 'remove_streams = ["kos*"]\n'
+    )
+    assert [s.id for s in scenario.campaigns()["own"].streams] == ["new1_s", "new2_s"]
+
+
+def test_platform_and_costs_can_be_set_from_their_defaults() -> None:
+    scenario = load(
+        CONCISE
+        + '[strategies.p]\nset = { "platform.gpm_boost" = 0.5, "costs.fixed" = 7.0 }\n'
+    )
+    campaign = scenario.campaigns()["p"]
+    assert campaign.platform.gpm_boost == 0.5 and campaign.costs.fixed == 7.0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('extends = "nodir/base.toml"\n', "no such scenario file"),
+        ("[strategies.s.set]\nhosts.kos01.followers = 1\n", "quote each dotted path"),
+    ],
+)
+def test_more_bad_input_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(text if text.startswith("extends") else CONCISE + text)
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err, err
+
+
+def test_a_deep_extends_chain_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "e0.toml").write_text(CONCISE)
+    for k in range(1, 11):
+        (tmp_path / f"e{k}.toml").write_text(f'extends = "e{k - 1}.toml"\n')
+    assert main(["check", str(tmp_path / "e10.toml")]) == 2
+    assert "more than 8 files extend each other" in capsys.readouterr().err

@@ -44,6 +44,8 @@ def scenario_path(name: str | Path) -> Path:
     if path.is_file():
         return path
     try:
+        if path.name != str(name):  # a path, not a bundled scenario's name
+            raise FileNotFoundError(name)
         return bundled_scenario(str(name).removesuffix(".toml"))
     except FileNotFoundError:
         raise ConfigError(
@@ -199,6 +201,7 @@ def calibrate(
     (the [bayes] extra), written with its report into `out` (default: a
     temporary folder, removed; the result keeps the posterior table).
     `abc_options`: population, generations, tolerance, max_seconds, observed."""
+    check_format(fmt)
     loaded = prepare_scenario(scenario)
     spec = loaded.calibration
     chosen = method or (spec.method if spec is not None else "lsq")
@@ -299,6 +302,7 @@ def _experiment(
 ) -> Any:
     """Load an experiment file (with `replications` and `seed` standing for the
     file's, as -n and --seed) and run it into `out` (a temporary folder if None)."""
+    check_format(fmt)
     pairs = (("replications", replications), ("seed", seed))
     overrides = {k: v for k, v in pairs if v is not None}
     plan = load(Path(experiment), posterior=posterior, overrides=overrides)
@@ -327,6 +331,7 @@ def write_outputs(
     from livesim.compare import Comparison
     from livesim.output import write_outputs as write_folder
 
+    check_format(fmt)
     comparison = result if isinstance(result, Comparison) else None
     simulated = comparison.result if comparison is not None else result
     assert not isinstance(simulated, Comparison)
@@ -336,6 +341,16 @@ def write_outputs(
 
         raise ConfigError("scenario: this result does not say its scenario; pass it")
     return write_folder(simulated, used, Path(folder), comparison, fmt)
+
+
+def check_format(fmt: str) -> None:
+    """A `fmt` of the tables (csv, parquet, both), or a ConfigError before any
+    work."""
+    from livesim.errors import ConfigError
+    from livesim.formats import FORMATS
+
+    if fmt not in FORMATS:
+        raise ConfigError(f"fmt: {fmt!r} is not one of {', '.join(FORMATS)}")
 
 
 @contextlib.contextmanager

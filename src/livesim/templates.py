@@ -94,11 +94,13 @@ def inherit(
     if not isinstance(drop, list) or not all(isinstance(k, str) for k in drop):
         raise ConfigError(f"drop: {drop!r} is not a list of top-level keys")
     found = (path.parent / parent).resolve()
-    if not found.is_file():
-        with contextlib.suppress(FileNotFoundError):
+    if not found.is_file() and "/" not in parent and "\\" not in parent:
+        with contextlib.suppress(FileNotFoundError, ValueError):
             found = bundled_scenario(parent.removesuffix(".toml"))
-    if found in seen or len(seen) >= MAX_EXTENDS:
+    if found in seen:
         raise ConfigError(f"extends: {parent!r} extends itself, through {seen[-1]}")
+    if len(seen) >= MAX_EXTENDS:
+        raise ConfigError(f"extends: more than {MAX_EXTENDS} files extend each other")
     base = inherit(read(found), found, read, (*seen, path.resolve()))
     missing = [k for k in drop if k not in base]
     if missing:
@@ -241,7 +243,9 @@ def instances(
     for key, value in spec.items():
         if key == "id" or not isinstance(value, list):
             continue
-        if fields.is_list(kind, key) and not all(isinstance(v, list) for v in value):
+        if fields.is_list(kind, key) and not (
+            value and all(isinstance(v, list) for v in value)
+        ):
             continue  # one list for every entry
         if len(value) != n:
             problems.append(
@@ -279,6 +283,8 @@ def apply_edits(
         return
     touched = {k.split("_", 1)[1] for k in edits if k != "set"}
     touched |= {str(path).split(".", 1)[0] for path in setting}
+    if "remove_hosts" in edits:
+        touched.add("streams")  # a removed host's streams go with it
     unknown = sorted(touched - set(SECTIONS))
     for head in unknown:
         problems.append(
@@ -288,13 +294,21 @@ def apply_edits(
     sections: dict[str, Any] = {}
     for name in [s for s in SECTIONS if s in touched]:
         own = strategy.get(name)
-        if own is False or (own is None and scenario.get(name) is None):
+        if own is None:  # the baseline's (platform and costs: their defaults)
+            own = scenario.get(name, {} if name in ("platform", "costs") else None)
+        if own is None or own is False:
             problems.append(f"{where}{name}: the strategy has none to change")
             continue
-        sections[name] = copy.deepcopy(own if own is not None else scenario[name])
+        sections[name] = copy.deepcopy(own)
     _remove(sections, edits, where, problems)
-    _add(sections, edits, where, fields, problems, scenario)
+    _add(sections, edits, where, fields, problems, {**scenario, **strategy})
     for path, value in setting.items():
+        if "." not in str(path) and isinstance(value, dict):
+            problems.append(
+                f"{where}set: {path!r} holds a table: quote each dotted path, e.g. "
+                '"hosts.kos01.followers" = 200_000'
+            )
+            continue
         _set(sections, str(path), value, where, fields, problems)
     strategy.update(sections)
 
@@ -312,7 +326,11 @@ def _remove(
         ):
             problems.append(f"{where}{key}: must be a list of ids or id patterns")
             continue
-        ids = [e.get("id") for e in sections[name] if isinstance(e, dict)]
+        ids = [
+            e["id"]
+            for e in sections[name]
+            if isinstance(e, dict) and isinstance(e.get("id"), str)
+        ]
         gone = {i for i in ids if any(fnmatchcase(str(i), p) for p in patterns)}
         for p in patterns:
             if not any(fnmatchcase(str(i), p) for i in ids):
@@ -380,7 +398,8 @@ def _field_of(path: str) -> tuple[str, str]:
 
 def _named(entry: Any, key: str, names: set[Any]) -> bool:
     """Whether a table's `key` is one of `names` (anything else: no)."""
-    return isinstance(entry, dict) and entry.get(key) in names
+    value = entry.get(key) if isinstance(entry, dict) else None
+    return isinstance(value, str) and value in names
 
 
 def _ident(spec: dict[str, Any], where: str, problems: list[str]) -> bool:

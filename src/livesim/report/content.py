@@ -126,15 +126,16 @@ def run_blocks(
         Block("h2", "Files"),
         Block(
             "p",
-            "replications.csv: one row per replication x strategy x stream; "
-            "summary.csv: mean, sd, t-based 95% CI, p5/p50/p95 per metric and scope; "
-            "timeseries.csv: per-minute means (and p5/p95 bands) per scope; "
+            "Tables (as .csv and/or .parquet, as --format chose; both by default): "
+            "replications: one row per replication x strategy x stream; "
+            "summary: mean, sd, t-based 95% CI, p5/p50/p95 per metric and scope; "
+            "timeseries: per-minute means (and p5/p95 bands) per scope; "
             + (
-                "pairs.csv (every pair) and strategies.csv: the comparison tables; "
+                "pairs (every pair) and strategies: the comparison tables; "
                 if comparison is not None
                 else ""
             )
-            + "each table also as .parquet (the default --format both); "
+            + ""
             "columns.json: the unit and meaning of every column; "
             "manifest.json: scenario hash, seed, engine, version, timings. The "
             "model and its sources: docs/model.md in the livesim repository.",
