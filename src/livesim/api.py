@@ -80,6 +80,11 @@ def prepare_scenario(
     return loaded
 
 
+def cores(workers: int | None) -> int:
+    """Local worker processes: as many as asked, else one per core."""
+    return workers or os.cpu_count() or 1
+
+
 @contextlib.contextmanager
 def backend_named(
     backend: str | Backend = "local",
@@ -94,7 +99,7 @@ def backend_named(
     if not isinstance(backend, str):
         yield backend
         return
-    made = make_backend(backend, workers or os.cpu_count() or 1, scheduler)
+    made = make_backend(backend, cores(workers), scheduler)
     try:
         yield made
     finally:
@@ -129,7 +134,7 @@ def run(
         loaded,
         replications,
         seed,
-        workers or os.cpu_count() or 1,
+        cores(workers),
         engine,
         strategies,
         events,
@@ -168,7 +173,7 @@ def compare(
         rest,
         replications,
         seed,
-        workers or os.cpu_count() or 1,
+        cores(workers),
         engine,
         strategies,
         force,

@@ -73,6 +73,12 @@ class Comparison:
         default_factory=lambda: pd.DataFrame(columns=BREAKEVEN_COLUMNS)
     )
 
+    def baseline_pairs(self) -> pd.DataFrame:
+        """The pairs of the baseline with each other strategy (what the report
+        shows; `pairs` keeps every pair)."""
+        first = str(self.strategies["strategy"].iloc[0])
+        return self.pairs[self.pairs["first"] == first]
+
 
 def _priors_of(manifests: list[dict[str, Any]]) -> dict[str, Any]:
     """What the compared runs' distributions cover, over every scenario file."""

@@ -71,7 +71,7 @@ def write_outputs(
                     tmp / "figures" / "strategy_distributions.png",
                     scenario.target_gmv,
                 ),
-                forest(baseline_pairs(comparison), tmp / "figures" / "forest.png"),
+                forest(comparison.baseline_pairs(), tmp / "figures" / "forest.png"),
                 *figures,
             ]
             if len(comparison.breakeven):
@@ -104,13 +104,6 @@ def write_outputs(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
-
-
-def baseline_pairs(comparison: Comparison) -> pd.DataFrame:
-    """The pairs of the baseline with each other strategy (what the report shows;
-    pairs.csv keeps every pair)."""
-    first = str(comparison.strategies["strategy"].iloc[0])
-    return comparison.pairs[comparison.pairs["first"] == first]
 
 
 def result_tables(

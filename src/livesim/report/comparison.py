@@ -20,6 +20,14 @@ def money(value: float, scale: float) -> str:
     return f"{value / scale:,.2f}" if scale == 1e6 else f"{value / scale:,.1f}"
 
 
+def scale_of(values: Any) -> tuple[float, str]:
+    """The unit amounts are said in: million RMB from a million up, else thousand."""
+    finite = np.abs(np.asarray(values, dtype=float))
+    finite = finite[np.isfinite(finite)]
+    biggest = float(finite.max()) if len(finite) else 0.0
+    return (1e6, "million") if biggest >= 1e6 else (1e3, "thousand")
+
+
 def risks(campaign: pd.DataFrame, target: float | None) -> list[str]:
     """Per strategy, its nights in words: the middle 90%, the mean of the worst
     5%, the chance of an ROI below 0 and of reaching the target."""
@@ -30,7 +38,7 @@ def risks(campaign: pd.DataFrame, target: float | None) -> list[str]:
         gmv = frame["net_gmv"].to_numpy(dtype=float)
         roi = frame["roi"].to_numpy(dtype=float)
         roi = roi[np.isfinite(roi)]
-        scale, unit = (1e6, "million") if abs(gmv).max() >= 1e6 else (1e3, "thousand")
+        scale, unit = scale_of(gmv)
         low, high = (money(float(v), scale) for v in np.percentile(gmv, [5, 95]))
         text = (
             f"**{name}**: on 90% of nights net GMV lies between {low} and {high} "
@@ -109,8 +117,7 @@ def paragraphs(comparison: Comparison, target: float | None) -> list[str]:
     rows = comparison.strategies.to_dict(orient="records")
     first = str(rows[0]["strategy"])
     pairs = comparison.pairs
-    biggest = max(abs(float(r["median_net_gmv"])) for r in rows)
-    scale, unit = (1e6, "million") if biggest >= 1e6 else (1e3, "thousand")
+    scale, unit = scale_of([r["median_net_gmv"] for r in rows])
     out = []
     for row in rows:
         name = str(row["strategy"])

@@ -164,7 +164,7 @@ def _headline_blocks(result: SimulationResult) -> list[Block]:
 
 def _comparison_blocks(comparison: Any, target: float | None) -> list[Block]:
     first = str(comparison.strategies["strategy"].iloc[0])
-    pairs = comparison.pairs[comparison.pairs["first"] == first]
+    pairs = comparison.baseline_pairs()
     return [
         Block("h2", "Against the baseline"),
         *(Block("p", text) for text in verdicts(comparison)),

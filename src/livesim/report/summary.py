@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from livesim.report.blocks import Block
-from livesim.report.comparison import flips, money, risks
+from livesim.report.comparison import flips, money, risks, scale_of
 from livesim.report.coverage import coverage
 from livesim.results import SimulationResult
 
@@ -74,7 +74,7 @@ def _compare_answer(comparison: Comparison) -> str:
     first = str(table["strategy"].iloc[0])
     best = _best(table)
     name = str(best["strategy"])
-    scale, unit = _scale(table["mean_net_gmv"].to_numpy(dtype=float))
+    scale, unit = scale_of(table["mean_net_gmv"])
     if name == first:
         runner_up = _best(table.iloc[1:])
         diff = _pair(comparison, first, str(runner_up["strategy"]))
@@ -186,18 +186,6 @@ def _pair(comparison: Comparison, first: str, second: str) -> pd.Series:
         & (pairs["second"] == second)
         & (pairs["metric"] == "net_gmv")
     ].iloc[0]
-
-
-def _scale(values: np.ndarray) -> tuple[float, str]:
-    biggest = float(np.nanmax(np.abs(values))) if len(values) else 0.0
-    return (
-        (1e6, "million")
-        if math.isfinite(biggest) and biggest >= 1e6
-        else (
-            1e3,
-            "thousand",
-        )
-    )
 
 
 __all__ = ["summary_blocks"]
