@@ -19,11 +19,24 @@ from livesim.cli import main
 QUIET = ["-w", "1", "--no-progress"]
 
 
+#: Each report's markdown twin, and what its Summary says the intervals cover.
+MARKDOWN = {"optimize": "optimize.md", "sensitivity": "sensitivity.md"}
+COVERS = {
+    "run": "simulation noise only",
+    "compare": "simulation noise only",
+    "optimize": "simulation noise only",
+    "sensitivity": "Noise left in the means",
+    "calibrate": "parameter uncertainty given the observations",
+}
+
+
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A run, a comparison and an optimization of small scenarios."""
+    """A run, a comparison, an optimization, a sensitivity analysis and a
+    calibration of small scenarios: every kind of report."""
     from test_optimize import knapsack_config
     from test_optimize import write as write_config
+    from test_sensitivity import write as write_sensitivity
 
     folder = tmp_path_factory.mktemp("reports")
     tiny = str(bundled_scenario("teaching_tiny"))
@@ -34,20 +47,41 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     path = write_config(folder, config)
     out["optimize"] = folder / "optimize"
     assert main(["optimize", str(path), *QUIET, "--out", str(out["optimize"])]) == 0
+    out["sensitivity"] = folder / "sensitivity"
+    sens = str(write_sensitivity(folder))
+    assert main(["sensitivity", sens, *QUIET, "--out", str(out["sensitivity"])]) == 0
+    out["calibrate"] = folder / "calibrate"
+    calibration = _calibration(folder)
+    argv = ["calibrate", str(calibration), "--population", "40", "--generations", "2"]
+    assert main([*argv, *QUIET, "--out", str(out["calibrate"])]) == 0
     return out
 
 
-@pytest.mark.parametrize("kind", ["run", "compare", "optimize"])
+def _calibration(folder: Path) -> Path:
+    """test_bayes' recovery scenario with two observed medians."""
+    pytest.importorskip("pyabc")
+    from test_bayes import SCENARIO
+
+    targets = (
+        "[calibration.targets]\norders = { value = 40.0, rel_sd = 0.1 }\n"
+        "unique_viewers = { value = 600.0, rel_sd = 0.1 }\n"
+    )
+    path = folder / "calibrated.toml"
+    path.write_text(SCENARIO + targets, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("kind", list(COVERS))
 def test_every_report_opens_with_its_summary(
     reports: dict[str, Path], kind: str
 ) -> None:
-    md = reports[kind] / ("optimize.md" if kind == "optimize" else "report.md")
+    md = reports[kind] / MARKDOWN.get(kind, "report.md")
     headings = [line for line in md.read_text().splitlines() if line.startswith("## ")]
     assert headings[0] == "## Summary", headings
     summary = md.read_text().split("## Summary", 1)[1].split("\n## ", 1)[0]
     assert "**The question:**" in summary and "**The answer" in summary
-    assert "**The cost side" in summary
-    assert "simulation noise only" in summary  # no priors here: said plainly
+    assert "**What could flip it" in summary and "**The cost side" in summary
+    assert COVERS[kind] in summary  # what the intervals cover, said plainly
     html = (reports[kind] / "report.html").read_text(encoding="utf-8")
     assert html.index("<h2>Summary</h2>") < html.index("<img")
     assert html.index("<img") < html.index("<table")
@@ -110,3 +144,63 @@ def test_reports_in_a_browser(reports: dict[str, Path]) -> None:
                     assert right <= page + 1, (kind, right, page)
         finally:
             driver.quit()
+
+
+def _overlapping(fig: Any) -> list[tuple[str, str]]:
+    """Pairs of the figure's visible texts whose boxes overlap on the canvas."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    texts = [t for t in fig.findobj(lambda a: hasattr(a, "get_text")) if t.get_text()]
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
+    return [
+        (a, b)
+        for i, (a, box) in enumerate(boxes)
+        for b, other in boxes[i + 1 :]
+        if box.overlaps(other) and a.startswith("#") and b.startswith("#")
+    ]
+
+
+def test_finalists_of_one_cost_keep_legible_labels() -> None:
+    """Finalists that cost the same (as the KOS101 optimization's do) are dodged:
+    their rank labels do not overlap, and every finalist is named below."""
+    import pandas as pd
+
+    from livesim.report.figures import pyplot
+    from livesim.report.optimize_figure import draw
+
+    costs = [55_000.0, 55_000.0, 55_000.0, 50_000.0]
+    table = pd.DataFrame(
+        {
+            "cost": costs * 3,
+            "objective": [6.1e6, 6.0e6, 5.9e6, 5.7e6] * 3,
+            "depth": [0.0, 0.2, 0.0, 0.2] * 3,
+            "round": [1] * 12,
+        }
+    )
+    fin = pd.DataFrame(
+        {
+            "cost": costs,
+            "objective": [6.2e6, 6.15e6, 6.1e6, 5.9e6],
+            "objective_ci_low": [5.7e6, 5.7e6, 5.6e6, 5.4e6],
+            "objective_ci_high": [6.7e6, 6.6e6, 6.6e6, 6.3e6],
+            "screening_objective": [6.1e6, 6.0e6, 5.9e6, 5.7e6],
+            "final_rank": [1, 2, 3, 4],
+            "winner": [True, False, False, False],
+        }
+    )
+    names = ["11 KOS", "10 KOS + 1 KOC", "9 KOS + 2 KOC", "10 KOS"]
+    fig = draw(
+        table,
+        fin,
+        label="mean net GMV (RMB)",
+        money=True,
+        budget=55_000.0,
+        title="t",
+        names=names,
+    )
+    try:
+        assert _overlapping(fig) == []
+        shown = " ".join(t.get_text() for t in fig.texts)
+        assert all(f"#{k}: {n}" in shown for k, n in enumerate(names, start=1))
+    finally:
+        pyplot().close(fig)

@@ -44,6 +44,7 @@ from livesim.errors import ConfigError
 from livesim.model.posterior import without_posterior_of
 from livesim.model.uncertainty import Prior
 from livesim.paths import set_path, with_values
+from livesim.report.sensitivity import SensitivityFacts, sensitivity_blocks
 from livesim.scenario import Scenario, load_scenario, scenario_from_dict
 from livesim.stats import bca_fallback, legacy_seed
 from livesim.sweep import (
@@ -240,9 +241,8 @@ def run_sensitivity(
     fmt: str = "both",
 ) -> Sensitivity:
     """Run the design's points (as a sweep, chunks on disk) and estimate the indices;
-    writes sensitivity.csv (and/or .parquet, `fmt`), sensitivity.png and
-    sensitivity.md into `out`."""
-    from livesim.atomic import write_text_atomic
+    writes sensitivity.csv (and/or .parquet, `fmt`), sensitivity.png,
+    sensitivity.md and report.html into `out`."""
     from livesim.formats import write_tables
 
     table, _ = run_sweep(
@@ -253,7 +253,7 @@ def run_sensitivity(
     from livesim.report.figures import sensitivity_bars
 
     sensitivity_bars(indices, out / "sensitivity.png")
-    write_text_atomic(out / "sensitivity.md", report(plan, indices))
+    write_report(plan, indices, out)
     return Sensitivity(indices=indices, table=table)
 
 
@@ -334,13 +334,11 @@ def indices_with_ci(
     }
 
 
-def report(plan: SweepPlan, indices: pd.DataFrame) -> str:
-    """sensitivity.md: the design, then a ranked table per strategy and output."""
+def facts(plan: SweepPlan) -> SensitivityFacts:
+    """What the report says of the design besides the indices."""
     exp: SensitivityExperiment = plan.experiment  # type: ignore[assignment]
     d = len(exp.parameters)
-    lines = [
-        "# Global sensitivity (Sobol' indices)",
-        "",
+    design = (
         f"Saltelli design: {exp.samples} x ({d} + 2) = {len(plan.points)} points, "
         f"{exp.replications} replications each (seed {exp.seed}, common random "
         f"numbers). Intervals: {exp.confidence:.0%} BCa bootstrap, "
@@ -350,36 +348,54 @@ def report(plan: SweepPlan, indices: pd.DataFrame) -> str:
             "CDF; priors of host or stream scope are drawn in every replication):"
             if exp.from_uncertainty
             else "Parameters vary uniformly:"
-        ),
-        "",
-    ]
-    for p in [] if exp.from_uncertainty else exp.parameters:
-        lines.append(
-            f"- `{p.name}` from {p.low:g} to {p.high:g} ({', '.join(p.paths)})"
         )
-    for prior in exp._factors:
-        lines.append(f"- `{prior.name}`: {prior.dist} ({prior.mode}), {prior.source}")
-    lines += [
-        "",
-        "S1 (first order) is the share of the output's variance the parameter "
-        "explains alone; ST (total) the share it takes part in, interactions "
-        "included. ST - S1 is the interaction share.",
+    )
+    rows = [
+        (p.name, f"uniform, {p.low:g} to {p.high:g}", ", ".join(p.paths))
+        for p in ([] if exp.from_uncertainty else exp.parameters)
+    ] + [(f.name, f"{f.dist} ({f.mode})", f.source) for f in exp._factors]
+    ranges = pd.DataFrame(rows, columns=["parameter", "varies as", "sets / source"])
+    names = [p.name for p in exp.parameters]
+    drawn = [
+        str(p["name"])
+        for p in plan.base.get("uncertainty", [])
+        if p.get("name") not in names
     ]
-    for (strategy, output), frame in indices.groupby(
-        ["strategy", "output"], sort=False
-    ):
-        lines += [
-            "",
-            f"## {output} ({strategy})",
-            "",
-            "| rank | parameter | ST | ST 95% CI | S1 | S1 95% CI |",
-            "|---:|---|---:|---|---:|---|",
-        ]
-        for row in frame.itertuples():
-            lines.append(
-                f"| {row.rank} | {row.parameter} | {row.total:.3f} | "
-                f"{row.total_low:.3f} to {row.total_high:.3f} | "
-                f"{row.first_order:.3f} | {row.first_low:.3f} to {row.first_high:.3f} |"
-            )
-    lines += ["", "![Sobol' indices](sensitivity.png)", ""]
-    return "\n".join(lines)
+    return SensitivityFacts(
+        parameters=names,
+        design=design,
+        ranges=ranges,
+        replications=exp.replications,
+        confidence=exp.confidence,
+        from_priors=exp.from_uncertainty,
+        drawn=drawn,
+        costs=cost_side(plan),
+    )
+
+
+def cost_side(plan: SweepPlan) -> str:
+    """The strategies' up-front spend at the scenario's values, in one sentence."""
+    from livesim.compare import budget
+
+    scenario = scenario_from_dict(copy.deepcopy(plan.base))
+    spend = "; ".join(
+        f"`{name}` {budget(scenario, name):,.0f} RMB" for name in scenario.campaigns()
+    )
+    return (
+        "**The cost side**, at the scenario's values: up front (host fees, gifts, "
+        f"ads) {spend}; commissions on net GMV and the fixed cost "
+        f"({scenario.costs.fixed:,.0f} RMB) come on top. Costs move ROI, not net "
+        "GMV or conversion."
+    )
+
+
+def write_report(plan: SweepPlan, indices: pd.DataFrame, out: Path) -> None:
+    """sensitivity.md and report.html: the same blocks, Summary first."""
+    from livesim.atomic import write_text_atomic
+    from livesim.report.html import to_html
+    from livesim.report.markdown import to_markdown
+
+    blocks = sensitivity_blocks(indices, facts(plan), out / "sensitivity.png")
+    write_text_atomic(out / "sensitivity.md", to_markdown(blocks, out))
+    title = f"livesim sensitivity: {plan.base.get('name', 'scenario')}"
+    write_text_atomic(out / "report.html", to_html(blocks, title))

@@ -196,6 +196,8 @@ def predictive_figure(result: AbcResult, path: Path) -> Path:
 
 
 def report_blocks(result: AbcResult, figures: list[Path]) -> list[Block]:
+    """The report: a Summary (question, answer, what it covers, what could flip
+    it, the cost side), the figures, then the tables."""
     req = result.request
     gens = result.generations
     marg = marginals(result)
@@ -203,56 +205,17 @@ def report_blocks(result: AbcResult, figures: list[Path]) -> list[Block]:
     blocks = [
         Block("h1", f"Calibration of {req.scenario.name}"),
         Block("h2", "Summary"),
+        Block("p", _question(result)),
+        *(Block("p", text) for text in _answers(result, marg)),
+        Block("p", _covers(result)),
+        Block("p", _flip(result, pairs)),
         Block(
             "p",
-            f"ABC-SMC (pyabc) of {', '.join(result.names)} given "
-            f"{len(req.observations.names)} observed summaries: "
-            f"{result.simulations:,} simulations in {result.seconds:,.0f} s, "
-            f"{len(gens)} generations of {req.spec.population} particles, engine "
-            f"{req.engine}, seed {req.seed}. Every other prior of the scenario "
-            "was drawn in every simulation (integrated out).",
+            "**The cost side** does not enter the fit: costs change ROI, not the "
+            "observed summaries. Run the scenario with this posterior (`livesim run "
+            "--posterior`) to see ROI with these parameters' uncertainty.",
         ),
     ]
-    if not result.reached:
-        blocks.append(
-            Block(
-                "p",
-                "**The final temperature was not reached** (time budget or "
-                f"generations): the last is {gens['temperature'].iloc[-1]:.4g}, not "
-                f"{req.spec.tolerance:g}. This posterior is tempered, wider than the "
-                "exact one; rerun with --resume and more generations.",
-            )
-        )
-    for row in marg.itertuples():
-        blocks.append(
-            Block(
-                "p",
-                f"**{row.parameter}**: {row.posterior_median:.4g} (90% credible "
-                f"interval {row.ci90_low:.4g} to {row.ci90_high:.4g}; prior "
-                f"{row.prior90_low:.4g} to {row.prior90_high:.4g}, the posterior is "
-                f"{row.width_vs_prior:.0%} as wide).",
-            )
-        )
-    ridges = ridge_words(pairs)
-    blocks += [Block("p", text) for text in ridges]
-    if len(pairs) and not ridges:
-        blocks.append(
-            Block(
-                "p",
-                f"No pair is correlated beyond |r| = {RIDGE}: the observations "
-                "separate the parameters.",
-            )
-        )
-    worst = result.predictive.sort_values("tail_probability").iloc[0]
-    blocks.append(
-        Block(
-            "p",
-            "Posterior predictive check: the smallest tail probability is "
-            f"{worst['tail_probability']:.2f} ({worst['summary']}); values below "
-            "0.05 mean the model cannot reproduce that observation at any "
-            "parameter value the posterior allows.",
-        )
-    )
     blocks += [
         Block("figure", path.stem.replace("_", " "), path=path) for path in figures
     ]
@@ -275,6 +238,70 @@ def report_blocks(result: AbcResult, figures: list[Path]) -> list[Block]:
         ),
     ]
     return blocks
+
+
+def _question(result: AbcResult) -> str:
+    names = result.request.observations.names
+    shown = ", ".join(f"`{n}`" for n in names[:5]) + (" ..." if len(names) > 5 else "")
+    free = ", ".join(f"`{n}`" for n in result.names)
+    return (
+        f"**The question:** which values of {free} "
+        f"make `{result.request.scenario.name}` reproduce the {len(names)} observed "
+        f"summaries ({shown}) within their errors?"
+    )
+
+
+def _answers(result: AbcResult, marg: pd.DataFrame) -> list[str]:
+    lines = [
+        f"**{row.parameter}**: {row.posterior_median:.4g} (90% credible "
+        f"interval {row.ci90_low:.4g} to {row.ci90_high:.4g}; prior "
+        f"{row.prior90_low:.4g} to {row.prior90_high:.4g}, the posterior is "
+        f"{row.width_vs_prior:.0%} as wide)."
+        for row in marg.itertuples()
+    ]
+    lines[0] = "**The answer:** " + lines[0]
+    return lines
+
+
+def _covers(result: AbcResult) -> str:
+    req, gens = result.request, result.generations
+    text = (
+        "**What it covers:** the credible intervals cover parameter uncertainty "
+        "given the observations and their errors, with simulation noise; every "
+        "other prior of the scenario was drawn in every simulation (integrated "
+        f"out). ABC-SMC (pyabc): {result.simulations:,} simulations in "
+        f"{result.seconds:,.0f} s, {len(gens)} generations of "
+        f"{req.spec.population} particles, engine {req.engine}, seed {req.seed}."
+    )
+    if not result.reached:
+        text += (
+            " **The final temperature was not reached** (time budget or "
+            f"generations): the last is {gens['temperature'].iloc[-1]:.4g}, not "
+            f"{req.spec.tolerance:g}. This posterior is tempered, wider than the "
+            "exact one; rerun with --resume and more generations."
+        )
+    return text
+
+
+def _flip(result: AbcResult, pairs: pd.DataFrame) -> str:
+    ridges = ridge_words(pairs)
+    if ridges:
+        said = " ".join(ridges)
+    elif len(pairs):
+        said = (
+            f"No pair is correlated beyond |r| = {RIDGE}: the observations "
+            "separate the parameters."
+        )
+    else:
+        said = ""
+    worst = result.predictive.sort_values("tail_probability").iloc[0]
+    return (
+        f"**What could flip it:** the observations' errors and the priors. {said} "
+        "Posterior predictive check: the smallest tail probability is "
+        f"{worst['tail_probability']:.2f} ({worst['summary']}); values below 0.05 "
+        "mean the model cannot reproduce that observation at any parameter value "
+        "the posterior allows."
+    ).replace("  ", " ")
 
 
 def write_calibration_report(result: AbcResult, folder: Path) -> list[Path]:

@@ -95,7 +95,8 @@ def sensitivity(args: argparse.Namespace) -> int:
     aside = [n for n in plan.priors_set if n not in varied]
     print(covers(plan.base.get("uncertainty", []), aside))
     print(
-        f"\nwrote {out}/ (sensitivity.csv, sensitivity.md, sensitivity.png; "
+        f"\nwrote {out}/ (report.html, sensitivity.md, sensitivity.csv, "
+        f"sensitivity.png; "
         f"sweep.csv: every point x replication; points/: one file per chunk) in "
         f"{seconds:.1f} s"
     )

@@ -86,6 +86,10 @@ def figure(result: OptimizeResult, path: Path) -> Path:
         money=config.objective not in ("mean_roi", "p_target"),
         budget=config.budget,
         title=title,
+        names=[
+            plan.describe(plan.candidates[int(c)])
+            for c in result.finalists["candidate"]
+        ],
     )
 
 
@@ -139,6 +143,7 @@ def report_blocks(result: OptimizeResult) -> list[Block]:
         ),
         Block("p", "**The answer:** " + _winner_text(result, label)),
         Block("p", covers_text(plan.scenario)),
+        Block("p", _flip_text(result)),
         Block(
             "p",
             "**The cost side:** cost is the up-front outlay (host fees, gifts, ads); "
@@ -214,6 +219,35 @@ def _winner_text(result: OptimizeResult, label: str) -> str:
         "of the scenario's priors, if it has any), and choosing it costs "
         f"{float(best['expected_regret']):,.0f} RMB of net GMV a night on average "
         "against picking each night's best finalist (expected regret)."
+    )
+
+
+def _flip_text(result: OptimizeResult) -> str:
+    """What could flip the choice: the runner-up, when the fresh nights cannot
+    tell it from the winner, and the budget and the scenario's values."""
+    config = result.plan.config
+    text = (
+        "**What could flip it:** the budget and the host archetypes' values (the "
+        "candidates take their kind's defaults, docs/model.md section 6)"
+    )
+    if len(result.finalists) < 2:
+        return text + "."
+    second = result.finalists.iloc[1]
+    name = result.plan.describe(result.plan.candidates[int(second["candidate"])])
+
+    def f(key: str) -> str:
+        return format_objective(config, float(second[key]))
+
+    low = float(second["diff_objective_ci_low"])
+    verdict = (
+        "the interval includes 0, so the fresh nights cannot tell the two apart"
+        if low <= 0.0
+        else "the winner is ahead beyond noise"
+    )
+    return (
+        f"{text}. The runner-up, {name}, is {f('diff_objective')} behind (95% CI "
+        f"{f('diff_objective_ci_low')} to {f('diff_objective_ci_high')}): "
+        f"{verdict}."
     )
 
 

@@ -46,14 +46,20 @@ def risks(campaign: pd.DataFrame, target: float | None) -> list[str]:
             f"{money(expected_shortfall(gmv, 0.05), scale)} {unit}"
         )
         if len(roi):
-            text += f"; ROI is below 0 on {float((roi < 0).mean()):.0%} of nights"
+            text += f"; ROI is below 0 on {_count(roi < 0)}"
         if target is not None:
             text += (
                 f"; net GMV reaches the target of {target:,.0f} RMB on "
-                f"{float((gmv >= target).mean()):.0%}"
+                f"{_count(gmv >= target)}"
             )
         out.append(text + ".")
     return out
+
+
+def _count(hits: np.ndarray) -> str:
+    """A share of nights with the count it rests on ("0% of 20 nights" is not a
+    probability of 0)."""
+    return f"{float(hits.mean()):.0%} of {len(hits)} nights"
 
 
 def verdicts(comparison: Comparison) -> list[str]:

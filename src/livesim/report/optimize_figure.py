@@ -29,25 +29,43 @@ def _scale(money: bool, values: np.ndarray) -> tuple[float, str]:
 
 
 def optimize_figure(
+    table: pd.DataFrame, fin: pd.DataFrame, path: Path, **kw: Any
+) -> Path:
+    """optimize.png: `draw` saved to `path`."""
+    plt = pyplot()
+    fig = draw(table, fin, **kw)
+    fig.savefig(path, dpi=110, format="png")
+    plt.close(fig)
+    return path
+
+
+def draw(
     table: pd.DataFrame,
     fin: pd.DataFrame,
-    path: Path,
     *,
     label: str,
     money: bool,
     budget: float,
     title: str,
-) -> Path:
+    names: list[str] | None = None,
+) -> Any:
     """Screening objective against cost per candidate (`table`: candidates.csv's
-    rows); finalists (`fin`: finalists.csv's) with fresh CIs. `label` names the
+    rows); finalists (`fin`: finalists.csv's) with fresh CIs, numbered by rank and
+    named below the axes (`names`, in the finalists' order). `label` names the
     objective, `money` says whether it is in RMB (then scaled to thousands or
-    millions), `budget` (RMB) is drawn as a line."""
+    millions), `budget` (RMB) is drawn as a line. The matplotlib Figure."""
     plt = pyplot()
     scale, unit = _scale(money, table["objective"].to_numpy(dtype=float))
     label = label.replace(" (RMB)", "") + unit
-    fig, ax = plt.subplots(figsize=(9.5, 5.2))
+    rows = len(names or [])
+    key_inches = 0.16 * rows + 0.1 if rows else 0.0  # the finalists' names
+    fig, ax = plt.subplots(figsize=(9.5, 5.2 + key_inches))
     _candidates(ax, table, scale)
     _finalists(ax, fin, scale, table["cost"])
+    if names:
+        ranks = fin["final_rank"].tolist()
+        key = "\n".join(f"#{r}: {n}" for r, n in zip(ranks, names, strict=True))
+        fig.text(0.01, 0.01, key, fontsize=8, va="bottom", ha="left")
     ax.set_xlabel("up-front cost: fees + gifts + ad spend (thousand RMB)")
     ax.set_ylabel(label)
     ax.set_title(title, fontsize=10)
@@ -60,10 +78,9 @@ def optimize_figure(
     )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, format="png")
-    plt.close(fig)
-    return path
+    ax.margins(y=0.12)  # room for the finalists' numbers above their CIs
+    fig.tight_layout(rect=(0, key_inches / (5.2 + key_inches), 1, 1))
+    return fig
 
 
 def _candidates(ax: Any, table: pd.DataFrame, scale: float) -> None:
@@ -86,10 +103,22 @@ def _candidates(ax: Any, table: pd.DataFrame, scale: float) -> None:
             )
 
 
+def _dodged(cost: np.ndarray, step: float) -> np.ndarray:
+    """x of each finalist: right of its screening point, one more `step` for each
+    earlier finalist of the same cost, so that none hides another."""
+    seen: dict[float, int] = {}
+    out = np.empty_like(cost)
+    for i, c in enumerate(cost):
+        seen[c] = seen.get(c, 0) + 1
+        out[i] = c + step * seen[c]
+    return out
+
+
 def _finalists(ax: Any, fin: Any, scale: float, costs: Any) -> None:
-    """Each finalist's fresh-seed estimate and 95% CI, offset right of its point."""
+    """Each finalist's fresh-seed estimate and 95% CI, offset right of its point
+    (dodged when finalists share a cost), numbered by rank."""
     span = float(costs.max() - costs.min()) / 1e3 or 1.0
-    x = fin["cost"].to_numpy(dtype=float) / 1e3 + 0.012 * span
+    x = _dodged(fin["cost"].to_numpy(dtype=float) / 1e3, 0.03 * span)
     y = fin["objective"].to_numpy(dtype=float) / scale
     low = fin["objective_ci_low"].to_numpy(dtype=float) / scale
     high = fin["objective_ci_high"].to_numpy(dtype=float) / scale
@@ -112,17 +141,23 @@ def _finalists(ax: Any, fin: Any, scale: float, costs: Any) -> None:
         edgecolors="black",
         label="finalist at screening",
     )
-    best = fin[fin["winner"]]
+    winner = fin["winner"].to_numpy(dtype=bool)
     ax.scatter(
-        best["cost"] / 1e3 + 0.012 * span,
-        best["objective"] / scale,
+        x[winner],
+        y[winner],
         marker="*",
         s=200,
         color=COLORS[4],
-        zorder=2,
+        zorder=3,
         label="winner (fresh seed)",
     )
-    for xi, yi, place in zip(x, y, fin["final_rank"], strict=True):
+    for xi, yi, top, place in zip(x, y, high, fin["final_rank"], strict=True):
         ax.annotate(
-            f" {place}", (xi, yi), fontsize=8, xytext=(4, 0), textcoords="offset points"
+            f"#{place}",
+            (xi, top if np.isfinite(top) else yi),
+            fontsize=8,
+            xytext=(0, 4),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
         )

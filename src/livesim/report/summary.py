@@ -49,12 +49,18 @@ def _question(manifest: dict[str, Any]) -> str:
 
 def _answers(result: SimulationResult, target: float | None) -> list[str]:
     headline = result.headline()
-    medians = "; ".join(
-        f"{row.strategy} {row.median_net_gmv:,.0f} RMB"
+    scale, unit = scale_of(headline["median_net_gmv"])
+    medians = [
+        f"{money(float(row.median_net_gmv), scale)} {unit} RMB".replace("  ", " ")
         for row in headline.itertuples(index=False)
-    )
+    ]
+    if len(medians) > 1:
+        medians = [
+            f"`{name}` {m}"
+            for name, m in zip(headline["strategy"], medians, strict=True)
+        ]
     return [
-        f"**The answer:** a median night makes {medians}.",
+        f"**The answer:** a median night makes {'; '.join(medians)} of net GMV.",
         *risks(result.campaign, target),
     ]
 
@@ -85,7 +91,7 @@ def _compare_answer(comparison: Comparison) -> str:
             f"next best, `{runner_up['strategy']}` (95% CI "
             f"{money(float(diff['ci_low']), scale)} to "
             f"{money(float(diff['ci_high']), scale)}), which beats it on "
-            f"{float(runner_up['p_beats_first']):.0%} of nights."
+            f"{_nights(runner_up)}."
         )
     diff = _pair(comparison, first, name)
     return (
@@ -93,8 +99,18 @@ def _compare_answer(comparison: Comparison) -> str:
         f"{money(-float(diff['mean_diff']), scale)} {unit} RMB a night more than "
         f"`{first}` on average (95% CI {money(-float(diff['ci_high']), scale)} to "
         f"{money(-float(diff['ci_low']), scale)}), and more than it on "
-        f"{float(best['p_beats_first']):.0%} of nights."
+        f"{_nights(best)}."
     )
+
+
+def _nights(row: pd.Series) -> str:
+    """The share of nights a strategy beats the baseline, with its 95% interval
+    (a 0% of 100 nights is not a probability of 0)."""
+    share = float(row["p_beats_first"])
+    low = float(row.get("p_beats_first_ci_low", math.nan))
+    high = float(row.get("p_beats_first_ci_high", math.nan))
+    ci = f" (95% CI {low:.0%} to {high:.1%})" if math.isfinite(high) else ""
+    return f"{share:.0%} of nights{ci}"
 
 
 def _flip(result: SimulationResult, comparison: Comparison | None) -> str:
