@@ -51,8 +51,8 @@ def _answers(result: SimulationResult, target: float | None) -> list[str]:
     headline = result.headline()
     scale, unit = scale_of(headline["median_net_gmv"])
     medians = [
-        f"{money(float(row.median_net_gmv), scale)} {unit} RMB".replace("  ", " ")
-        for row in headline.itertuples(index=False)
+        f"{money(value, scale)} {unit} RMB"
+        for value in headline["median_net_gmv"].to_numpy(dtype=float)
     ]
     if len(medians) > 1:
         medians = [
