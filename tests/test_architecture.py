@@ -42,6 +42,7 @@ LAYERS = (
         (
             "livesim.scenario",
             "livesim.templates",
+            "livesim.product",
             "livesim.starter",
             "livesim.calibration_schema",
             "livesim.archetypes",

@@ -31,6 +31,7 @@ METRICS = [
     "peak_concurrent",
     "questions_answered",
     "lost_sales",
+    "margin_value",
 ]
 REPS = 120
 

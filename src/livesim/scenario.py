@@ -33,6 +33,7 @@ from livesim.model.posterior import Posterior, posterior_problems
 from livesim.model.prior_checks import check_priors
 from livesim.model.traffic import branching_factor
 from livesim.model.uncertainty import MAX_PRIORS, Prior, Resolved, resolve
+from livesim.product import Product
 from livesim.schema import Ident, NonNeg, Positive, Prob, Strict
 from livesim.templates import expand, fields_of, inherit
 
@@ -113,19 +114,6 @@ class Host(_HostOverrides):  # type: ignore[misc,valid-type]
         values = dict(ARCHETYPES[self.kind])
         values.update(self.model_dump(exclude={"id", "kind"}, exclude_none=True))
         return HostParams.model_validate(values)
-
-
-class Product(Strict):
-    """A product on sale: list price (RMB), stock (units, none = unlimited), margin."""
-
-    id: Ident
-    name: str = ""
-    price: Positive
-    stock: Annotated[int, Field(ge=0)] | None = None
-    margin: Prob = 0.6
-    return_rate: Prob = 0.1
-    fit: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0
-    units_mean: Annotated[float, Field(ge=1.0, le=20.0)] = 1.2
 
 
 class Promotion(Strict):

@@ -64,13 +64,16 @@ def _products() -> str:
 id = "lipstick"
 price = 170.0              # RMB list price (assumption)
 stock = 2_000              # units; leave out for unlimited stock
-margin = 0.6               # gross margin at list price
-return_rate = 0.05         # share of kept orders returned
+margin = 0.6               # gross margin at list price (or unit_cost = RMB)
+category = "beauty"        # beauty, apparel, food, electronics or other
+return_rate = 0.05         # share of orders returned (default: the category's)
+return_cost = 10.0         # RMB per returned order: shipping and handling
 
 [[products]]
 id = "foundation"
 price = 410.0              # RMB (assumption)
 margin = 0.6
+category = "beauty"
 return_rate = 0.08
 """
 

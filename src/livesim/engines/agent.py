@@ -57,6 +57,7 @@ from livesim.model.viewer import (
     hazard,
     hazard_bound,
     late_purchase_prob,
+    order_margin,
     price_lift,
     trust,
     visit_promotions,
@@ -437,8 +438,13 @@ class AgentSession:
         if returned:
             tally.refunds += value
             tally.returned_orders += 1
-        else:
-            tally.margin_value += value * product.product.margin
+        tally.margin_value += order_margin(
+            value,
+            units,
+            product.product.cost_per_unit,
+            returned,
+            product.product.return_cost,
+        )
         if self.log is not None:
             kind = "delayed_order" if delayed else "order"
             detail = f"{product.product.id} x{units} = {value:.2f}"

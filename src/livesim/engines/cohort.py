@@ -193,7 +193,8 @@ class CohortSession:
         self.consts = step.Consts(
             **{f: getattr(tab, f) for f in step.Consts._fields if hasattr(tab, f)},
             price=np.array([p.price for p in products]),
-            margin=np.array([p.margin for p in products]),
+            unit_cost=np.array([p.cost_per_unit for p in products]),
+            return_cost=np.array([p.return_cost for p in products]),
             return_rate=np.array([p.return_rate for p in products]),
             extra_units=np.array([p.units_mean - 1.0 for p in products]),
             platform=np.array(

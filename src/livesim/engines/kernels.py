@@ -139,6 +139,7 @@ featured_at = jit(viewer.featured)
 visit_promotions = jit(viewer.visit_promotions)
 active_promotion = jit(viewer.active_promotion)
 late_purchase_prob = jit(viewer.late_purchase_prob)
+order_margin = jit(viewer.order_margin)
 JUST_BEFORE = viewer.JUST_BEFORE
 
 

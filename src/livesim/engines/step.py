@@ -164,7 +164,8 @@ class Consts(NamedTuple):
     capacity: np.ndarray
     reneging: np.ndarray
     price: np.ndarray  # per campaign product
-    margin: np.ndarray
+    unit_cost: np.ndarray
+    return_cost: np.ndarray
     return_rate: np.ndarray
     extra_units: np.ndarray
     platform: np.ndarray  # PLATFORM_FIELDS
@@ -1094,8 +1095,9 @@ def fill_orders(
         if returned:
             tally[REFUNDS, s] += value
             tally[RETURNED_T, s] += 1.0
-        else:
-            tally[MARGIN, s] += value * C.margin[p]
+        tally[MARGIN, s] += kernels.order_margin(
+            value, units, C.unit_cost[p], returned, C.return_cost[p]
+        )
         if not late:
             at = min(int(now[r, O_TIME] - C.par[START, s]), int(C.par[MINUTES, s]) - 1)
             B.orders[s, at] += 1.0

@@ -141,3 +141,14 @@ def active_promotion(
 def late_purchase_prob(delayed_prob: float, intent: float, trust_now: float) -> float:
     """Probability of a purchase after leaving without one (within the window)."""
     return min(1.0, delayed_prob * intent * trust_now)
+
+
+def order_margin(
+    paid: float, units: float, unit_cost: float, returned: bool, return_cost: float
+) -> float:
+    """An order's contribution to the margin value (RMB, section 4): a kept order
+    earns what was paid less the units' cost; a returned one is refunded and costs
+    the handling fee."""
+    if returned:
+        return -return_cost
+    return paid - units * unit_cost
