@@ -56,8 +56,9 @@ CAPTIONS = {
     "gmv_distribution": "Net GMV over replications (histogram and empirical CDF).",
     "funnel_by_kind": "Funnel stages per strategy and host kind: reached, entered, "
     "engaged, asked (viewers with a question), bought (orders) and returned (orders).",
-    "timeline": "Concurrent viewers and cumulative in-stream GMV over time, with the "
-    "5th-95th percentile band over replications.",
+    "timeline": "Concurrent viewers and cumulative in-stream GMV over campaign time, "
+    "with the 5th-95th percentile band over replications; promotions shaded, and "
+    "idle stretches between streams cut out (marked //).",
     "strategy_distributions": "Net GMV and ROI per strategy over replications.",
     "breakeven": "What could flip each comparison: every night's paired difference "
     "in net GMV against the baseline over the draw of the prior that has a "

@@ -12,9 +12,14 @@ from typing import Any
 import numpy as np
 
 from livesim.archetypes import HOST_KINDS
+from livesim.report import timeline as T
 from livesim.results import REPORT_FUNNEL, SimulationResult
 
 COLORS = ["#1f6f8b", "#e07a1f", "#5b8c3a", "#9b4f96", "#c0392b", "#7f8c8d"]
+#: The shade of a promotion's window and the colour of its label.
+PROMOTION_COLOR, PROMOTION_TEXT = "#8c7a5b", "#4d4030"
+#: Entries per row of the timeline's legend.
+LEGEND_COLUMNS = 5
 
 
 def pyplot() -> Any:
@@ -107,39 +112,163 @@ def funnel_by_kind(result: SimulationResult, path: Path) -> Path:
 
 
 def timeline(result: SimulationResult, path: Path) -> Path:
-    """Concurrent viewers and cumulative GMV per campaign minute, with p5-p95 bands."""
-    plt = pyplot()
+    """The run report's timeline (`timeline_figure`) as a PNG, its legend's rows
+    kept clear above the panels."""
+    fig = timeline_figure(result)
+    rows = -(-len(fig.legends[0].get_texts()) // LEGEND_COLUMNS)
+    return _save(fig, path, top=0.935 - 0.035 * (rows - 1))
+
+
+def timeline_figure(result: SimulationResult) -> Any:
+    """Concurrent viewers and cumulative GMV over campaign time, with p5-p95 bands:
+    one column of panels per active stretch (idle time between streams cut out,
+    marked //), each as wide as its minutes, and the promotions shaded."""
     series = result.timeseries[result.timeseries["scope"] == "campaign"]
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 6.5), sharex=True)
-    for i, (strategy, frame) in enumerate(series.groupby("strategy", sort=False)):
+    strategies = list(dict.fromkeys(series["strategy"]))
+    campaigns = _campaigns(result, strategies)
+    segments = T.panel_segments(T.stream_intervals(campaigns)) or [
+        (float(series["minute"].min()), float(series["minute"].max()))
+    ]
+    fig, axes = pyplot().subplots(
+        2,
+        len(segments),
+        figsize=(11, 6.5),
+        sharey="row",
+        squeeze=False,
+        gridspec_kw={"width_ratios": T.panel_widths(segments)},
+    )
+    windows = T.promotion_windows(campaigns)
+    for column, segment in zip(axes.T, segments, strict=True):
+        _timeline_panel(column, series, segment, strategies)
+        _shade(column, windows, segment)
+    _timeline_axes(fig, axes, segments, windows)
+    return fig
+
+
+def _campaigns(result: SimulationResult, strategies: list[str]) -> list[Any]:
+    """The campaigns of the strategies shown (none without the scenario)."""
+    if result.scenario is None:
+        return []
+    every = result.scenario.campaigns()
+    return [every[name] for name in strategies if name in every]
+
+
+def _timeline_panel(
+    column: Any, series: Any, segment: tuple[float, float], strategies: list[str]
+) -> None:
+    """One stretch: viewers on top, cumulative GMV below, a line per strategy."""
+    top, bottom = column
+    inside = series[series["minute"].between(*segment)]
+    for i, strategy in enumerate(strategies):
+        frame = inside[inside["strategy"] == strategy]
         color = COLORS[i % len(COLORS)]
         minute = frame["minute"].to_numpy()
-        top.plot(minute, frame["concurrent"], color=color, label=str(strategy))
-        top.fill_between(
-            minute,
-            frame["concurrent_p5"],
-            frame["concurrent_p95"],
-            color=color,
-            alpha=0.2,
-        )
-        bottom.plot(minute, frame["cum_gmv"] / 1e6, color=color, label=str(strategy))
-        bottom.fill_between(
-            minute,
-            frame["cum_gmv_p5"] / 1e6,
-            frame["cum_gmv_p95"] / 1e6,
-            color=color,
-            alpha=0.2,
-        )
-    top.set_ylabel("concurrent viewers")
-    top.set_title(
-        "Concurrent viewers (mean; band: 5th-95th percentile over replications)"
-    )
-    bottom.set_ylabel("cumulative in-stream GMV (million RMB)")
-    bottom.set_xlabel("campaign minute")
-    for ax in (top, bottom):
+        for ax, key, scale in ((top, "concurrent", 1.0), (bottom, "cum_gmv", 1e6)):
+            ax.plot(minute, frame[key] / scale, color=color, label=strategy)
+            ax.fill_between(
+                minute,
+                frame[f"{key}_p5"] / scale,
+                frame[f"{key}_p95"] / scale,
+                color=color,
+                alpha=0.2,
+            )
+    for ax in column:
+        ax.set_xlim(*segment)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="upper left")
-    return _save(fig, path)
+
+
+def _shade(column: Any, windows: list[tuple[float, float, str]], segment: Any) -> None:
+    """Each promotion's window inside the stretch as a light band, labelled on the
+    top panel (a label that would run into the one before it is left out)."""
+    top = column[0]
+    width = top.get_figure().get_size_inches()[0] * top.get_position().width
+    minutes_per_char = 0.085 * (segment[1] - segment[0]) / max(width, 0.1)
+    free = segment[0]
+    for start, end, label in windows:
+        if end <= segment[0] or start >= segment[1]:
+            continue
+        for ax in column:
+            ax.axvspan(start, end, color=PROMOTION_COLOR, alpha=0.18, lw=0)
+        if start >= free:
+            top.text(
+                start,
+                0.98,
+                " " + label,
+                transform=top.get_xaxis_transform(),
+                fontsize=8,
+                va="top",
+                color=PROMOTION_TEXT,
+                clip_on=True,
+            )
+            free = start + (len(label) + 2) * minutes_per_char
+
+
+def _timeline_axes(
+    fig: Any,
+    axes: Any,
+    segments: list[tuple[float, float]],
+    windows: list[tuple[float, float, str]],
+) -> None:
+    """Ticks in campaign time, break marks between stretches, labels, and the
+    legend (the strategies, and the promotions' labels when they are few)."""
+    from matplotlib.patches import Patch
+
+    days = segments[-1][1] > T.DAY
+    inches = fig.get_size_inches()[0]
+    for i, (top, bottom) in enumerate(axes.T):
+        width = inches * top.get_position().width
+        ticks = T.clock_ticks(*segments[i], most=int(width / 0.7))
+        shown = [
+            T.clock_label(t, days and (k == 0 or t % T.DAY == 0))
+            for k, t in enumerate(ticks)
+        ]
+        bottom.set_xticks(ticks, shown, fontsize=8)
+        top.tick_params(labelbottom=False)
+        if i > 0:
+            _break_marks(axes[:, i - 1], axes[:, i])
+    axes[0][0].set_ylabel("concurrent viewers")
+    axes[1][0].set_ylabel("cumulative in-stream GMV (million RMB)")
+    fig.suptitle(
+        "Concurrent viewers and cumulative in-stream GMV (mean; band: 5th-95th "
+        "percentile over replications)"
+    )
+    cut = ", idle stretches cut out (//)" if len(segments) > 1 else ""
+    clock = "day and hh:mm" if days else "hh:mm"
+    fig.supxlabel(f"campaign time ({clock} from minute 0{cut})", fontsize=10)
+    handles, labels = axes[1][0].get_legend_handles_labels()
+    if windows:
+        names = list(dict.fromkeys(label for _, _, label in windows))
+        text = "promotion" + (": " + "; ".join(names) if len(names) <= 3 else "s")
+        handles.append(Patch(color=PROMOTION_COLOR, alpha=0.18))
+        labels.append(text)
+    fig.legend(
+        handles,
+        labels,
+        fontsize=8,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.955),
+        ncol=min(len(labels), LEGEND_COLUMNS),
+        frameon=False,
+    )
+
+
+def _break_marks(left: Any, right: Any) -> None:
+    """The // of a broken axis between two stretches, on both rows."""
+    marker = {"marker": [(-1, -2), (1, 2)], "markersize": 8, "linestyle": "none"}
+    for a, b in zip(left, right, strict=True):
+        a.spines["right"].set_visible(False)
+        b.spines["left"].set_visible(False)
+        b.tick_params(left=False, labelleft=False)
+        for ax, x in ((a, 1), (b, 0)):
+            ax.plot(
+                [x, x],
+                [0, 1],
+                transform=ax.transAxes,
+                color="k",
+                mew=1,
+                clip_on=False,
+                **marker,
+            )
 
 
 def strategy_distributions(
@@ -269,11 +398,12 @@ def sensitivity_bars(indices: Any, path: Path) -> Path:
     return _save(fig, path)
 
 
-def _save(fig: Any, path: Path) -> Path:
-    """Write the PNG atomically, then close the figure."""
+def _save(fig: Any, path: Path, top: float = 1.0) -> Path:
+    """Write the PNG atomically (the axes laid out below `top`, a share of the
+    figure's height), then close the figure."""
     from livesim.atomic import write_atomic
 
-    fig.tight_layout()
+    fig.tight_layout(rect=(0.0, 0.0, 1.0, top))
     try:
         write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     finally:
