@@ -112,3 +112,37 @@ def test_bad_economics_get_one_line(
     err = capsys.readouterr().err
     assert needle in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("sale", [0.0, 0.3])
+def test_conversion_stays_below_the_reported_ceiling_on_every_archetype(
+    sale: float,
+) -> None:
+    """McKinsey's best-case live conversion "approaching 30%" is a ceiling: no
+    archetype at its defaults (with or without a 30% sale over the whole stream)
+    converts more than 30% of its real viewers in any replication."""
+    from livesim.archetypes import ARCHETYPES
+    from livesim.scenario import scenario_from_dict
+
+    promotions = [{"start": 0, "duration": 120, "discount": sale}] if sale else []
+    for kind in ARCHETYPES:
+        scenario = scenario_from_dict(
+            {
+                "name": "ceiling",
+                "products": [{"id": "p", "price": 200.0}],
+                "hosts": [{"id": "h", "kind": kind}],
+                "streams": [
+                    {
+                        "id": "s",
+                        "host": "h",
+                        "duration": 120,
+                        "products": ["p"],
+                        "promotions": promotions,
+                    }
+                ],
+            }
+        )
+        out = simulate(scenario, replications=20, seed=0, engine="cohort")
+        conversion = out.replications["conversion_rate"]
+        assert out.replications["orders"].sum() > 0, kind
+        assert conversion.max() <= 0.30, (kind, sale, conversion.max())
