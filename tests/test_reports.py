@@ -19,15 +19,23 @@ from livesim.cli import main
 QUIET = ["-w", "1", "--no-progress"]
 
 
-#: Each report's markdown twin, and what its Summary says the intervals cover.
-MARKDOWN = {"optimize": "optimize.md", "sensitivity": "sensitivity.md"}
+#: Each report's markdown twin (the lsq fit has none), and its page.
+MARKDOWN = {"optimize": "optimize.md", "sensitivity": "sensitivity.md", "fit": None}
+PAGES = {"fit": "fit.html"}
+#: What each Summary says the intervals cover.
 COVERS = {
     "run": "simulation noise only",
     "compare": "simulation noise only",
     "optimize": "simulation noise only",
     "sensitivity": "Noise left in the means",
     "calibrate": "parameter uncertainty given the observations",
+    "fit": "It is not a credible interval",
 }
+
+
+def page_of(reports: dict[str, Path], kind: str) -> Path:
+    """A report's HTML page."""
+    return reports[kind] / PAGES.get(kind, "report.html")
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +62,21 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     calibration = _calibration(folder)
     argv = ["calibrate", str(calibration), "--population", "40", "--generations", "2"]
     assert main([*argv, *QUIET, "--out", str(out["calibrate"])]) == 0
+    out["fit"] = folder / "fit"
+    out["fit"].mkdir()
+    assert (
+        main([*_least_squares(folder), *QUIET, "--out", str(out["fit"] / "fit.json")])
+        == 0
+    )
     return out
+
+
+def _least_squares(folder: Path) -> list[str]:
+    from test_calibrate import CAL_TOML
+
+    path = folder / "fitted.toml"
+    path.write_text(CAL_TOML, encoding="utf-8")
+    return ["calibrate", str(path), "--target", "gmv=20000"]
 
 
 def _calibration(folder: Path) -> Path:
@@ -75,16 +97,22 @@ def _calibration(folder: Path) -> Path:
 def test_every_report_opens_with_its_summary(
     reports: dict[str, Path], kind: str
 ) -> None:
-    md = reports[kind] / MARKDOWN.get(kind, "report.md")
-    headings = [line for line in md.read_text().splitlines() if line.startswith("## ")]
-    assert headings[0] == "## Summary", headings
-    summary = md.read_text().split("## Summary", 1)[1].split("\n## ", 1)[0]
-    assert "**The question:**" in summary and "**The answer" in summary
-    assert "**What could flip it" in summary and "**The cost side" in summary
+    html = page_of(reports, kind).read_text(encoding="utf-8")
+    headings = [part.split("</h2>", 1)[0] for part in html.split("<h2>")[1:]]
+    assert headings[0] == "Summary", headings
+    summary = html.split("<h2>Summary</h2>", 1)[1].split("<h2>", 1)[0]
+    for part in ("The question:", "The answer", "What could flip it", "The cost side"):
+        assert f"<strong>{part}" in summary, (kind, part)
     assert COVERS[kind] in summary  # what the intervals cover, said plainly
-    html = (reports[kind] / "report.html").read_text(encoding="utf-8")
-    assert html.index("<h2>Summary</h2>") < html.index("<img")
-    assert html.index("<img") < html.index("<table")
+    figures = html.find("<img")
+    assert figures == -1 or html.index("<h2>Summary</h2>") < figures < html.index(
+        "<table"
+    )
+    name = MARKDOWN.get(kind, "report.md")
+    if name is not None:  # the markdown twin says the same, Summary first
+        md = (reports[kind] / name).read_text(encoding="utf-8")
+        first = next(line for line in md.splitlines() if line.startswith("## "))
+        assert first == "## Summary" and COVERS[kind] in md
 
 
 def test_a_comparison_reports_pairs_with_the_baseline_only(
@@ -125,8 +153,8 @@ def test_reports_in_a_browser(reports: dict[str, Path]) -> None:
     with tempfile.TemporaryDirectory() as profile:
         driver = _driver(profile)
         try:
-            for kind, folder in reports.items():
-                driver.get((folder / "report.html").as_uri())
+            for kind in reports:
+                driver.get(page_of(reports, kind).as_uri())
                 first = driver.find_elements(By.TAG_NAME, "h2")[0]
                 assert first.text == "Summary", kind
                 for img in driver.find_elements(By.TAG_NAME, "img"):

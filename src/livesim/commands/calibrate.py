@@ -218,17 +218,22 @@ def calibrate_lsq(args: argparse.Namespace) -> int:
         ].to_string(index=False)
     )
     if getattr(args, "priors_off", None):
-        print(
+        said = (
             "These intervals cover simulation noise only: the scenario's priors "
             f"({', '.join(args.priors_off)}) were switched off (--fixed)."
         )
     else:
-        print(covers(scenario.uncertainty))
+        said = covers(scenario.uncertainty)
+    print(said)
     if result.parameters["at_bound"].any():
         print("warning: a fitted value is at its bound; widen the bounds and rerun")
     if args.out is not None:
+        from livesim.report.fit import fit_report, report_path
+
         write_text_atomic(args.out, json.dumps(result.to_dict(), indent=2) + "\n")
-        print(f"wrote {args.out}")
+        page = report_path(args.out)
+        write_text_atomic(page, fit_report(result, said))
+        print(f"wrote {args.out} and the report {page}")
     if not result.converged:
         print(f"livesim: calibration failed: {result.message}", file=sys.stderr)
         return EXIT_FAILURE
