@@ -3,7 +3,9 @@
 * `live_session(...)` runs one replication of one stream (and the streams that feed
   it carry-over) on the agent engine with its per-viewer event log, and returns the
   stream's minutes: concurrent viewers, arrivals by source, the funnel stages filled
-  so far, orders and cumulative GMV, and the promotions to mark.
+  so far, orders and cumulative GMV, the promotions to mark, the products that sold
+  out with their lost sales, and a few sampled viewers' journeys
+  (`livesim.app.eventlog`).
 * `whatif(...)` runs a few replications of the whole campaign on the cohort engine,
   as jobs of `livesim.backends` on a kept local backend of spawned processes
   (Streamlit runs threads), and `paired_differences` compares them with a saved
@@ -19,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time as clock_time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -28,6 +31,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from livesim.app.eventlog import (
+    StockOut,
+    TrustModel,
+    by_viewer,
+    journeys,
+    sample_viewers,
+    stockouts,
+    trust_paths,
+)
 from livesim.backends import Job, LocalBackend, run_job
 from livesim.compare import paired
 from livesim.engines import engine_runner
@@ -79,6 +91,11 @@ class Session:
     minutes: pd.DataFrame
     totals: dict[str, float]
     promotions: list[dict[str, Any]] = field(default_factory=list)
+    #: Products that sold out before the stream's end, in the order they ran out.
+    stockouts: list[StockOut] = field(default_factory=list)
+    #: Sampled viewers' events (viewer, minute, event, detail) and trust curves.
+    journeys: pd.DataFrame = field(default_factory=pd.DataFrame)
+    trust: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def duration(self) -> int:
@@ -144,13 +161,35 @@ def _live(key: str, strategy: str, stream: str, replication: int, seed: int) -> 
     stages = stage_counts(events, chosen.start, chosen.duration)
     for stage in LIVE_STAGES:
         series[stage] = stages[stage]
+    series["cum_lost"] = lost_by_minute(events, chosen.start, chosen.duration)
     row = next(r for r in output.rows if r["stream"] == stream)
+    stock = {pid: p.stock for pid, p in campaign.products.items()}
+    window = (float(chosen.start), float(chosen.end))
+    viewers = by_viewer(events, stream)
+    sampled = sample_viewers(viewers, (seed, replication))
     return Session(
         stream=stream,
         host_kind=str(row["host_kind"]),
         minutes=series,
         totals={k: float(v) for k, v in row.items() if isinstance(v, int | float)},
         promotions=promotion_marks(chosen),
+        stockouts=stockouts(
+            output.events or [], stock, stream, chosen.products, window
+        ),
+        journeys=journeys(viewers, sampled, window[0]),
+        trust=trust_paths(viewers, sampled, trust_model(campaign, chosen), window[0]),
+    )
+
+
+def trust_model(campaign: Campaign, stream: Any) -> TrustModel:
+    """The trust parameters of a stream's host."""
+    host = campaign.host_of(stream)
+    return TrustModel(
+        initial=host.initial_trust,
+        ceiling=host.trust_ceiling,
+        rate=host.trust_rate,
+        answer_gain=host.answer_trust_gain,
+        abandon_loss=host.abandon_trust_loss,
     )
 
 
@@ -177,6 +216,16 @@ def stage_counts(
         times = np.sort(np.fromiter(first[stage].values(), dtype=float))
         out[stage] = np.searchsorted(times, edges, side="left").astype(float)
     return out
+
+
+def lost_by_minute(
+    events: Sequence[tuple[str, int, float, str, str]], start: float, duration: int
+) -> np.ndarray:
+    """Cumulative lost sales (purchases that found no stock) at the end of each
+    stream minute, in the stream."""
+    times = np.sort([e[2] for e in events if e[3] == "lost_sale"])
+    edges = start + np.arange(1, duration + 1, dtype=float)
+    return np.searchsorted(times, edges, side="left").astype(float)
 
 
 def _stages_of(event: str) -> tuple[str, ...]:
@@ -206,11 +255,36 @@ def promotion_marks(stream: Any) -> list[dict[str, Any]]:
     return marks
 
 
-def replay_minutes(duration: int, minutes_per_second: float) -> list[int]:
-    """The minutes shown by successive replay frames, ending on the last minute."""
-    step = max(1, int(round(minutes_per_second / REPLAY_FPS)))
-    frames = list(range(step, duration, step))
-    return [*frames, duration]
+def replay_minute(start: int, duration: int, speed: float, elapsed: float) -> int:
+    """The minute a replay from `start` at `speed` stream minutes per second is due
+    to show `elapsed` seconds in (frames that drawing made late are skipped)."""
+    return min(duration, start + int(elapsed * speed))
+
+
+def replay(
+    start: int,
+    duration: int,
+    speed: float,
+    draw: Callable[[int, float], None],
+    clock: Callable[[], float] = clock_time.perf_counter,
+    sleep: Callable[[float], None] = clock_time.sleep,
+) -> float:
+    """Replay minutes `start`..`duration` against the wall clock: at most
+    `REPLAY_FPS` frames a second, each drawing the minute due (`replay_minute`),
+    so a slow drawing skips minutes instead of lagging. `draw(minute, rate)` gets
+    the minute and the rate achieved so far; returns the rate achieved over the
+    whole replay (stream minutes per second of wall time)."""
+    began = clock()
+    shown = start
+    while shown < duration:
+        frame = clock()
+        due = replay_minute(start, duration, speed, frame - began)
+        if due > shown:
+            shown = due
+            draw(shown, (shown - start) / (frame - began))
+        sleep(max(0.0, 1.0 / REPLAY_FPS - (clock() - frame)))
+    spent = clock() - began
+    return (shown - start) / spent if spent > 0 else math.inf
 
 
 # ---------------------------------------------------------------------- what-if
