@@ -401,7 +401,7 @@ def test_page_opens_on_the_scenario(app: object) -> None:
     shown = metrics(app)
     assert shown["Net GMV (mean over replications)"].endswith("RMB")
     assert shown["P(net GMV above baseline)"] == "50%"
-    assert "Session GMV (gross, in stream)" in shown
+    assert "GMV in stream (RMB)" in shown
     assert app.selectbox(key="scenario").value == "teaching_tiny"  # type: ignore[attr-defined]
 
 
@@ -412,7 +412,7 @@ def test_moving_a_slider_changes_the_figures(app: object) -> None:
     after = metrics(app)
     for label in (
         "Net GMV (mean over replications)",
-        "Session GMV (gross, in stream)",
+        "GMV in stream (RMB)",
         "Orders in stream",
     ):
         assert after[label] != before[label], label

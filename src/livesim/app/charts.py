@@ -36,6 +36,9 @@ EVENT_COLORS = {
     "engagement": "#9e9e9e",
 }
 CHART_HEIGHT = 210
+#: The journey chart's pixels per viewer, and for its legend and axis (Streamlit
+#: fits a chart's axes and legend inside its height).
+JOURNEY_ROW, JOURNEY_MARGIN = 40, 120
 #: An Altair chart, layered or not.
 Chart = Any
 
@@ -83,7 +86,12 @@ def soldout_layers(session: L.Session, minute: int) -> list[Chart]:
     rule = (
         alt.Chart(marks)
         .mark_rule(color=SOLDOUT_COLOR, strokeDash=[5, 3], strokeWidth=2)
-        .encode(x="minute:Q", tooltip=["label:N", "minute:Q", "lost sales:Q"])
+        .encode(
+            x="minute:Q",
+            y=alt.value(16),  # below the promotion's label
+            y2=alt.value("height"),
+            tooltip=["label:N", "minute:Q", "lost sales:Q"],
+        )
     )
     text = (
         alt.Chart(marks)
@@ -244,11 +252,16 @@ def journey_chart(session: L.Session) -> Chart:
         title="minute of the stream",
         scale=alt.Scale(domain=[0, end], nice=False),
     )
-    y = alt.Y("viewer:N", sort=list(dict.fromkeys(frame["viewer"])), title=None)
+    y = alt.Y(
+        "viewer:N",
+        sort=list(dict.fromkeys(frame["viewer"])),
+        title=None,
+        axis=alt.Axis(labelLimit=260),
+    )
     visits = frame.groupby("viewer", sort=False)["minute"].agg(["min", "max"])
     visit = (
         alt.Chart(visits.reset_index())
-        .mark_bar(color="#dddddd", height=10)
+        .mark_rule(color="#dddddd", strokeWidth=10)
         .encode(x=alt.X("min:Q", scale=alt.Scale(domain=[0, end])), x2="max:Q", y=y)
     )
     kinds = list(EVENT_COLORS)
@@ -273,7 +286,7 @@ def journey_chart(session: L.Session) -> Chart:
         )
     )
     return alt.layer(*promotion_layers(session), visit, points).properties(
-        height=36 * max(1, frame["viewer"].nunique()) + 40
+        height=JOURNEY_ROW * max(1, frame["viewer"].nunique()) + JOURNEY_MARGIN
     )
 
 
@@ -290,7 +303,7 @@ def trust_chart(session: L.Session) -> Chart:
             color=alt.Color(
                 "viewer:N",
                 sort=list(dict.fromkeys(frame["viewer"])),
-                legend=alt.Legend(orient="right", title=None),
+                legend=alt.Legend(orient="right", title=None, labelLimit=280),
             ),
             tooltip=[
                 "viewer:N",

@@ -30,10 +30,10 @@ from livesim.app.eventlog import journey_table
 
 #: The live view's charts: (title, chart, teaching note).
 LIVE_CHARTS = (
+    ("Orders per minute (bars) and cumulative GMV (line)", orders_chart, "orders"),
     ("Concurrent viewers", concurrent_chart, "concurrent"),
     ("Arrivals per minute by source", arrivals_chart, "arrivals"),
     ("Funnel: viewers at each stage so far", funnel_chart, "funnel"),
-    ("Orders per minute (bars) and cumulative GMV (line)", orders_chart, "orders"),
 )
 #: Session-state keys: the minute shown, the slider's own key, playing or not, and
 #: the rate the last replay achieved.
@@ -203,9 +203,15 @@ def draw_live(session: L.Session, minute: int, places: tuple, line: str) -> None
         cols = st.columns(5)
         cols[0].metric("Viewers entered", f"{at('entered'):,.0f}")
         peak = float(shown["concurrent"].max()) if len(shown) else 0.0
-        cols[1].metric("Peak concurrent (minute mean)", f"{peak:,.0f}")
+        cols[1].metric(
+            "Peak concurrent", f"{peak:,.0f}", help="The highest minute mean so far."
+        )
         cols[2].metric("Orders in stream", f"{at('cum_orders'):,.0f}")
-        cols[3].metric("Session GMV (gross, in stream)", L.money(at("cum_gmv")))
+        cols[3].metric(
+            "GMV in stream (RMB)",
+            L.money(at("cum_gmv")).removesuffix(" RMB"),
+            help="Gross GMV of the stream's in-stream orders so far.",
+        )
         cols[4].metric(
             "Lost sales (no stock)",
             f"{at('cum_lost'):,.0f}",
@@ -214,7 +220,7 @@ def draw_live(session: L.Session, minute: int, places: tuple, line: str) -> None
         )
     sold = [s.sentence() for s in session.stockouts if s.minute <= minute]
     if sold:
-        alert.warning("**Sold out:** " + "; ".join(sold) + ".", icon="📦")
+        alert.warning("**Sold out:** " + "; ".join(sold) + ".")
     else:
         alert.empty()
     for slot, (_, make, _) in zip(slots, LIVE_CHARTS, strict=True):

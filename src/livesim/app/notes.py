@@ -6,6 +6,8 @@ itself, why orders stop when a product sells out.
 
 from __future__ import annotations
 
+from typing import Any
+
 from livesim.app import logic as L
 
 #: Per chart: (the expander's title, the note, the docs/model.md sections).
@@ -96,7 +98,8 @@ def soldout_story(session: L.Session) -> str:
             None,
         )
         during = (
-            f", during the {p_label(sale)}, so the orders the sale brings stop"
+            f", during the {p_label(sale)}: while it is featured, every purchase "
+            "the sale brings is a lost sale, so orders stop"
             if sale
             else ""
         )
@@ -104,7 +107,7 @@ def soldout_story(session: L.Session) -> str:
     return " ".join(parts)
 
 
-def p_label(promotion: dict[str, object]) -> str:
+def p_label(promotion: dict[str, Any]) -> str:
     """'−20% all products sale (minutes 30-45)'."""
     return (
         f"{promotion['label']} sale (minutes {promotion['start']:g}-"
