@@ -7,7 +7,10 @@ lipstick sells out in it) with teaching mode on and the orders chart's note open
 scrolls the session's figures, the sold-out notice and the orders chart into view
 and saves the screenshot.
 
-Usage: python benchmarks/screenshot_app.py [--minute 40] [--out FILE.png]
+With `--overview` it takes the page's first screen on mac_kos101 at 1500 x 1107
+instead (docs/img/app.png).
+
+Usage: python benchmarks/screenshot_app.py [--minute 40] [--overview] [--out FILE]
 (needs the app extra and /usr/bin/chromium; run .ci/install-browser first)
 """
 
@@ -16,12 +19,17 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 import test_app_browser as page  # noqa: E402  (the browser test's page helpers)
+
+SETTLE = 2.0  # seconds to let the browser finish drawing before the screenshot
 
 
 def scrub(driver: object, minute: int) -> None:
@@ -86,38 +94,48 @@ def open_note(driver: object, title: str) -> None:
     raise LookupError(f"no teaching note {title!r}")
 
 
-def shoot(minute: int, out: Path) -> None:
+def sale_view(driver: Any, minute: int) -> None:
+    """Teaching mode on, the slider at `minute`, the orders note open, the
+    session's figures at the top of the window."""
     from selenium.webdriver.common.by import By
 
+    teaching_mode(driver)
+    scrub(driver, minute)
+    open_note(driver, "Why orders rise")
+    status = page.wait_for(
+        lambda: [
+            m
+            for m in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stMarkdown"]')
+            if m.text.startswith(f"Minute {minute} of")
+        ],
+        30,
+        "the minute line",
+    )[0]
+    driver.execute_script("arguments[0].scrollIntoView({block: 'start'});", status)
+
+
+def shoot(
+    scenario: str, size: tuple[int, int], out: Path, stage: Callable[[Any], None]
+) -> None:
+    """The page on `scenario` in a `size` viewport, after `stage(driver)`."""
     port = page.free_port()
-    server = page.launch_app("teaching_tiny", port, subprocess.DEVNULL)
+    server = page.launch_app(scenario, port, subprocess.DEVNULL)
     try:
         page.wait_healthy(f"http://127.0.0.1:{port}", server, 90)
-        driver = page.chromium("1280,800")
+        driver = page.chromium(f"{size[0]},{size[1]}")
         try:
-            driver.get(f"http://127.0.0.1:{port}")
-            page.wait_for(
-                lambda: "sold out" in page.page_text(driver), 180, "the first render"
-            )
             driver.execute_cdp_cmd(
                 "Emulation.setDeviceMetricsOverride",
-                {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False},
+                {"width": size[0], "height": size[1], "deviceScaleFactor": 1}
+                | {"mobile": False},
             )
-            teaching_mode(driver)
-            scrub(driver, minute)
-            open_note(driver, "Why orders rise")
-            top = [
-                m
-                for m in driver.find_elements(
-                    By.CSS_SELECTOR, '[data-testid="stMetric"]'
-                )
-                if "Viewers entered" in m.text
-            ][0]
-            driver.execute_script(
-                "arguments[0].scrollIntoView({block: 'start'});"
-                "window.scrollBy(0, -50);",
-                top,
+            driver.get(f"http://127.0.0.1:{port}")
+            page.wait_for(
+                lambda: "Simulated in" in page.page_text(driver), 180, "a render"
             )
+            page.wait_for(lambda: page.page_idle(driver), 60, "an idle page")
+            stage(driver)
+            time.sleep(SETTLE)  # the last charts and widgets drawn
             out.parent.mkdir(parents=True, exist_ok=True)
             driver.save_screenshot(str(out))
         finally:
@@ -130,9 +148,19 @@ def shoot(minute: int, out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minute", type=int, default=40)
-    parser.add_argument("--out", type=Path, default=ROOT / "docs/img/app_soldout.png")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--overview",
+        action="store_true",
+        help="the first screen on mac_kos101 at 1500 x 1107 (docs/img/app.png)",
+    )
     args = parser.parse_args()
-    shoot(args.minute, args.out)
+    if args.overview:
+        out = args.out or ROOT / "docs/img/app.png"
+        shoot("mac_kos101", (1500, 1107), out, lambda driver: None)
+    else:
+        out = args.out or ROOT / "docs/img/app_soldout.png"
+        shoot("teaching_tiny", (1280, 800), out, lambda d: sale_view(d, args.minute))
 
 
 if __name__ == "__main__":

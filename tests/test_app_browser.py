@@ -89,17 +89,21 @@ def compile_engines() -> None:
         simulate(tiny, replications=1, engine=engine)
 
 
-def launch_app(scenario: str, port: int, log: Any) -> subprocess.Popen[bytes]:
+def launch_app(
+    scenario: str, port: int, log: Any, workers: int | None = 1
+) -> subprocess.Popen[bytes]:
     """`livesim app --scenario SCENARIO` on 127.0.0.1:PORT, its output to `log`,
-    in a process group of its own (`stop_group` stops it)."""
+    in a process group of its own (`stop_group` stops it); `workers` what-if
+    worker processes (None: the page's default)."""
+    env = dict(os.environ)
+    if workers is not None:
+        env["LIVESIM_APP_WORKERS"] = str(workers)
     return subprocess.Popen(
         [sys.executable, "-m", "livesim.app", "--scenario", scenario]
         + ["--port", str(port), "--address", "127.0.0.1", "--no-browser"],
         stdout=log,
         stderr=subprocess.STDOUT,
-        env=dict(
-            os.environ, LIVESIM_APP_WORKERS=os.environ.get("LIVESIM_APP_WORKERS", "1")
-        ),
+        env=env,
         start_new_session=True,
     )
 

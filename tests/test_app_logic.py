@@ -274,15 +274,23 @@ def test_sampled_journeys_are_the_log(session: L.Session, log: list) -> None:
 
 
 def test_the_sample_follows_the_seed() -> None:
-    viewers = {
-        v: [("s", v, float(v), "arrive", "platform"), ("s", v, v + 1.0, "leave", "")]
+    events = [
+        ("s", v, float(v) + dt, kind, detail)
         for v in range(50)
-    }
-    viewers[7].insert(1, ("s", 7, 7.5, "order", "lipstick x1 = 1.00"))
-    first = E.sample_viewers(viewers, (0, 0))
-    assert first == E.sample_viewers(viewers, (0, 0))
-    assert 7 in first and len(first) == E.SAMPLE_SIZE  # the only buyer, and others
-    assert any(E.sample_viewers(viewers, (0, r)) != first for r in range(1, 5))
+        for dt, kind, detail in ((0, "arrive", "platform"), (1, "leave", ""))
+    ]
+    events += [
+        ("s", 7, 7.5, "order", "lipstick x1 = 1.00"),
+        ("s", 8, 8.0, "arrive", "fake_follower"),
+        ("s", 9, 9.5, "question", ""),
+    ]
+    groups = E.viewer_groups(events)
+    assert groups["bought"] == [7] and groups["asked"] == [9]
+    assert groups["lost sale"] == [] and 8 not in groups["anyone"]
+    first = E.sample_viewers(events, (0, 0))
+    assert first == E.sample_viewers(events, (0, 0)) == sorted(first)
+    assert {7, 9} <= set(first) and len(first) == E.SAMPLE_SIZE and 8 not in first
+    assert any(E.sample_viewers(events, (0, r)) != first for r in range(1, 5))
 
 
 TRUST = E.TrustModel(

@@ -24,6 +24,7 @@ import os
 import time as clock_time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -147,6 +148,21 @@ def live_session(
     return _live(scenario_key(scenario), strategy, stream, replication, seed)
 
 
+_LIVE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-session")
+
+
+def live_session_start(
+    scenario: Scenario, strategy: str, stream: str, replication: int, seed: int
+) -> Callable[[], Session]:
+    """Start `live_session` in a thread of this process; call the result to wait
+    for it. The page collects the what-if meanwhile (waiting on its worker
+    processes) and shows the headline before the live session is done."""
+    future = _LIVE_THREAD.submit(
+        live_session, scenario, strategy, stream, replication, seed
+    )
+    return future.result
+
+
 @lru_cache(maxsize=32)
 def _live(key: str, strategy: str, stream: str, replication: int, seed: int) -> Session:
     scenario = _from_key(key)
@@ -165,8 +181,8 @@ def _live(key: str, strategy: str, stream: str, replication: int, seed: int) -> 
     row = next(r for r in output.rows if r["stream"] == stream)
     stock = {pid: p.stock for pid, p in campaign.products.items()}
     window = (float(chosen.start), float(chosen.end))
-    viewers = by_viewer(events, stream)
-    sampled = sample_viewers(viewers, (seed, replication))
+    sampled = sample_viewers(events, (seed, replication))
+    viewers = by_viewer(events, sampled)
     return Session(
         stream=stream,
         host_kind=str(row["host_kind"]),

@@ -115,15 +115,16 @@ def stockouts(
 # -------------------------------------------------------------------- journeys
 
 
-def by_viewer(events: Iterable[Event], stream: str) -> dict[int, list[Event]]:
-    """The stream's events per viewer, each viewer's in time order."""
-    out: dict[int, list[Event]] = defaultdict(list)
+def by_viewer(events: Iterable[Event], chosen: Iterable[int]) -> dict[int, list[Event]]:
+    """The chosen viewers' events (of one stream's log), each in time order."""
+    wanted = set(chosen)
+    out: dict[int, list[Event]] = {v: [] for v in wanted}
     for event in events:
-        if event[0] == stream:
+        if event[1] in wanted:
             out[event[1]].append(event)
     for evs in out.values():
         evs.sort(key=lambda e: e[2])
-    return dict(out)
+    return out
 
 
 def outcome(evs: Sequence[Event]) -> str:
@@ -134,39 +135,50 @@ def outcome(evs: Sequence[Event]) -> str:
     return "lost sale" if "lost_sale" in kinds else "no order"
 
 
-def _group_of(evs: Sequence[Event]) -> str:
-    kind = outcome(evs)
-    if kind != "no order":
-        return kind
-    return "asked" if any(e[3] == "question" for e in evs) else "anyone"
+#: The events that put a viewer in a group of `SAMPLE` (the first group wins).
+GROUP_EVENTS = (
+    ("bought", ORDERS),
+    ("lost sale", ("lost_sale",)),
+    ("asked", ("question",)),
+)
 
 
-def sample_viewers(
-    viewers: Mapping[int, Sequence[Event]], seed: int | Sequence[int]
-) -> list[int]:
-    """`SAMPLE_SIZE` real (not fake-follower) viewers drawn with `seed`: those of
-    `SAMPLE` first, the rest at random, in order of arrival."""
+def viewer_groups(events: Iterable[Event]) -> dict[str, list[int]]:
+    """The real (not fake-follower) viewers of one stream's log, in id order, by
+    `SAMPLE` group, and all of them as "anyone"."""
+    seen: dict[str, set[int]] = defaultdict(set)
+    for _, vid, _, kind, detail in events:
+        if kind == "arrive":
+            seen["fake" if detail == "fake_follower" else "anyone"].add(vid)
+        else:
+            seen[kind].add(vid)
+    real = seen["anyone"] - seen["fake"]
+    groups = {"anyone": sorted(real)}
+    taken: set[int] = set()
+    for group, kinds in GROUP_EVENTS:
+        members = set().union(*(seen[k] for k in kinds)) & real - taken
+        groups[group] = sorted(members)
+        taken |= members
+    return groups
+
+
+def sample_viewers(events: Sequence[Event], seed: int | Sequence[int]) -> list[int]:
+    """`SAMPLE_SIZE` real viewers of one stream's log drawn with `seed`: those of
+    `SAMPLE` first, the rest at random, in id order (the order of arrival)."""
     rng = np.random.default_rng(seed)
-    real = [v for v, evs in sorted(viewers.items()) if not _fake(evs)]
-    groups: dict[str, list[int]] = {g: [] for g in [*dict(SAMPLE), "anyone"]}
-    for v in real:
-        groups[_group_of(viewers[v])].append(v)
+    groups = viewer_groups(events)
     chosen: list[int] = []
     for group, n in SAMPLE:
         chosen += _draw(rng, groups[group], n)
-    rest = [v for v in real if v not in chosen]
+    rest = [v for v in groups["anyone"] if v not in chosen]
     chosen += _draw(rng, rest, SAMPLE_SIZE - len(chosen))
-    return sorted(chosen, key=lambda v: viewers[v][0][2])
+    return sorted(chosen)
 
 
 def _draw(rng: np.random.Generator, pool: list[int], n: int) -> list[int]:
     """Up to n of `pool`, without replacement."""
     size = max(0, min(n, len(pool)))
     return [int(v) for v in rng.choice(pool, size=size, replace=False)] if size else []
-
-
-def _fake(evs: Sequence[Event]) -> bool:
-    return any(e[3] == "arrive" and e[4] == "fake_follower" for e in evs)
 
 
 def viewer_label(vid: int, evs: Sequence[Event]) -> str:

@@ -90,7 +90,7 @@ def replay_controls(duration: int) -> tuple[int, float, bool]:
     minute to show, the speed and whether to play."""
     minute = _clamp(st.session_state.get(POSITION, duration), duration)
     st.session_state[POSITION] = st.session_state[SLIDER] = minute
-    slider, back, play, pause, forward, speed_col = st.columns([6, 1, 1, 1, 1, 3])
+    slider, back, play, pause, forward, speed_col = st.columns([5, 1, 1, 1, 1, 3])
     slider.slider(
         "Minute of the stream",
         min_value=0,
@@ -116,7 +116,7 @@ def replay_controls(duration: int) -> tuple[int, float, bool]:
         help="Replay from this minute",
         width="stretch",
     )
-    pause.button("⏸ Pause", key="pause", on_click=_pause, width="stretch")
+    pause.button("Pause", key="pause", on_click=_pause, width="stretch")
     forward.button(
         "1 ▶",
         key="step_forward",

@@ -309,7 +309,7 @@ def main() -> None:
         pending["current fixed"] = L.whatif_start(
             L.without_priors(scenario), strategy, replications, seed, workers
         )
-    session = L.live_session(scenario, strategy, stream, replication, seed)
+    live_done = L.live_session_start(scenario, strategy, stream, replication, seed)
     done = {setting: collect() for setting, collect in pending.items()}
     runs = {k: done[k] for k in ("baseline", "current")}
     diffs = L.paired_differences(runs["current"], runs["baseline"], seed)
@@ -318,7 +318,6 @@ def main() -> None:
         if "current fixed" in done
         else None
     )
-    elapsed = time.perf_counter() - started
     with head:
         headline(diffs, fixed)
     label = (
@@ -328,6 +327,8 @@ def main() -> None:
     ) + f", strategy {saved['strategy']}"
     with whatif:
         whatif_view(name, runs, diffs, label, [p.name for p in scenario.uncertainty])
+    session = live_done()
+    elapsed = time.perf_counter() - started
     with viewers:
         V.viewers_view(session, teaching)
     st.caption(
