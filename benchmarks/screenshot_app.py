@@ -32,26 +32,18 @@ import test_app_browser as page  # noqa: E402  (the browser test's page helpers)
 SETTLE = 2.0  # seconds to let the browser finish drawing before the screenshot
 
 
-def scrub(driver: object, minute: int) -> None:
+def scrub(driver: Any, minute: int) -> None:
     """Move the page's minute slider to `minute` with the keyboard."""
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    slider = page.wait_for(
-        lambda: [
-            s
-            for s in driver.find_elements(  # type: ignore[attr-defined]
-                By.CSS_SELECTOR, '[data-testid="stSlider"]'
-            )
-            if "Minute of the stream" in s.text
-        ],
-        60,
-        "the minute slider",
-    )[0]
+    slider = page.find_with_text(
+        driver, '[data-testid="stSlider"]', "Minute of the stream"
+    )
     knob = slider.find_element(By.CSS_SELECTOR, 'input[type="range"]')
-    driver.execute_script("arguments[0].focus();", knob)  # type: ignore[attr-defined]
-    keys = ActionChains(driver).send_keys(Keys.HOME)  # type: ignore[arg-type]
+    driver.execute_script("arguments[0].focus();", knob)
+    keys = ActionChains(driver).send_keys(Keys.HOME)
     for _ in range(minute):
         keys.send_keys(Keys.ARROW_RIGHT)
     keys.perform()
@@ -61,21 +53,11 @@ def scrub(driver: object, minute: int) -> None:
     page.wait_for(lambda: page.page_idle(driver), 60, "an idle page")
 
 
-def teaching_mode(driver: object) -> None:
+def teaching_mode(driver: Any) -> None:
     """Switch teaching mode on (its notes sit collapsed under the charts)."""
     from selenium.webdriver.common.by import By
 
-    toggle = page.wait_for(
-        lambda: [
-            t
-            for t in driver.find_elements(  # type: ignore[attr-defined]
-                By.CSS_SELECTOR, '[data-testid="stCheckbox"]'
-            )
-            if "Teaching mode" in t.text
-        ],
-        60,
-        "the teaching toggle",
-    )[0]
+    toggle = page.find_with_text(driver, '[data-testid="stCheckbox"]', "Teaching mode")
     toggle.find_element(By.TAG_NAME, "label").click()
     page.wait_for(
         lambda: "Teaching note" in page.page_text(driver), 60, "the teaching notes"
@@ -83,34 +65,16 @@ def teaching_mode(driver: object) -> None:
     page.wait_for(lambda: page.page_idle(driver), 60, "an idle page")
 
 
-def open_note(driver: object, title: str) -> None:
-    """Open the teaching note whose title contains `title`."""
-    from selenium.webdriver.common.by import By
-
-    for summary in driver.find_elements(By.TAG_NAME, "summary"):  # type: ignore[attr-defined]
-        if title in summary.text:
-            driver.execute_script("arguments[0].click();", summary)  # type: ignore[attr-defined]
-            return
-    raise LookupError(f"no teaching note {title!r}")
-
-
 def sale_view(driver: Any, minute: int) -> None:
     """Teaching mode on, the slider at `minute`, the orders note open, the
     session's figures at the top of the window."""
-    from selenium.webdriver.common.by import By
-
     teaching_mode(driver)
     scrub(driver, minute)
-    open_note(driver, "Why orders rise")
-    status = page.wait_for(
-        lambda: [
-            m
-            for m in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stMarkdown"]')
-            if m.text.startswith(f"Minute {minute} of")
-        ],
-        30,
-        "the minute line",
-    )[0]
+    note = page.find_with_text(driver, "summary", "Why orders rise")
+    driver.execute_script("arguments[0].click();", note)
+    status = page.find_with_text(
+        driver, '[data-testid="stMarkdown"]', f"Minute {minute} of"
+    )
     driver.execute_script("arguments[0].scrollIntoView({block: 'start'});", status)
 
 

@@ -263,20 +263,24 @@ def page_text(driver: Any) -> str:
         return ""
 
 
-def open_tab(driver: Any, label: str) -> None:
-    """Click the tab whose label is `label`."""
+def find_with_text(driver: Any, selector: str, text: str, timeout: float = 60) -> Any:
+    """The first element matching `selector` whose text contains `text` (waited
+    for)."""
     from selenium.webdriver.common.by import By
 
-    tab = wait_for(
-        lambda: [
-            t
-            for t in driver.find_elements(By.CSS_SELECTOR, '[role="tab"]')
-            if t.text.strip() == label
-        ],
-        30,
-        f"the {label!r} tab",
-    )[0]
-    tab.click()
+    def found() -> list[Any]:
+        try:
+            elements = driver.find_elements(By.CSS_SELECTOR, selector)
+            return [e for e in elements if text in e.text]
+        except Exception:  # an element replaced while the page reruns
+            return []
+
+    return wait_for(found, timeout, f"{selector} with {text!r}")[0]
+
+
+def open_tab(driver: Any, label: str) -> None:
+    """Click the tab whose label is `label`."""
+    find_with_text(driver, '[role="tab"]', label, 30).click()
 
 
 def test_sold_out_marker_and_viewers_view(

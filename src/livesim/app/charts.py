@@ -10,6 +10,7 @@ reached it.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import altair as alt
@@ -54,9 +55,15 @@ def x_axis(duration: int) -> alt.X:
 
 def promotion_layers(session: L.Session) -> list[Chart]:
     """Shaded promotion windows with their labels."""
-    if not session.promotions:
-        return []
-    marks = pd.DataFrame(session.promotions)
+    marks = tuple((p["start"], p["end"], p["label"]) for p in session.promotions)
+    return list(_promotion_layers(marks)) if marks else []
+
+
+@lru_cache(maxsize=16)
+def _promotion_layers(promotions: tuple[tuple[float, float, str], ...]) -> tuple:
+    """The promotion layers, built once per set of promotions (Altair's encoding
+    checks cost more than drawing; the page draws them on every chart and frame)."""
+    marks = pd.DataFrame(promotions, columns=["start", "end", "label"])
     band = (
         alt.Chart(marks)
         .mark_rect(color=PROMO_COLOR, opacity=0.16)
@@ -67,7 +74,7 @@ def promotion_layers(session: L.Session) -> list[Chart]:
         .mark_text(align="left", baseline="top", dx=3, dy=3, color=PROMO_COLOR)
         .encode(x="start:Q", y=alt.value(0), text="label:N")
     )
-    return [band, text]
+    return band, text
 
 
 def soldout_layers(session: L.Session, minute: int) -> list[Chart]:

@@ -39,6 +39,9 @@ LIVE_CHARTS = (
 #: the rate the last replay achieved.
 POSITION, SLIDER, PLAYING, RATE = "live:minute", "minute", "live:playing", "live:rate"
 SPEEDS = (5, 10, 20, 40, 80)
+#: Where the live view draws: the minute line, the figures, the sold-out notice and
+#: the four charts' slots (`st.empty()` placeholders, redrawn frame by frame).
+Places = tuple[Any, Any, Any, list[Any]]
 
 
 # ----------------------------------------------------------------- the controls
@@ -189,7 +192,7 @@ def playing_status(minute: int, session: L.Session, rate: float) -> str:
     )
 
 
-def draw_live(session: L.Session, minute: int, places: tuple, line: str) -> None:
+def draw_live(session: L.Session, minute: int, places: Places, line: str) -> None:
     """The live view's numbers, sold-out notice and four charts at `minute`."""
     status, kpis, alert, slots = places
     status.markdown(line)
