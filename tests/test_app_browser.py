@@ -201,12 +201,23 @@ def wait_for(condition: Any, timeout: float, what: str) -> Any:
     raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
 
 
+#: What Streamlit shows while the script runs: its running icons, and the elements
+#: of the previous run not yet redrawn (stale).
+RUNNING = (
+    '[data-testid^="stStatusWidgetRunning"], [data-testid="stElementContainer"]'
+    '[data-stale="true"]'
+)
+
+
 def page_idle(driver: Any) -> bool:
-    """Whether Streamlit has finished running the script (no 'Running' widget)."""
+    """Whether Streamlit has finished running the script and drawing its output
+    (no running icon, no stale element, no 'Running' or 'Stop' in its widget)."""
     from selenium.webdriver.common.by import By
 
-    running = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]')
-    return not any("Running" in r.text or "Stop" in r.text for r in running)
+    if driver.find_elements(By.CSS_SELECTOR, RUNNING):
+        return False
+    status = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]')
+    return not any("Running" in r.text or "Stop" in r.text for r in status)
 
 
 def test_slider_moves_the_net_gmv(app_url: str, browser: Any, tmp_path: Path) -> None:

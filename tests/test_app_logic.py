@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from livesim import ConfigError
-from livesim.app import MISSING, PAGE, command, launch
+from livesim.app import MISSING, PAGE, command, compute, launch
 from livesim.app import eventlog as E
 from livesim.app import logic as L
 
@@ -124,6 +124,19 @@ def test_session_minutes_and_totals_agree(session: L.Session) -> None:
     assert session.promotions == [
         {"start": 30.0, "end": 45.0, "label": "-20% all products"}
     ]
+
+
+def test_a_live_session_on_a_worker_is_the_same(session: L.Session) -> None:
+    """The page runs the live session on a worker process: the same session."""
+    scenario = L.build(L.load_base("teaching_tiny"))
+    compute._LIVE_CACHE.clear()
+    done = L.live_session_start(scenario, scenario.baseline, "kos_close", 0, 0, 2)
+    other = done()
+    pd.testing.assert_frame_equal(other.minutes, session.minutes)
+    pd.testing.assert_frame_equal(other.journeys, session.journeys)
+    assert other.stockouts == session.stockouts
+    again = L.live_session_start(scenario, scenario.baseline, "kos_close", 0, 0, 2)
+    assert again() is other  # cached
 
 
 def test_funnel_stages_are_nested_and_fill_up(session: L.Session) -> None:

@@ -5,7 +5,8 @@
   stream's minutes: concurrent viewers, arrivals by source, the funnel stages filled
   so far, orders and cumulative GMV, the promotions to mark, the products that sold
   out with their lost sales, and a few sampled viewers' journeys
-  (`livesim.app.eventlog`).
+  (`livesim.app.eventlog`); `live_session_start(...)` runs it on one of the
+  what-if's worker processes, so the page's own process stays free to draw.
 * `whatif(...)` runs a few replications of the whole campaign on the cohort engine,
   as jobs of `livesim.backends` on a kept local backend of spawned processes
   (Streamlit runs threads), and `paired_differences` compares them with a saved
@@ -24,7 +25,7 @@ import os
 import time as clock_time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -144,26 +145,59 @@ def feeders(campaign: Campaign, stream_id: str) -> Campaign:
 def live_session(
     scenario: Scenario, strategy: str, stream: str, replication: int, seed: int
 ) -> Session:
-    """One replication of a stream on the agent engine (cached)."""
-    return _live(scenario_key(scenario), strategy, stream, replication, seed)
+    """One replication of a stream on the agent engine, in this process (cached)."""
+    return live_session_start(scenario, strategy, stream, replication, seed, 1)()
 
 
-_LIVE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-session")
+_LIVE_CACHE: OrderedDict[tuple[str, str, str, int, int], Session] = OrderedDict()
+LIVE_CACHE_SIZE = 32
 
 
 def live_session_start(
-    scenario: Scenario, strategy: str, stream: str, replication: int, seed: int
+    scenario: Scenario,
+    strategy: str,
+    stream: str,
+    replication: int,
+    seed: int,
+    workers: int | None = None,
 ) -> Callable[[], Session]:
-    """Start `live_session` in a thread of this process; call the result to wait
-    for it. The page collects the what-if meanwhile (waiting on its worker
-    processes) and shows the headline before the live session is done."""
-    future = _LIVE_THREAD.submit(
-        live_session, scenario, strategy, stream, replication, seed
-    )
-    return future.result
+    """Start `live_session` on one of the page's worker processes; call the result
+    to wait for it (with one worker it runs in this process then).
+
+    The page starts it before the what-if's jobs and shows the headline when the
+    what-if is in, while this process stays free to draw: the agent engine is
+    pure Python, and in a thread here it would hold the page's interpreter.
+    """
+    key = (scenario_key(scenario), strategy, stream, replication, seed)
+    if key in _LIVE_CACHE:
+        done = _remember(_LIVE_CACHE, key, _LIVE_CACHE[key], LIVE_CACHE_SIZE)
+        return lambda: done
+    n = workers or app_workers()
+    pool = backend(n).kept if n > 1 else None
+    if pool is None:
+        return lambda: _remember(_LIVE_CACHE, key, _live(*key), LIVE_CACHE_SIZE)
+    future = pool.start().submit(_live, *key)
+
+    def collect() -> Session:
+        try:
+            session = future.result()
+        except BrokenProcessPool:  # a worker died: new ones next time, this here
+            pool.stop()
+            session = _live(*key)
+        return _remember(_LIVE_CACHE, key, session, LIVE_CACHE_SIZE)
+
+    return collect
 
 
-@lru_cache(maxsize=32)
+def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, size: int) -> Any:
+    """Keep `value` as the most recent entry of a cache of at most `size`."""
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > size:
+        cache.popitem(last=False)
+    return value
+
+
 def _live(key: str, strategy: str, stream: str, replication: int, seed: int) -> Session:
     scenario = _from_key(key)
     campaign = feeders(scenario.campaigns()[strategy], stream)
@@ -365,17 +399,16 @@ def whatif_start(
 ) -> Callable[[], pd.DataFrame]:
     """Start a what-if run on the page's backend; call the result to wait for it.
 
-    The page starts the what-if, computes the live session meanwhile in its own
-    process, then collects: the two runs overlap (the kept backend sends the
-    chunks at once; with one worker they run in this process when collected).
+    The page starts the live session and the what-if, then collects: the runs
+    overlap (the kept backend sends the jobs at once; with one worker they run in
+    this process when collected).
     Results are cached per scenario, strategy, replications and seed (not per
     number of workers: same tables).
     """
     n = workers or app_workers()
     key = (scenario_key(scenario), strategy, replications, seed)
     if key in _WHATIF_CACHE:
-        _WHATIF_CACHE.move_to_end(key)
-        done = _WHATIF_CACHE[key]
+        done = _remember(_WHATIF_CACHE, key, _WHATIF_CACHE[key], WHATIF_CACHE_SIZE)
         return lambda: done
     chunks = [c for c in (list(range(i, replications, n)) for i in range(n)) if c]
     jobs = [
@@ -397,10 +430,7 @@ def whatif_start(
             frames = dict(finished)
         out = pd.concat([frames[i] for i in range(len(jobs))], ignore_index=True)
         out = out.sort_values("replication", ignore_index=True)
-        _WHATIF_CACHE[key] = out
-        while len(_WHATIF_CACHE) > WHATIF_CACHE_SIZE:
-            _WHATIF_CACHE.popitem(last=False)
-        return out
+        return _remember(_WHATIF_CACHE, key, out, WHATIF_CACHE_SIZE)
 
     return collect
 

@@ -296,6 +296,9 @@ def main() -> None:
     live, viewers, whatif = st.tabs(["Live session", "Viewers", "What-if"])
     with live:
         stream, replication = V.live_controls(scenario, strategy, name)
+    live_done = L.live_session_start(
+        scenario, strategy, stream, replication, seed, workers
+    )  # first: the longest job, on a worker of its own
     pending = {
         "baseline": L.whatif_start(
             baseline, saved["strategy"], replications, seed, workers
@@ -309,7 +312,6 @@ def main() -> None:
         pending["current fixed"] = L.whatif_start(
             L.without_priors(scenario), strategy, replications, seed, workers
         )
-    live_done = L.live_session_start(scenario, strategy, stream, replication, seed)
     done = {setting: collect() for setting, collect in pending.items()}
     runs = {k: done[k] for k in ("baseline", "current")}
     diffs = L.paired_differences(runs["current"], runs["baseline"], seed)
