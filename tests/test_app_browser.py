@@ -11,6 +11,7 @@ is set explicitly.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -36,7 +37,6 @@ CHROME_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
-    "--window-size=1500,1250",
 )
 GMV_LABEL = "Net GMV (mean over replications)"
 
@@ -89,6 +89,25 @@ def compile_engines() -> None:
         simulate(tiny, replications=1, engine=engine)
 
 
+def launch_app(
+    scenario: str, port: int, log: Any, workers: int | None = 1
+) -> subprocess.Popen[bytes]:
+    """`livesim app --scenario SCENARIO` on 127.0.0.1:PORT, its output to `log`,
+    in a process group of its own (`stop_group` stops it); `workers` what-if
+    worker processes (None: the page's default)."""
+    env = dict(os.environ)
+    if workers is not None:
+        env["LIVESIM_APP_WORKERS"] = str(workers)
+    return subprocess.Popen(
+        [sys.executable, "-m", "livesim.app", "--scenario", scenario]
+        + ["--port", str(port), "--address", "127.0.0.1", "--no-browser"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
+
+
 @pytest.fixture
 def app_url(tmp_path: Path) -> Iterator[str]:
     """`livesim app --scenario teaching_tiny` on a free port, stopped afterwards."""
@@ -96,24 +115,7 @@ def app_url(tmp_path: Path) -> Iterator[str]:
     compile_engines()
     port = free_port()
     log = (tmp_path / "app.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "livesim.app",
-            "--scenario",
-            "teaching_tiny",
-            "--port",
-            str(port),
-            "--address",
-            "127.0.0.1",
-            "--no-browser",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=dict(os.environ, LIVESIM_APP_WORKERS="1"),
-        start_new_session=True,
-    )
+    process = launch_app("teaching_tiny", port, log)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, process, timeout=60)
@@ -138,22 +140,30 @@ def stop_group(process: subprocess.Popen[bytes]) -> None:
             continue
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    """Headless Debian Chromium through selenium (no browser download)."""
-    _require_browser()
-    webdriver = pytest.importorskip("selenium.webdriver")
+def chromium(window: str = "1500,1250") -> Any:
+    """Headless Debian Chromium through selenium (no browser download), its
+    window `window` pixels ("width,height") and a fresh profile."""
+    from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in CHROME_FLAGS:
         options.add_argument(flag)
+    options.add_argument(f"--window-size={window}")
     profile = tempfile.mkdtemp(prefix="livesim-chromium-")
     options.add_argument(f"--user-data-dir={profile}")
-    driver = webdriver.Chrome(
+    return webdriver.Chrome(
         service=Service(executable_path=str(CHROMEDRIVER)), options=options
     )
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Headless Chromium for a test, quit afterwards."""
+    _require_browser()
+    pytest.importorskip("selenium.webdriver")
+    driver = chromium()
     try:
         yield driver
     finally:
@@ -191,12 +201,23 @@ def wait_for(condition: Any, timeout: float, what: str) -> Any:
     raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
 
 
+#: What Streamlit shows while the script runs: its running icons, and the elements
+#: of the previous run not yet redrawn (stale).
+RUNNING = (
+    '[data-testid^="stStatusWidgetRunning"], [data-testid="stElementContainer"]'
+    '[data-stale="true"]'
+)
+
+
 def page_idle(driver: Any) -> bool:
-    """Whether Streamlit has finished running the script (no 'Running' widget)."""
+    """Whether Streamlit has finished running the script and drawing its output
+    (no running icon, no stale element, no 'Running' or 'Stop' in its widget)."""
     from selenium.webdriver.common.by import By
 
-    running = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]')
-    return not any("Running" in r.text or "Stop" in r.text for r in running)
+    if driver.find_elements(By.CSS_SELECTOR, RUNNING):
+        return False
+    status = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]')
+    return not any("Running" in r.text or "Stop" in r.text for r in status)
 
 
 def test_slider_moves_the_net_gmv(app_url: str, browser: Any, tmp_path: Path) -> None:
@@ -241,3 +262,69 @@ def test_slider_moves_the_net_gmv(app_url: str, browser: Any, tmp_path: Path) ->
     assert after != before
     assert (tmp_path / "after.png").stat().st_size > 10_000
     print(f"net GMV {before} -> {after}, shown {seconds:.2f} s after the move")
+
+
+def page_text(driver: Any) -> str:
+    """The visible text of the page (empty while it is being replaced)."""
+    from selenium.webdriver.common.by import By
+
+    try:
+        return str(driver.find_element(By.TAG_NAME, "body").text)
+    except Exception:  # the page re-rendering
+        return ""
+
+
+def find_with_text(driver: Any, selector: str, text: str, timeout: float = 60) -> Any:
+    """The first element matching `selector` whose text contains `text` (waited
+    for)."""
+    from selenium.webdriver.common.by import By
+
+    def found() -> list[Any]:
+        try:
+            elements = driver.find_elements(By.CSS_SELECTOR, selector)
+            return [e for e in elements if text in e.text]
+        except Exception:  # an element replaced while the page reruns
+            return []
+
+    return wait_for(found, timeout, f"{selector} with {text!r}")[0]
+
+
+def open_tab(driver: Any, label: str) -> None:
+    """Click the tab whose label is `label`."""
+    find_with_text(driver, '[role="tab"]', label, 30).click()
+
+
+def test_sold_out_marker_and_viewers_view(
+    app_url: str, browser: Any, tmp_path: Path
+) -> None:
+    """teaching_tiny: the lipstick's stock-out is marked and its lost sales are
+    counted on the live view; the Viewers tab shows sampled viewers' journeys."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(app_url)
+    notice = wait_for(
+        lambda: re.search(
+            r"lipstick sold out at minute (\d+): (\d+) lost sales", page_text(browser)
+        ),
+        90,
+        "the sold-out notice",
+    )
+    assert 0 < int(notice.group(1)) < 60 and int(notice.group(2)) > 0
+    lost = metric_value(browser, "Lost sales (no stock)")
+    assert lost is not None and int(lost.replace(",", "")) > 0
+    charts = browser.find_elements(By.CSS_SELECTOR, '[data-testid="stVegaLiteChart"]')
+    assert len(charts) >= 4
+    browser.save_screenshot(str(tmp_path / "live.png"))
+    open_tab(browser, "Viewers")
+    wait_for(
+        lambda: "The sampled viewers" in page_text(browser), 30, "the Viewers view"
+    )
+    text = page_text(browser)
+    assert "Journeys: one row per viewer" in text and "Trust in the host" in text
+    tables = [
+        t
+        for t in browser.find_elements(By.CSS_SELECTOR, '[data-testid="stDataFrame"]')
+        if t.is_displayed()
+    ]
+    assert tables, "no table of the sampled viewers on screen"
+    browser.save_screenshot(str(tmp_path / "viewers.png"))

@@ -2,10 +2,12 @@
 
 ``launch(["--scenario", "teaching_tiny", "--port", "8501", "--no-browser"])`` runs
 ``python -m streamlit run <page.py> --server.port 8501 --server.headless true`` and
-returns its exit code; the page itself is `livesim/app/page.py` with its charts in
-`charts.py`, and its logic, which needs no Streamlit, `logic.py` (scenarios, controls,
-teaching) with `compute.py` (the live session and the what-if, on a kept local
-backend). Without the `app` extra it prints one line and returns 2.
+returns its exit code; the page itself is `livesim/app/page.py`, its live and
+Viewers views `live.py`, its charts `charts.py`, and its logic, which needs no
+Streamlit, `logic.py` (scenarios, controls) with `compute.py` (the live session and
+the what-if, on a kept local backend), `eventlog.py` (stock-outs, lost sales and
+sampled journeys from the event log) and `notes.py` (teaching mode's notes).
+Without the `app` extra it prints one line and returns 2.
 """
 
 from __future__ import annotations

@@ -1,12 +1,16 @@
-"""The page's charts (Altair): the live session's four and the what-if's two.
+"""The page's charts (Altair): the live session's four, the Viewers view's two and
+the what-if's two.
 
 Each takes what `livesim.app.logic` computed (a `Session` and a minute of its
 replay, or the what-if's long table) and returns a chart; the time charts keep the
-whole stream's scale, so a replay does not rescale, and mark the promotions.
+whole stream's scale, so a replay does not rescale, shade the promotions and draw
+a "sold out" rule at the minute a product's stock ran out, once the replay has
+reached it.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import altair as alt
@@ -18,7 +22,24 @@ from livesim.report.figures import COLORS
 
 SOURCE_COLORS = dict(zip(SOURCE_NAMES, COLORS[: len(SOURCE_NAMES)], strict=True))
 PROMO_COLOR = "#e07a1f"
+SOLDOUT_COLOR = "#b2182b"
+#: Colours of the journey events (the rest: engagement, grey).
+EVENT_COLORS = {
+    "arrive": COLORS[0],
+    "question": "#7b3294",
+    "answered": "#1a9850",
+    "abandoned": "#fdae61",
+    "order": COLORS[2],
+    "delayed_order": COLORS[2],
+    "lost_sale": SOLDOUT_COLOR,
+    "return": "#8c510a",
+    "leave": "#333333",
+    "engagement": "#9e9e9e",
+}
 CHART_HEIGHT = 210
+#: The journey chart's pixels per viewer, and for its legend and axis (Streamlit
+#: fits a chart's axes and legend inside its height).
+JOURNEY_ROW, JOURNEY_MARGIN = 40, 120
 #: An Altair chart, layered or not.
 Chart = Any
 
@@ -34,9 +55,15 @@ def x_axis(duration: int) -> alt.X:
 
 def promotion_layers(session: L.Session) -> list[Chart]:
     """Shaded promotion windows with their labels."""
-    if not session.promotions:
-        return []
-    marks = pd.DataFrame(session.promotions)
+    marks = tuple((p["start"], p["end"], p["label"]) for p in session.promotions)
+    return list(_promotion_layers(marks)) if marks else []
+
+
+@lru_cache(maxsize=16)
+def _promotion_layers(promotions: tuple[tuple[float, float, str], ...]) -> tuple:
+    """The promotion layers, built once per set of promotions (Altair's encoding
+    checks cost more than drawing; the page draws them on every chart and frame)."""
+    marks = pd.DataFrame(promotions, columns=["start", "end", "label"])
     band = (
         alt.Chart(marks)
         .mark_rect(color=PROMO_COLOR, opacity=0.16)
@@ -47,13 +74,51 @@ def promotion_layers(session: L.Session) -> list[Chart]:
         .mark_text(align="left", baseline="top", dx=3, dy=3, color=PROMO_COLOR)
         .encode(x="start:Q", y=alt.value(0), text="label:N")
     )
-    return [band, text]
+    return band, text
 
 
-def with_promotions(chart: Chart, session: L.Session, title: str) -> Chart:
-    """A time chart with the promotions marked, titled and sized."""
-    layers = promotion_layers(session)
-    layered = alt.layer(*layers, chart) if layers else chart
+def soldout_layers(session: L.Session, minute: int) -> list[Chart]:
+    """A dashed rule, labelled "<product> sold out", at each stock-out the replay
+    has reached (one that happened before the stream at minute 0)."""
+    shown = [s for s in session.stockouts if s.minute <= minute]
+    if not shown:
+        return []
+    marks = pd.DataFrame(
+        {
+            "minute": [max(0.0, s.minute) for s in shown],
+            "label": [f"{s.product} sold out" for s in shown],
+            "lost sales": [s.lost for s in shown],
+        }
+    )
+    rule = (
+        alt.Chart(marks)
+        .mark_rule(color=SOLDOUT_COLOR, strokeDash=[5, 3], strokeWidth=2)
+        .encode(
+            x="minute:Q",
+            y=alt.value(16),  # below the promotion's label
+            y2=alt.value("height"),
+            tooltip=["label:N", "minute:Q", "lost sales:Q"],
+        )
+    )
+    text = (
+        alt.Chart(marks)
+        .mark_text(
+            align="left",
+            baseline="top",
+            dx=4,
+            dy=18,
+            color=SOLDOUT_COLOR,
+            fontWeight="bold",
+        )
+        .encode(x="minute:Q", y=alt.value(0), text="label:N")
+    )
+    return [rule, text]
+
+
+def with_marks(chart: Chart, session: L.Session, minute: int) -> Chart:
+    """A time chart with the promotions and stock-outs marked, sized."""
+    layers = [*promotion_layers(session), chart, *soldout_layers(session, minute)]
+    layered = alt.layer(*layers) if len(layers) > 1 else chart
     return layered.properties(height=CHART_HEIGHT)
 
 
@@ -73,7 +138,7 @@ def concurrent_chart(session: L.Session, minute: int) -> Chart:
             tooltip=["minute:Q", alt.Tooltip("concurrent:Q", format=",.0f")],
         )
     )
-    return with_promotions(line, session, "Concurrent viewers")
+    return with_marks(line, session, minute)
 
 
 def arrivals_chart(session: L.Session, minute: int) -> Chart:
@@ -112,7 +177,7 @@ def arrivals_chart(session: L.Session, minute: int) -> Chart:
             tooltip=["minute:Q", "source:N", "arrivals:Q"],
         )
     )
-    return with_promotions(area, session, "Arrivals by source")
+    return with_marks(area, session, minute)
 
 
 def funnel_chart(session: L.Session, minute: int) -> Chart:
@@ -173,10 +238,88 @@ def orders_chart(session: L.Session, minute: int) -> Chart:
             tooltip=["minute:Q", alt.Tooltip("cum_gmv:Q", format=",.0f")],
         )
     )
-    chart = alt.layer(*promotion_layers(session), bars, line).resolve_scale(
-        y="independent"
+    layers = [*promotion_layers(session), bars, line, *soldout_layers(session, minute)]
+    return (
+        alt.layer(*layers)
+        .resolve_scale(y="independent")
+        .properties(height=CHART_HEIGHT)
     )
-    return chart.properties(height=CHART_HEIGHT)
+
+
+def journey_chart(session: L.Session) -> Chart:
+    """One row per sampled viewer: the visit (a grey bar from arriving to leaving)
+    and its events along the stream's minutes (after the stream: beyond its end)."""
+    frame = session.journeys.copy()
+    frame["kind"] = frame["event"].where(
+        frame["event"].isin(list(EVENT_COLORS)), "engagement"
+    )
+    end = max(float(session.duration), float(frame["minute"].max()))
+    x = alt.X(
+        "minute:Q",
+        title="minute of the stream",
+        scale=alt.Scale(domain=[0, end], nice=False),
+    )
+    y = alt.Y(
+        "viewer:N",
+        sort=list(dict.fromkeys(frame["viewer"])),
+        title=None,
+        axis=alt.Axis(labelLimit=260),
+    )
+    visits = frame.groupby("viewer", sort=False)["minute"].agg(["min", "max"])
+    visit = (
+        alt.Chart(visits.reset_index())
+        .mark_rule(color="#dddddd", strokeWidth=10)
+        .encode(x=alt.X("min:Q", scale=alt.Scale(domain=[0, end])), x2="max:Q", y=y)
+    )
+    kinds = list(EVENT_COLORS)
+    points = (
+        alt.Chart(frame)
+        .mark_point(filled=True, size=80, opacity=0.9)
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color(
+                "kind:N",
+                scale=alt.Scale(domain=kinds, range=list(EVENT_COLORS.values())),
+                legend=alt.Legend(orient="top", title=None, columns=5),
+            ),
+            shape=alt.Shape("kind:N", scale=alt.Scale(domain=kinds), legend=None),
+            tooltip=[
+                "viewer:N",
+                alt.Tooltip("minute:Q", format=".1f"),
+                "event:N",
+                "detail:N",
+            ],
+        )
+    )
+    return alt.layer(*promotion_layers(session), visit, points).properties(
+        height=JOURNEY_ROW * max(1, frame["viewer"].nunique()) + JOURNEY_MARGIN
+    )
+
+
+def trust_chart(session: L.Session) -> Chart:
+    """The sampled viewers' trust in the host over their visits (rebuilt from the
+    model's curve and their logged answers)."""
+    frame = session.trust
+    return (
+        alt.Chart(frame)
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=x_axis(session.duration),
+            y=alt.Y("trust:Q", title="trust", scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color(
+                "viewer:N",
+                sort=list(dict.fromkeys(frame["viewer"])),
+                legend=alt.Legend(orient="right", title=None, labelLimit=280),
+            ),
+            tooltip=[
+                "viewer:N",
+                alt.Tooltip("minute:Q", format=".1f"),
+                alt.Tooltip("trust:Q", format=".2f"),
+            ],
+        )
+        .properties(height=CHART_HEIGHT)
+    )
 
 
 def distribution_chart(frame: pd.DataFrame, metric: str, title: str) -> Chart:

@@ -3,7 +3,10 @@
 * `live_session(...)` runs one replication of one stream (and the streams that feed
   it carry-over) on the agent engine with its per-viewer event log, and returns the
   stream's minutes: concurrent viewers, arrivals by source, the funnel stages filled
-  so far, orders and cumulative GMV, and the promotions to mark.
+  so far, orders and cumulative GMV, the promotions to mark, the products that sold
+  out with their lost sales, and a few sampled viewers' journeys
+  (`livesim.app.eventlog`); `live_session_start(...)` runs it on one of the
+  what-if's worker processes, so the page's own process stays free to draw.
 * `whatif(...)` runs a few replications of the whole campaign on the cohort engine,
   as jobs of `livesim.backends` on a kept local backend of spawned processes
   (Streamlit runs threads), and `paired_differences` compares them with a saved
@@ -19,8 +22,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import time as clock_time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -28,6 +33,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from livesim.app.eventlog import (
+    StockOut,
+    TrustModel,
+    by_viewer,
+    journeys,
+    sample_viewers,
+    stockouts,
+    trust_paths,
+)
 from livesim.backends import Job, LocalBackend, run_job
 from livesim.compare import paired
 from livesim.engines import engine_runner
@@ -79,6 +93,11 @@ class Session:
     minutes: pd.DataFrame
     totals: dict[str, float]
     promotions: list[dict[str, Any]] = field(default_factory=list)
+    #: Products that sold out before the stream's end, in the order they ran out.
+    stockouts: list[StockOut] = field(default_factory=list)
+    #: Sampled viewers' events (viewer, minute, event, detail) and trust curves.
+    journeys: pd.DataFrame = field(default_factory=pd.DataFrame)
+    trust: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def duration(self) -> int:
@@ -126,11 +145,59 @@ def feeders(campaign: Campaign, stream_id: str) -> Campaign:
 def live_session(
     scenario: Scenario, strategy: str, stream: str, replication: int, seed: int
 ) -> Session:
-    """One replication of a stream on the agent engine (cached)."""
-    return _live(scenario_key(scenario), strategy, stream, replication, seed)
+    """One replication of a stream on the agent engine, in this process (cached)."""
+    return live_session_start(scenario, strategy, stream, replication, seed, 1)()
 
 
-@lru_cache(maxsize=32)
+_LIVE_CACHE: OrderedDict[tuple[str, str, str, int, int], Session] = OrderedDict()
+LIVE_CACHE_SIZE = 32
+
+
+def live_session_start(
+    scenario: Scenario,
+    strategy: str,
+    stream: str,
+    replication: int,
+    seed: int,
+    workers: int | None = None,
+) -> Callable[[], Session]:
+    """Start `live_session` on one of the page's worker processes; call the result
+    to wait for it (with one worker it runs in this process then).
+
+    The page starts it before the what-if's jobs and shows the headline when the
+    what-if is in, while this process stays free to draw: the agent engine is
+    pure Python, and in a thread here it would hold the page's interpreter.
+    """
+    key = (scenario_key(scenario), strategy, stream, replication, seed)
+    if key in _LIVE_CACHE:
+        done = _remember(_LIVE_CACHE, key, _LIVE_CACHE[key], LIVE_CACHE_SIZE)
+        return lambda: done
+    n = workers or app_workers()
+    pool = backend(n).kept if n > 1 else None
+    if pool is None:
+        return lambda: _remember(_LIVE_CACHE, key, _live(*key), LIVE_CACHE_SIZE)
+    future = pool.start().submit(_live, *key)
+
+    def collect() -> Session:
+        try:
+            session = future.result()
+        except BrokenProcessPool:  # a worker died: new ones next time, this here
+            pool.stop()
+            session = _live(*key)
+        return _remember(_LIVE_CACHE, key, session, LIVE_CACHE_SIZE)
+
+    return collect
+
+
+def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, size: int) -> Any:
+    """Keep `value` as the most recent entry of a cache of at most `size`."""
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > size:
+        cache.popitem(last=False)
+    return value
+
+
 def _live(key: str, strategy: str, stream: str, replication: int, seed: int) -> Session:
     scenario = _from_key(key)
     campaign = feeders(scenario.campaigns()[strategy], stream)
@@ -144,13 +211,35 @@ def _live(key: str, strategy: str, stream: str, replication: int, seed: int) -> 
     stages = stage_counts(events, chosen.start, chosen.duration)
     for stage in LIVE_STAGES:
         series[stage] = stages[stage]
+    series["cum_lost"] = lost_by_minute(events, chosen.start, chosen.duration)
     row = next(r for r in output.rows if r["stream"] == stream)
+    stock = {pid: p.stock for pid, p in campaign.products.items()}
+    window = (float(chosen.start), float(chosen.end))
+    sampled = sample_viewers(events, (seed, replication))
+    viewers = by_viewer(events, sampled)
     return Session(
         stream=stream,
         host_kind=str(row["host_kind"]),
         minutes=series,
         totals={k: float(v) for k, v in row.items() if isinstance(v, int | float)},
         promotions=promotion_marks(chosen),
+        stockouts=stockouts(
+            output.events or [], stock, stream, chosen.products, window
+        ),
+        journeys=journeys(viewers, sampled, window[0]),
+        trust=trust_paths(viewers, sampled, trust_model(campaign, chosen), window[0]),
+    )
+
+
+def trust_model(campaign: Campaign, stream: Any) -> TrustModel:
+    """The trust parameters of a stream's host."""
+    host = campaign.host_of(stream)
+    return TrustModel(
+        initial=host.initial_trust,
+        ceiling=host.trust_ceiling,
+        rate=host.trust_rate,
+        answer_gain=host.answer_trust_gain,
+        abandon_loss=host.abandon_trust_loss,
     )
 
 
@@ -177,6 +266,16 @@ def stage_counts(
         times = np.sort(np.fromiter(first[stage].values(), dtype=float))
         out[stage] = np.searchsorted(times, edges, side="left").astype(float)
     return out
+
+
+def lost_by_minute(
+    events: Sequence[tuple[str, int, float, str, str]], start: float, duration: int
+) -> np.ndarray:
+    """Cumulative lost sales (purchases that found no stock) at the end of each
+    stream minute, in the stream."""
+    times = np.sort([e[2] for e in events if e[3] == "lost_sale"])
+    edges = start + np.arange(1, duration + 1, dtype=float)
+    return np.searchsorted(times, edges, side="left").astype(float)
 
 
 def _stages_of(event: str) -> tuple[str, ...]:
@@ -206,11 +305,36 @@ def promotion_marks(stream: Any) -> list[dict[str, Any]]:
     return marks
 
 
-def replay_minutes(duration: int, minutes_per_second: float) -> list[int]:
-    """The minutes shown by successive replay frames, ending on the last minute."""
-    step = max(1, int(round(minutes_per_second / REPLAY_FPS)))
-    frames = list(range(step, duration, step))
-    return [*frames, duration]
+def replay_minute(start: int, duration: int, speed: float, elapsed: float) -> int:
+    """The minute a replay from `start` at `speed` stream minutes per second is due
+    to show `elapsed` seconds in (frames that drawing made late are skipped)."""
+    return min(duration, start + int(elapsed * speed))
+
+
+def replay(
+    start: int,
+    duration: int,
+    speed: float,
+    draw: Callable[[int, float], None],
+    clock: Callable[[], float] = clock_time.perf_counter,
+    sleep: Callable[[float], None] = clock_time.sleep,
+) -> float:
+    """Replay minutes `start`..`duration` against the wall clock: at most
+    `REPLAY_FPS` frames a second, each drawing the minute due (`replay_minute`),
+    so a slow drawing skips minutes instead of lagging. `draw(minute, rate)` gets
+    the minute and the rate achieved so far; returns the rate achieved over the
+    whole replay (stream minutes per second of wall time)."""
+    began = clock()
+    shown = start
+    while shown < duration:
+        frame = clock()
+        due = replay_minute(start, duration, speed, frame - began)
+        if due > shown:
+            shown = due
+            draw(shown, (shown - start) / (frame - began))
+        sleep(max(0.0, 1.0 / REPLAY_FPS - (clock() - frame)))
+    spent = clock() - began
+    return (shown - start) / spent if spent > 0 else math.inf
 
 
 # ---------------------------------------------------------------------- what-if
@@ -275,17 +399,16 @@ def whatif_start(
 ) -> Callable[[], pd.DataFrame]:
     """Start a what-if run on the page's backend; call the result to wait for it.
 
-    The page starts the what-if, computes the live session meanwhile in its own
-    process, then collects: the two runs overlap (the kept backend sends the
-    chunks at once; with one worker they run in this process when collected).
+    The page starts the live session and the what-if, then collects: the runs
+    overlap (the kept backend sends the jobs at once; with one worker they run in
+    this process when collected).
     Results are cached per scenario, strategy, replications and seed (not per
     number of workers: same tables).
     """
     n = workers or app_workers()
     key = (scenario_key(scenario), strategy, replications, seed)
     if key in _WHATIF_CACHE:
-        _WHATIF_CACHE.move_to_end(key)
-        done = _WHATIF_CACHE[key]
+        done = _remember(_WHATIF_CACHE, key, _WHATIF_CACHE[key], WHATIF_CACHE_SIZE)
         return lambda: done
     chunks = [c for c in (list(range(i, replications, n)) for i in range(n)) if c]
     jobs = [
@@ -307,10 +430,7 @@ def whatif_start(
             frames = dict(finished)
         out = pd.concat([frames[i] for i in range(len(jobs))], ignore_index=True)
         out = out.sort_values("replication", ignore_index=True)
-        _WHATIF_CACHE[key] = out
-        while len(_WHATIF_CACHE) > WHATIF_CACHE_SIZE:
-            _WHATIF_CACHE.popitem(last=False)
-        return out
+        return _remember(_WHATIF_CACHE, key, out, WHATIF_CACHE_SIZE)
 
     return collect
 

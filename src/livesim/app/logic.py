@@ -42,9 +42,11 @@ from livesim.app.compute import (
     distribution_frame,
     feeders,
     live_session,
+    live_session_start,
     paired_differences,
     promotion_marks,
-    replay_minutes,
+    replay,
+    replay_minute,
     scenario_key,
     stage_counts,
     warm_up,
@@ -52,9 +54,29 @@ from livesim.app.compute import (
     whatif_start,
     without_priors,
 )
+from livesim.app.eventlog import StockOut, journey_table
 from livesim.archetypes import ARCHETYPES
 from livesim.scenario import Scenario, scenario_from_dict
 from livesim.scenarios import DEFAULT, bundled_scenario
+
+# -------------------------------------------------------------------- formatting
+
+
+def money(value: float) -> str:
+    """RMB, shortened: 5.89M, 91.3k."""
+    if value != value:  # NaN
+        return "n/a"
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:,.2f}M RMB"
+    if abs(value) >= 1e4:
+        return f"{value / 1e3:,.1f}k RMB"
+    return f"{value:,.0f} RMB"
+
+
+def signed_money(value: float) -> str:
+    """A difference in RMB with its sign."""
+    return ("+" if value >= 0 else "-") + money(abs(value))
+
 
 # --------------------------------------------------------------------- scenarios
 
@@ -483,6 +505,7 @@ __all__ = [
     "WHATIF_METRICS",
     "Control",
     "Session",
+    "StockOut",
     "app_workers",
     "apply_controls",
     "backend",
@@ -495,14 +518,19 @@ __all__ = [
     "distribution_frame",
     "feeders",
     "host_value",
+    "journey_table",
     "kinds",
     "live_session",
+    "live_session_start",
     "load_base",
     "model_doc",
+    "money",
+    "signed_money",
     "paired_differences",
     "promotion_marks",
     "promotion_starts",
-    "replay_minutes",
+    "replay",
+    "replay_minute",
     "scenario_key",
     "section_link",
     "section_text",

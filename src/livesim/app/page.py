@@ -1,11 +1,13 @@
 """The interactive page (run by `livesim app`, i.e. `streamlit run page.py`).
 
 A sidebar of controls (scenario, strategy, each host kind's main parameters,
-promotion timing and depth, stock, what-if replications, teaching mode) and two
-views: the live view of one session (one replication of one stream, replayable) and
-the what-if view (net GMV and ROI over replications beside a saved baseline, with the
-paired difference and its CI). The numbers come from `livesim.app.logic`, the
-charts from `livesim.app.charts`.
+promotion timing and depth, stock, what-if replications, teaching mode) and three
+views: the live view of one session (one replication of one stream, scrubbed,
+stepped or replayed; `livesim.app.live`), the Viewers view (a few sampled viewers'
+journeys) and the what-if view (net GMV and ROI over replications beside a saved
+baseline, with the paired difference and its CI). The numbers come from
+`livesim.app.logic`, the charts from `livesim.app.charts`, teaching mode's notes
+from `livesim.app.notes`.
 """
 
 from __future__ import annotations
@@ -17,44 +19,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from livesim.app import SCENARIO_ENV
+from livesim.app import SCENARIO_ENV, notes
+from livesim.app import live as V
 from livesim.app import logic as L
-from livesim.app.charts import (
-    arrivals_chart,
-    concurrent_chart,
-    distribution_chart,
-    funnel_chart,
-    orders_chart,
-)
+from livesim.app.charts import distribution_chart
 from livesim.errors import ConfigError
 from livesim.report.coverage import coverage
-
-LIVE_TITLES = (
-    "Concurrent viewers",
-    "Arrivals per minute by source",
-    "Funnel: viewers at each stage so far",
-    "Orders per minute (bars) and cumulative GMV (line)",
-)
-
-
-# ------------------------------------------------------------------- formatting
-
-
-def money(value: float) -> str:
-    """RMB, shortened: 5.89M, 91.3k."""
-    if value != value:  # NaN
-        return "n/a"
-    if abs(value) >= 1e6:
-        return f"{value / 1e6:,.2f}M RMB"
-    if abs(value) >= 1e4:
-        return f"{value / 1e3:,.1f}k RMB"
-    return f"{value:,.0f} RMB"
-
-
-def signed_money(value: float) -> str:
-    """A difference in RMB with its sign."""
-    return ("+" if value >= 0 else "-") + money(abs(value))
-
 
 # --------------------------------------------------------------------- sidebar
 
@@ -123,76 +93,6 @@ def sidebar_controls(name: str, data: dict[str, Any]) -> dict[str, float]:
 # ------------------------------------------------------------------------ views
 
 
-def live_controls(
-    scenario: Any, strategy: str, name: str
-) -> tuple[str, int, float, bool]:
-    """The live view's stream, session number, replay speed and replay button."""
-    streams = [s.id for s in scenario.campaigns()[strategy].streams]
-    default = L.default_stream(scenario, strategy)
-    left, mid, speed_col, button_col = st.columns([2, 1, 2, 1])
-    stream = left.selectbox(
-        "Stream", streams, index=streams.index(default), key=f"{name}:stream"
-    )
-    replication = int(
-        mid.number_input(
-            "Session no.", min_value=0, max_value=9999, value=0, key=f"{name}:rep"
-        )
-    )
-    speed = speed_col.select_slider(
-        "Replay speed (stream minutes per second)",
-        options=[5, 10, 20, 40, 80],
-        value=20,
-        key="speed",
-    )
-    button_col.write("")
-    play = button_col.button("▶ Replay", key="replay", width="stretch")
-    return str(stream), replication, float(speed), bool(play)
-
-
-def live_view(session: L.Session, replication: int, speed: float, play: bool) -> None:
-    """One session, minute by minute, replayed at `speed` when `play`."""
-    st.caption(
-        f"One replication (session no. {replication}) of stream **{session.stream}** "
-        f"({session.host_kind} host, {session.duration} minutes) on the agent "
-        "engine, with the streams that send it carry-over viewers. Shaded: "
-        "promotions."
-    )
-    status = st.empty()
-    kpis = st.empty()
-    slots = []
-    for row in (LIVE_TITLES[:2], LIVE_TITLES[2:]):
-        for column, title in zip(st.columns(2), row, strict=True):
-            column.markdown(f"**{title}**")
-            slots.append(column.empty())
-    minutes = L.replay_minutes(session.duration, speed) if play else []
-    for minute in minutes:
-        draw_live(session, minute, status, kpis, slots)
-        time.sleep(1.0 / L.REPLAY_FPS)
-    draw_live(session, session.duration, status, kpis, slots)
-
-
-def draw_live(
-    session: L.Session, minute: int, status: Any, kpis: Any, slots: list[Any]
-) -> None:
-    """The live view's numbers and four charts after `minute` minutes."""
-    shown = session.upto(minute)
-    status.markdown(f"**Minute {minute} of {session.duration}**")
-    with kpis.container():
-        cols = st.columns(4)
-        last = shown.iloc[-1] if len(shown) else None
-        entered = float(last["entered"]) if last is not None else 0.0
-        cols[0].metric("Viewers entered", f"{entered:,.0f}")
-        peak = float(shown["concurrent"].max()) if len(shown) else 0.0
-        cols[1].metric("Peak concurrent (minute mean)", f"{peak:,.0f}")
-        orders = float(last["cum_orders"]) if last is not None else 0.0
-        cols[2].metric("Orders in stream", f"{orders:,.0f}")
-        gmv = float(last["cum_gmv"]) if last is not None else 0.0
-        cols[3].metric("Session GMV (gross, in stream)", money(gmv))
-    charts = (concurrent_chart, arrivals_chart, funnel_chart, orders_chart)
-    for slot, make in zip(slots, charts, strict=True):
-        slot.altair_chart(make(session, minute), width="stretch")
-
-
 def whatif_view(
     name: str,
     runs: dict[str, pd.DataFrame],
@@ -256,7 +156,7 @@ def _formatter(metric: str) -> Any:
         if value != value:
             return "n/a"
         if metric.startswith("net GMV"):
-            return signed_money(value) if sign else money(value)
+            return L.signed_money(value) if sign else L.money(value)
         if metric == "conversion":
             return f"{value:+.2%}" if sign else f"{value:.2%}"
         if metric == "orders":
@@ -275,8 +175,8 @@ def headline(diffs: pd.DataFrame, fixed: pd.DataFrame | None = None) -> None:
     gmv = by.loc["net GMV (RMB)"].astype(float).to_dict()
     cols[0].metric(
         "Net GMV (mean over replications)",
-        money(gmv["current"]),
-        delta=_delta(gmv["difference"], f"{signed_money(gmv['difference'])}"),
+        L.money(gmv["current"]),
+        delta=_delta(gmv["difference"], f"{L.signed_money(gmv['difference'])}"),
         help="Net GMV of the whole campaign: gross GMV less refunds of returns.",
     )
     roi = by.loc["ROI"].astype(float).to_dict()
@@ -325,45 +225,10 @@ def _delta(difference: float, text: str) -> str | None:
     return f"{text} vs baseline"
 
 
-def teaching_panel(controls: list[L.Control]) -> None:
-    """One sentence per funnel stage and parameter, with the model's sections."""
-    st.subheader("Teaching mode: how a livestream funnel works")
-    st.markdown(
-        "A viewer is **reached**, may **enter** the room, **engage**, **click** a "
-        "product and **order**; an order is **kept** unless returned. The live view "
-        "shows the stages filling minute by minute; the model is in "
-        "`docs/model.md`."
-    )
-    stages, params = st.columns(2)
-    with stages:
-        st.markdown("**Funnel stages**")
-        for stage, (sentence, section) in L.STAGE_HELP.items():
-            st.markdown(f"- **{stage}**: {sentence} {reference(section)}")
-    with params:
-        st.markdown("**Parameters (the sliders)**")
-        seen = set()
-        for control in controls:
-            short = control.key.partition(".")[2]
-            short = {"start": "promotion_start", "scale": "stock"}.get(short, short)
-            if short in seen:
-                continue
-            seen.add(short)
-            sentence, section = L.PARAMETER_HELP[short]
-            label = control.label.split(" (")[0]
-            st.markdown(f"- **{label}**: {sentence} {reference(section)}")
-    used = {s for _, s in L.STAGE_HELP.values()}
-    used |= {s for _, s in L.PARAMETER_HELP.values()}
-    sections = sorted(used, key=int)
-    for number in sections:
-        text = L.section_text(number)
-        if text:
-            with st.expander(f"docs/model.md §{number}: {L.section_title(number)}"):
-                st.markdown(text)
-
-
-def reference(section: str) -> str:
-    """A link to a docs/model.md section (repository-relative)."""
-    return f"([docs/model.md §{section}]({L.section_link(section)}))"
+def slider_notes(controls: list[L.Control]) -> None:
+    """Teaching mode: what each slider does, collapsed at the top of the sidebar."""
+    with st.sidebar.expander("Teaching note: what the sliders do", expanded=False):
+        st.markdown("\n".join(notes.parameter_notes(controls)))
 
 
 # ------------------------------------------------------------------------- page
@@ -417,7 +282,7 @@ def main() -> None:
     st.title("Live-commerce funnel simulator")
     st.caption(f"**{name}**: {base.description}")
     if teaching:
-        teaching_panel(L.controls(data))
+        slider_notes(L.controls(data))
     scenario = current_scenario(name, data, values)
     if scenario is None:
         st.stop()
@@ -428,9 +293,12 @@ def main() -> None:
     baseline = L.build(L.apply_controls(data, saved["values"]))
     started = time.perf_counter()
     head = st.container()
-    live, whatif = st.tabs(["Live session", "What-if"])
+    live, viewers, whatif = st.tabs(["Live session", "Viewers", "What-if"])
     with live:
-        stream, replication, speed, play = live_controls(scenario, strategy, name)
+        stream, replication = V.live_controls(scenario, strategy, name)
+    live_done = L.live_session_start(
+        scenario, strategy, stream, replication, seed, workers
+    )  # first: the longest job, on a worker of its own
     pending = {
         "baseline": L.whatif_start(
             baseline, saved["strategy"], replications, seed, workers
@@ -444,7 +312,6 @@ def main() -> None:
         pending["current fixed"] = L.whatif_start(
             L.without_priors(scenario), strategy, replications, seed, workers
         )
-    session = L.live_session(scenario, strategy, stream, replication, seed)
     done = {setting: collect() for setting, collect in pending.items()}
     runs = {k: done[k] for k in ("baseline", "current")}
     diffs = L.paired_differences(runs["current"], runs["baseline"], seed)
@@ -453,7 +320,6 @@ def main() -> None:
         if "current fixed" in done
         else None
     )
-    elapsed = time.perf_counter() - started
     with head:
         headline(diffs, fixed)
     label = (
@@ -463,12 +329,18 @@ def main() -> None:
     ) + f", strategy {saved['strategy']}"
     with whatif:
         whatif_view(name, runs, diffs, label, [p.name for p in scenario.uncertainty])
-    with live:
-        live_view(session, replication, speed, play)
+    session = live_done()
+    elapsed = time.perf_counter() - started
+    with viewers:
+        V.viewers_view(session, teaching)
     st.caption(
         f"Simulated in {elapsed:.2f} s ({workers} worker "
         f"process{'es' if workers > 1 else ''} for the what-if)."
     )
+    with live:  # last: a replay runs on in it
+        V.live_view(session, replication, teaching)
+        if teaching:
+            V.model_sections()
 
 
 # Streamlit runs this file as __main__; a spawned worker process imports it as
