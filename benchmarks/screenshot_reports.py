@@ -39,13 +39,11 @@ def write_report(kind: str, keep: bool) -> Path:
     folder = OUT / kind
     if keep and (folder / "report.html").is_file():
         return folder
-    argv = [*COMMANDS[kind], "--out", str(folder)]
-    if kind != "calibrate":
-        argv.append("--force")
-    elif folder.exists():
+    if folder.exists():  # a fresh report, not a resumed one
         import shutil
 
         shutil.rmtree(folder)
+    argv = [*COMMANDS[kind], "--out", str(folder)]
     code = main(argv)
     if code != 0:
         raise SystemExit(f"livesim {' '.join(argv)} failed ({code})")

@@ -55,14 +55,22 @@ class StockOut:
         return self.lost_in_stream + self.lost_after
 
     def sentence(self) -> str:
-        """'lipstick sold out at minute 32: 105 lost sales'."""
+        """'lipstick sold out at minute 32: 88 lost sales in the stream, 17 more
+        after it ended (delayed purchases)'."""
         when = (
             "before the stream"
             if self.minute < 0
             else f"at minute {math.floor(self.minute)}"
         )
-        after = f" ({self.lost_after} of them after it)" if self.lost_after else ""
-        return f"{self.product} sold out {when}: {self.lost} lost sales{after}"
+        after = (
+            f", {self.lost_after} more after it ended (delayed purchases)"
+            if self.lost_after
+            else ""
+        )
+        return (
+            f"{self.product} sold out {when}: {self.lost_in_stream} lost sales in "
+            f"the stream{after}"
+        )
 
 
 def order_units(detail: str) -> tuple[str, int]:

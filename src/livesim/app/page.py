@@ -296,9 +296,6 @@ def main() -> None:
     live, viewers, whatif = st.tabs(["Live session", "Viewers", "What-if"])
     with live:
         stream, replication = V.live_controls(scenario, strategy, name)
-    live_done = L.live_session_start(
-        scenario, strategy, stream, replication, seed, workers
-    )  # first: the longest job, on a worker of its own
     pending = {
         "baseline": L.whatif_start(
             baseline, saved["strategy"], replications, seed, workers
@@ -312,6 +309,11 @@ def main() -> None:
         pending["current fixed"] = L.whatif_start(
             L.without_priors(scenario), strategy, replications, seed, workers
         )
+    # after the what-if's jobs, so that the headline (what a slider move is about)
+    # gets every worker first; the live session runs on as the headline is drawn
+    live_done = L.live_session_start(
+        scenario, strategy, stream, replication, seed, workers
+    )
     done = {setting: collect() for setting, collect in pending.items()}
     runs = {k: done[k] for k in ("baseline", "current")}
     diffs = L.paired_differences(runs["current"], runs["baseline"], seed)
