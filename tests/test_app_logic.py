@@ -244,6 +244,10 @@ def test_the_lipstick_sells_out_during_the_sale(session: L.Session, log: list) -
     assert all(e[2] >= sold_out_at for e in lipstick if e[3] == "lost_sale")
     assert not [e for e in lipstick if e[3].endswith("order") and e[2] > sold_out_at]
     assert out.sentence().startswith(f"lipstick sold out at minute {int(out.minute)}")
+    # during the replay the notice counts what the metric beside it counts
+    for minute in (int(out.minute) + 1, int(out.minute) + 5):
+        so_far = int(session.minutes["cum_lost"].iloc[minute - 1])
+        assert out.sentence(float(minute)).endswith(f": {so_far} lost sales so far")
 
 
 def test_sold_out_times_follow_the_units_ordered() -> None:
@@ -259,6 +263,9 @@ def test_sold_out_times_follow_the_units_ordered() -> None:
     found = E.stockouts(events, stock, "b", ["lipstick", "foundation"], (2.0, 5.5))
     assert found == [E.StockOut("lipstick", 1.0, 0, 1)]
     assert E.stockouts(events, stock, "b", ["foundation"], (2.0, 5.5)) == []
+    # no stock at the start: sold out before the stream, not at its first lost sale
+    empty = E.stockouts(events, {"lipstick": 0}, "b", ["lipstick"], (2.0, 9.0))
+    assert empty[0].minute < 0 and "before the stream" in empty[0].sentence()
 
 
 def test_sampled_journeys_are_the_log(session: L.Session, log: list) -> None:
@@ -492,6 +499,16 @@ def test_the_slider_and_steps_scrub_the_session(app: object) -> None:
     assert "**Minute 21 of 60**" in texts(app)
     assert app.slider(key="minute").value == 21  # type: ignore[attr-defined]
     assert int(metrics(app)["Orders in stream"]) >= int(at_20)
+
+
+def test_another_session_starts_at_its_end(app: object) -> None:
+    """The scrub position belongs to the session shown: another session number
+    opens at its last minute, not at the old one's scrubbed minute."""
+    app.slider(key="minute").set_value(12).run()  # type: ignore[attr-defined]
+    assert "**Minute 12 of 60**" in texts(app)
+    session_no = app.number_input(key="teaching_tiny:rep")  # type: ignore[attr-defined]
+    session_no.set_value(1).run()
+    assert "**Minute 60 of 60**" in texts(app)
 
 
 def test_replay_runs_to_the_last_minute_and_says_its_rate(app: object) -> None:

@@ -146,3 +146,20 @@ def test_conversion_stays_below_the_reported_ceiling_on_every_archetype(
         conversion = out.replications["conversion_rate"]
         assert out.replications["orders"].sum() > 0, kind
         assert conversion.max() <= 0.30, (kind, sale, conversion.max())
+
+
+@pytest.mark.parametrize("category", ['["beauty"]', '"shoes"', "{ a = 1 }"])
+def test_a_bad_category_is_one_line(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str], category: str
+) -> None:
+    from helpers import ONE_STREAM_TOML
+
+    text = ONE_STREAM_TOML.replace(
+        "price = 100.0\nreturn_rate = 0.0", f"price = 100.0\ncategory = {category}"
+    )
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "products[0].category" in err and "Traceback" not in err
+    assert "return_rate" not in err  # no follow-on line

@@ -124,3 +124,28 @@ def test_bad_sensitivity_files_get_one_line_each(
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and "design" in err[0] and "samples" in err[0]
     assert not out.exists()
+
+
+def test_an_output_no_parameter_moves_is_said_so(tmp_path: Path) -> None:
+    """A cost moves ROI but not net GMV: the report says net GMV does not vary,
+    not that the cost drives it, and its intervals are the point, not NaN."""
+    text = """
+scenario = "sensed.toml"
+replications = 2
+samples = 8
+outputs = ["net_gmv", "roi"]
+
+[[parameters]]
+name = "fixed_cost"
+paths = ["costs.fixed"]
+low = 0.0
+high = 20000.0
+"""
+    plan = load_sensitivity(write(tmp_path, text))
+    found = run_sensitivity(plan, tmp_path / "out")
+    gmv = found.indices.set_index("output").loc["net_gmv"]
+    assert gmv["total"] == 0.0 and gmv["total_low"] == gmv["total_high"] == 0.0
+    md = (tmp_path / "out" / "sensitivity.md").read_text()
+    assert "`net_gmv`: it does not vary over these ranges" in md
+    assert "`roi`: `fixed_cost` drives it most" in md
+    assert "nan" not in md.split("## Figure")[0]

@@ -66,7 +66,11 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "net_gmv": ("RMB", "gross GMV less refunds"),
     "conversion_rate": ("share", "orders per unique (real) viewer"),
     "lost_sales": ("count", "purchase attempts that found the stock empty"),
-    "margin_value": ("RMB", "margin on kept orders"),
+    "margin_value": (
+        "RMB",
+        "kept orders' paid value less their unit costs, less the return fee "
+        "of each returned order",
+    ),
     "cost": (
         "RMB",
         "fees, gifts, ads, commission and the stream's share of fixed costs",

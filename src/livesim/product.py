@@ -57,8 +57,10 @@ class Product(Strict):
         """A product without `return_rate` takes its category's."""
         if isinstance(data, dict) and data.get("return_rate") is None:
             category = data.get("category", "other")
-            if category in RETURN_RATES:
-                return dict(data, return_rate=RETURN_RATES[category])
+            known = isinstance(category, str) and category in RETURN_RATES
+            # an unknown category is reported on its own line, not as a missing rate
+            rate = RETURN_RATES[category] if known else RETURN_RATES["other"]
+            return dict(data, return_rate=rate)
         return data
 
     @property

@@ -233,10 +233,12 @@ def bca_fallback(
     point: float, draws: np.ndarray, confidence: float = CONFIDENCE
 ) -> Interval:
     """The interval of a bootstrap whose BCa bounds came out NaN: the point if
-    the draws are constant (nothing varies), else the percentile interval."""
-    if np.ptp(draws) == 0:
+    the draws are constant or undefined (nothing varies), else the percentile
+    interval of the defined draws."""
+    finite = draws[np.isfinite(draws)]
+    if len(finite) == 0 or np.ptp(finite) == 0:
         return point, point
-    low, high = np.quantile(draws, [(1 - confidence) / 2, (1 + confidence) / 2])
+    low, high = np.quantile(finite, [(1 - confidence) / 2, (1 + confidence) / 2])
     return float(low), float(high)
 
 

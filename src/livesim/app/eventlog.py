@@ -48,20 +48,26 @@ class StockOut:
     minute: float
     lost_in_stream: int
     lost_after: int
+    #: Stream minutes of the in-stream lost sales (for a count so far).
+    times: tuple[float, ...] = ()
 
     @property
     def lost(self) -> int:
         """Every lost sale of the product in this stream's log."""
         return self.lost_in_stream + self.lost_after
 
-    def sentence(self) -> str:
+    def sentence(self, upto: float | None = None) -> str:
         """'lipstick sold out at minute 32: 88 lost sales in the stream, 17 more
-        after it ended (delayed purchases)'."""
+        after it ended (delayed purchases)'; with `upto` (a stream minute before
+        the end), the lost sales so far."""
         when = (
             "before the stream"
             if self.minute < 0
             else f"at minute {math.floor(self.minute)}"
         )
+        if upto is not None:
+            so_far = sum(t <= upto for t in self.times)
+            return f"{self.product} sold out {when}: {so_far} lost sales so far"
         after = (
             f", {self.lost_after} more after it ended (delayed purchases)"
             if self.lost_after
@@ -85,7 +91,8 @@ def sold_out_times(
     """Campaign time at which each limited product's orders took its last unit."""
     orders = sorted((e[2], e[4]) for e in events if e[3] in ORDERS)
     left = {p: s for p, s in stock.items() if s is not None}
-    out: dict[str, float] = {}
+    # a product without stock at the start was sold out before anything happened
+    out: dict[str, float] = {p: -math.inf for p, s in left.items() if s <= 0}
     for time, detail in orders:
         product, units = order_units(detail)
         if product in left and product not in out:
@@ -115,8 +122,12 @@ def stockouts(
         times = lost.get(product, [])
         t = when.get(product, min(times, default=math.inf))
         if t < end:
-            inside = sum(x < end for x in times)
-            found.append(StockOut(product, t - start, inside, len(times) - inside))
+            during = tuple(x - start for x in times if x < end)
+            found.append(
+                StockOut(
+                    product, t - start, len(during), len(times) - len(during), during
+                )
+            )
     return sorted(found, key=lambda s: s.minute)
 
 

@@ -38,6 +38,8 @@ LIVE_CHARTS = (
 #: Session-state keys: the minute shown, the slider's own key, playing or not, and
 #: the rate the last replay achieved.
 POSITION, SLIDER, PLAYING, RATE = "live:minute", "minute", "live:playing", "live:rate"
+#: The session the replay state belongs to.
+SHOWN = "live:shown"
 SPEEDS = (5, 10, 20, 40, 80)
 #: Where the live view draws: the minute line, the figures, the sold-out notice and
 #: the four charts' slots (`st.empty()` placeholders, redrawn frame by frame).
@@ -140,8 +142,25 @@ def replay_controls(duration: int) -> tuple[int, float, bool]:
 # ------------------------------------------------------------------ the live view
 
 
-def live_view(session: L.Session, replication: int, teaching: bool) -> None:
-    """One session at the slider's minute, or replayed from it when playing."""
+def follow(identity: tuple[Any, ...]) -> None:
+    """Start the replay state afresh when the session shown is another one (a
+    new scenario, strategy, stream or session number): its end, not playing."""
+    if st.session_state.get(SHOWN) != identity:
+        for key in (POSITION, RATE):
+            st.session_state.pop(key, None)
+        st.session_state[PLAYING] = False
+        st.session_state[SHOWN] = identity
+
+
+def live_view(
+    session: L.Session,
+    replication: int,
+    teaching: bool,
+    identity: tuple[Any, ...] = (),
+) -> None:
+    """One session at the slider's minute, or replayed from it when playing;
+    `identity` names the session (the replay state follows it)."""
+    follow(identity or (session.stream, replication))
     st.caption(
         f"One replication (session no. {replication}) of stream **{session.stream}** "
         f"({session.host_kind} host, {session.duration} minutes) on the agent "
@@ -221,7 +240,8 @@ def draw_live(session: L.Session, minute: int, places: Places, line: str) -> Non
             help="Purchases in the stream so far that found the product's stock "
             "empty: the demand a sold-out product could not serve.",
         )
-    sold = [s.sentence() for s in session.stockouts if s.minute <= minute]
+    upto = float(minute) if minute < session.duration else None
+    sold = [s.sentence(upto) for s in session.stockouts if s.minute <= minute]
     if sold:
         alert.warning("**Sold out:** " + "; ".join(sold) + ".")
     else:

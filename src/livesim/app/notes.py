@@ -35,7 +35,9 @@ CHART_NOTES: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "scarcity as stock runs low. Stock is shared by the campaign's streams: once "
         "a product has sold out, a purchase of it is a **lost sale** (dashed red "
         "rule: sold out), so orders stop while it is featured, however strong the "
-        "demand.",
+        "demand. The live session runs this stream with the streams before it "
+        "only; streams running at the same time also draw on the stock in the full "
+        "campaign, so there a product can sell out sooner.",
         ("3",),
     ),
     "journeys": (

@@ -340,7 +340,9 @@ def main() -> None:
         f"process{'es' if workers > 1 else ''} for the what-if)."
     )
     with live:  # last: a replay runs on in it
-        V.live_view(session, replication, teaching)
+        V.live_view(
+            session, replication, teaching, (name, strategy, stream, replication)
+        )
         if teaching:
             V.model_sections()
 

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -227,27 +228,35 @@ def _flip_text(result: OptimizeResult) -> str:
     tell it from the winner, and the budget and the scenario's values."""
     config = result.plan.config
     text = (
-        "**What could flip it:** the budget and the host archetypes' values (the "
-        "candidates take their kind's defaults, docs/model.md section 6)"
+        "**What could flip it:** the budget and the values the candidates' hosts "
+        "take (their kind's archetype, docs/model.md section 6, with the options' "
+        "overrides)"
     )
     if len(result.finalists) < 2:
         return text + "."
     second = result.finalists.iloc[1]
     name = result.plan.describe(result.plan.candidates[int(second["candidate"])])
-
-    def f(key: str) -> str:
-        return format_objective(config, float(second[key]))
-
-    low = float(second["diff_objective_ci_low"])
-    verdict = (
-        "the interval includes 0, so the fresh nights cannot tell the two apart"
-        if low <= 0.0
-        else "the winner is ahead beyond noise"
+    # the winner minus the runner-up: positive is better, except for regret
+    sign = -1.0 if config.objective == "expected_regret" else 1.0
+    diff, low, high = (
+        sign * float(second[k])
+        for k in ("diff_objective", "diff_objective_ci_low", "diff_objective_ci_high")
     )
+    low, high = min(low, high), max(low, high)
+    ahead = math.isfinite(low) and low > 0.0
+    verdict = (
+        "the winner is ahead beyond noise"
+        if ahead
+        else "the interval includes 0 (or is undefined), so the fresh nights cannot "
+        "tell the two apart"
+    )
+
+    def f(value: float) -> str:
+        return format_objective(config, value)
+
     return (
-        f"{text}. The runner-up, {name}, is {f('diff_objective')} behind (95% CI "
-        f"{f('diff_objective_ci_low')} to {f('diff_objective_ci_high')}): "
-        f"{verdict}."
+        f"{text}. The winner is {f(diff)} better than the runner-up, {name} (95% "
+        f"CI {f(low)} to {f(high)}, paired): {verdict}."
     )
 
 

@@ -157,7 +157,7 @@ def _headline_blocks(result: SimulationResult) -> list[Block]:
             "p",
             "Net GMV is gross GMV less refunds of returned orders, including purchases "
             "made after a viewer left (within the attribution window). Conversion is "
-            "orders per real viewer who entered. ROI = (margin on kept orders - cost) "
+            "orders per real viewer who entered. ROI = (margin value - cost) "
             "/ cost.",
         ),
     ]

@@ -283,7 +283,7 @@ def strategy_distributions(
     )
     for ax, column, scale, label in (
         (left, "net_gmv", 1e6, "net GMV per campaign (million RMB)"),
-        (right, "roi", 1.0, "ROI = (margin on kept orders - cost) / cost"),
+        (right, "roi", 1.0, "ROI = (margin value - cost) / cost"),
     ):
         data = []
         for name in names:

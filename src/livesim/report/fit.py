@@ -5,6 +5,7 @@ the parameter and target tables."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,8 +58,9 @@ def _question(result: CalibrationResult) -> str:
 
 def _answer(params: pd.DataFrame, targets: pd.DataFrame) -> str:
     values = "; ".join(
-        f"`{row.parameter}` = {row.value:.4g} (95% range {row.range_low:.4g} to "
-        f"{row.range_high:.4g}, bounds {row.bound_low:g} to {row.bound_high:g})"
+        f"`{row.parameter}` = {row.value:.4g} "
+        f"({_range(float(row.range_low), float(row.range_high))}, "  # type: ignore[arg-type]
+        f"bounds {row.bound_low:g} to {row.bound_high:g})"
         for row in params.itertuples()
     )
     fits = "; ".join(
@@ -67,6 +69,13 @@ def _answer(params: pd.DataFrame, targets: pd.DataFrame) -> str:
         for row in targets.itertuples()
     )
     return f"**The answer:** {values}. At these values: {fits}."
+
+
+def _range(low: float, high: float) -> str:
+    """A fitted value's noise range, or that the targets do not pin it down."""
+    if math.isfinite(low) and math.isfinite(high):
+        return f"95% range {low:.4g} to {high:.4g}"
+    return "not pinned down by the targets: its range is unbounded"
 
 
 def _flip(result: CalibrationResult) -> str:

@@ -90,10 +90,15 @@ def _intervals(low: pd.Series, high: pd.Series) -> list[str]:
 def _question(indices: pd.DataFrame, facts: SensitivityFacts) -> str:
     outputs = ", ".join(f"`{o}`" for o in indices["output"].unique())
     over = "their priors" if facts.from_priors else "the ranges below"
+    names = ", ".join(f"`{p}`" for p in facts.parameters)
+    if len(facts.parameters) == 1:
+        return (
+            f"**The question:** how much of the variation of {outputs} does {names} "
+            f"explain as it varies over {over.replace('their', 'its')}?"
+        )
     return (
         f"**The question:** which of the {len(facts.parameters)} parameters "
-        f"({', '.join(f'`{p}`' for p in facts.parameters)}) moves {outputs} most "
-        f"when they vary together over {over}?"
+        f"({names}) moves {outputs} most when they vary together over {over}?"
     )
 
 
@@ -108,6 +113,13 @@ def _answers(indices: pd.DataFrame, facts: SensitivityFacts) -> list[str]:
         where = f"`{output}`" + (
             f" ({strategy})" if indices["strategy"].nunique() > 1 else ""
         )
+        if not float(top["output_variance"]) > 0.0:
+            lines.append(
+                f"**The answer** for {where}: it does not vary over these "
+                f"{'priors' if facts.from_priors else 'ranges'}; no parameter "
+                "moves it."
+            )
+            continue
         text = (
             f"**The answer** for {where}: `{top['parameter']}` drives it most, "
             f"{_share(top)}"
@@ -148,9 +160,12 @@ def _covers(indices: pd.DataFrame, facts: SensitivityFacts) -> str:
 
 
 def _rest(indices: pd.DataFrame) -> str:
-    """What the first-order indices leave of the first output's variance."""
-    output, strategy = indices["output"].iloc[0], indices["strategy"].iloc[0]
-    rows = indices[(indices["output"] == output) & (indices["strategy"] == strategy)]
+    """What the first-order indices leave of the first output that varies."""
+    varies = indices[indices["output_variance"] > 0.0]
+    if varies.empty:
+        return "No output varies over the design."
+    output, strategy = varies["output"].iloc[0], varies["strategy"].iloc[0]
+    rows = varies[(varies["output"] == output) & (varies["strategy"] == strategy)]
     total = float(rows["first_order"].sum())
     if total > 1.0:
         return (
@@ -167,7 +182,7 @@ def _rest(indices: pd.DataFrame) -> str:
 def _flip(indices: pd.DataFrame, facts: SensitivityFacts) -> str:
     over = "priors" if facts.from_priors else "ranges"
     interacting = indices.assign(gap=indices["total"] - indices["first_order"])
-    top = interacting.sort_values("gap", ascending=False).iloc[0]
+    top = interacting.sort_values("gap", ascending=False, na_position="last").iloc[0]
     text = (
         f"**What could flip it:** the {over}. An index is a share of the "
         "variance over the space given, so widening one parameter's range raises "

@@ -109,7 +109,7 @@ def _nights(row: pd.Series) -> str:
     share = float(row["p_beats_first"])
     low = float(row.get("p_beats_first_ci_low", math.nan))
     high = float(row.get("p_beats_first_ci_high", math.nan))
-    ci = f" (95% CI {low:.0%} to {high:.1%})" if math.isfinite(high) else ""
+    ci = f" (95% CI {low:.0%} to {high:.0%})" if math.isfinite(high) else ""
     return f"{share:.0%} of nights{ci}"
 
 
