@@ -37,10 +37,12 @@ BENCH_PUSH = 39.26
 
 
 def scaled(scale: float) -> Scenario:
-    """The KOS101 night without its awareness phase, every host's recommendation
-    rate set to `scale` x BENCH_PUSH."""
+    """The KOS101 night without its awareness phase (and so without the priors and
+    the calibration on it: every parameter at its value), every host's
+    recommendation rate set to `scale` x BENCH_PUSH."""
     data = load_scenario(bundled_scenario("mac_kos101")).model_dump(exclude_none=True)
-    data.pop("awareness", None)
+    for key in ("awareness", "uncertainty", "calibration", "posterior"):
+        data.pop(key, None)
     for host in data["hosts"]:
         host["recommendation_rate"] = BENCH_PUSH * scale
     data["name"] = "kos101_bench"

@@ -222,6 +222,33 @@ def test_a_chunk_reads_back_whole(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["a.chunk"]  # no temporary left
 
 
+def test_a_write_cut_short_is_never_taken_for_a_chunk(tmp_path: Path) -> None:
+    """A kill while a chunk is filled leaves its temporary file: no name that
+    readers look for (`*.chunk`) and no chunk the store would resume from."""
+    from livesim.checkpoint import RunStore
+
+    seen: list[str] = []
+
+    def cut(tmp: str) -> None:
+        seen.append(tmp)
+        Path(tmp).write_bytes(b"half a chunk")
+        raise KeyboardInterrupt
+
+    from livesim.atomic import write_atomic
+
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(tmp_path / "baseline~r000040.chunk", cut)
+    assert not Path(seen[0]).name.endswith(".chunk")
+    left = tmp_path / Path(seen[0]).name  # as a SIGKILL would leave it
+    left.write_bytes(b"half a chunk")
+    assert list(tmp_path.glob("*.chunk")) == []
+    store = RunStore(tmp_path, "digest", resume=True)
+    assert store.chunks() == []
+    hidden = tmp_path / ".baseline~r000041.chunk.abc.chunk"  # an older name
+    hidden.write_bytes(b"half a chunk")
+    assert store.chunks() == []
+
+
 @pytest.mark.parametrize(
     "damage",
     ["half_the_rows", "mid_line", "one_byte", "empty", "binary", "no_header"],

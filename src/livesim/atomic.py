@@ -22,9 +22,9 @@ def write_atomic(
     `durable`: sync the file and the folder to disk too."""
     path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix or ".tmp"
-    )
+    # The temporary name never ends like the final one, so that no reader that
+    # looks for `*.chunk`, `*.csv`, ... takes a half-written file for a whole one.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)

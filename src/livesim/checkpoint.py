@@ -137,7 +137,8 @@ class RunStore:
         if not self.folder.is_dir():
             return []
         found = self.folder.glob(f"{part}*~r*{SUFFIX}")
-        return sorted(p for p in found if p.is_file())
+        # (a hidden name is a write in progress, `livesim.atomic`, never a chunk)
+        return sorted(p for p in found if p.is_file() and not p.name.startswith("."))
 
     def kept_digest(self) -> str | None:
         try:
