@@ -755,27 +755,19 @@ def test_the_first_compile_is_announced_and_timed_apart(
     assert manifest["compile_seconds"] == 0 and compiled == [True]
 
 
-def test_the_compile_is_announced_before_the_heavy_imports(
+def test_a_bad_input_before_the_first_compile_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The line comes before numpy, pandas and numba are loaded (`_preload`), so
-    a first run says what it is doing at once; with --events (agent) it is not
-    said."""
-    import livesim.cli as cli
+    """The compile is announced when it starts, after the inputs are checked: a
+    bad scenario on a fresh install gets its error line and nothing else."""
     from livesim.engines import warmup
 
     monkeypatch.setattr(warmup, "_cache_folder", lambda: tmp_path / "empty")
     monkeypatch.setattr(warmup, "_announced", False)
-    seen: list[str] = []
-
-    def preload(command: str) -> None:
-        seen.append(capsys.readouterr().err)
-        raise KeyboardInterrupt  # stop here: nothing runs
-
-    monkeypatch.setattr(cli, "_preload", preload)
-    scenario = write(tmp_path, SMALL)
-    assert main(["run", str(scenario), "--out", str(tmp_path / "o")]) == 130
-    assert seen[0].startswith("livesim: compiling the cohort engine first")
-    monkeypatch.setattr(warmup, "_announced", False)
-    assert main(["run", str(scenario), "--events", "--out", str(tmp_path / "o")]) == 130
-    assert "compiling" not in seen[1]
+    scenario = write(tmp_path, SMALL.replace("price = 100.0", "price = -1.0", 1))
+    assert "price = -1.0" in scenario.read_text()
+    for command in ("run", "compare"):
+        assert main([command, str(scenario), "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "price" in err[0], err
+        assert not (tmp_path / "o").exists()

@@ -424,10 +424,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     with interrupts_held():
-        if _will_compile(args):  # said within a second, before numpy and numba load
-            from livesim.engines import announce_compile
-
-            announce_compile()
         _preload(args.command)
         if args.command == "app":
             from livesim.app import run as command
@@ -437,22 +433,6 @@ def _dispatch(args: argparse.Namespace) -> int:
                 importlib.import_module(f"livesim.commands.{module}"), name
             )
     return int(command(args))
-
-
-def _will_compile(args: argparse.Namespace) -> bool:
-    """Whether the command runs the cohort engine (`auto` without an event log),
-    showing progress: the first run after an install compiles it."""
-    if args.command not in ("run", "compare", *EXPERIMENTS) or args.no_progress:
-        return False
-    if args.command in EXPERIMENTS:
-        import tomllib
-
-        try:  # the engine an experiment file asks for (it is checked later)
-            asked = tomllib.loads(args.experiment.read_text()).get("engine", "auto")
-        except (OSError, ValueError, UnicodeDecodeError):
-            return False
-        return asked != "agent"
-    return args.engine != "agent" and not getattr(args, "events", False)
 
 
 def _preload(command: str) -> None:

@@ -38,14 +38,6 @@ def ensure_compiled(progress: bool = True) -> float:
     return compile_once(progress)
 
 
-def announce_compile() -> None:
-    """Say now, before the heavy imports, that the cohort engine will be compiled
-    first, if this install has not compiled it (`engines.warmup.announce`)."""
-    from livesim.engines.warmup import announce
-
-    announce()
-
-
 def choose_engine(requested: str, event_log: bool = False) -> str:
     """The engine `auto` stands for: the agent engine for event logs, the cohort
     engine (the same distributions, faster: docs/performance.md) otherwise."""

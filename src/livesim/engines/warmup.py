@@ -9,8 +9,8 @@ replication of the bundled teaching scenario: it says so in one line, shows the
 seconds passing, and returns how long it took, so that callers report compile time
 apart from simulation time. Afterwards a stamp (tagged with the sources' digest,
 in numba's cache folder: `stamp_folder`) says the cache is warm, and later runs
-skip all of this. Checking the stamp imports nothing heavy, so the command line
-can say what it is about to do before it loads numpy and numba (`announce`).
+skip all of this. The line is said when the compile starts, after a command has
+checked its inputs, so that a bad input gets its one error line and nothing else.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def announce() -> bool:
     _announced = True
     print(
         "livesim: compiling the cohort engine first, once per install, about "
-        f"{expected_seconds():.0f} s (if the input checks out)",
+        f"{expected_seconds():.0f} s",
         file=sys.stderr,
         flush=True,
     )
@@ -119,7 +119,7 @@ def ensure_compiled(progress: bool = True) -> float:
         return 0.0
     started = time.perf_counter()
     if progress:
-        announce()  # (unless the command line has said it already)
+        announce()  # (after the inputs were checked: a bad input is one line)
     with _ticking(progress):
         compile_now()
     seconds = time.perf_counter() - started
