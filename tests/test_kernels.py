@@ -316,6 +316,8 @@ def test_a_purchase_decided_at_entry_is_the_one_shop_would_decide() -> None:
             C.promo_t1,
             C.promo_depth,
             C.promo_lift,
+            C.promo_from,
+            C.promo_hold,
             B.arrivals.copy(),
             B.entered.copy(),
             B.area.copy(),

@@ -31,7 +31,7 @@ from livesim.calibration_schema import Calibration
 from livesim.errors import ConfigError
 from livesim.model.posterior import Posterior, posterior_problems
 from livesim.model.prior_checks import check_priors
-from livesim.model.traffic import branching_factor
+from livesim.model.traffic import branching_factor, stream_hold
 from livesim.model.uncertainty import MAX_PRIORS, Prior, Resolved, resolve
 from livesim.product import Product
 from livesim.schema import Ident, NonNeg, Positive, Prob, Strict
@@ -42,6 +42,8 @@ MAX_PRODUCTS = 1000
 MAX_HOSTS = 1000
 MAX_STREAMS = 500
 MAX_PROMOTIONS = 100
+MAX_DRAW = 100.0  # an announced promotion's arrival multiplier
+MAX_HOLD = 20.0  # its factor on the remaining stay
 MAX_STRATEGIES = 50
 MAX_STREAM_MINUTES = 1440
 MAX_CAMPAIGN_MINUTES = 64_800  # 45 days: a month-long campaign like KOS101 fits
@@ -117,13 +119,18 @@ class Host(_HostOverrides):  # type: ignore[misc,valid-type]
 
 
 class Promotion(Strict):
-    """A discount during part of a stream (minutes from the stream's start)."""
+    """A discount during part of a stream (minutes from the stream's start); an
+    announced one draws and holds a crowd from `announce_minutes` before its start
+    to its end (docs/model.md, section 2.6)."""
 
     start: Annotated[int, Field(ge=0)]
     duration: Annotated[int, Field(gt=0)]
     discount: Annotated[float, Field(ge=0.0, le=0.95)]
     urgency: NonNeg = 0.0
     products: list[Ident] = []
+    announce_minutes: Annotated[int, Field(ge=0, le=MAX_STREAM_MINUTES)] = 0
+    draw: Annotated[float, Field(ge=1.0, le=MAX_DRAW)] = 1.0
+    hold: Annotated[float, Field(ge=1.0, le=MAX_HOLD)] = 1.0
 
 
 class Stream(Strict):
@@ -570,14 +577,17 @@ def _duplicates(section: str, ids: list[str]) -> list[str]:
 
 def _check_branching(campaign: Campaign, stream: Stream, where: str) -> list[str]:
     host = campaign.hosts[stream.host]
-    factor = branching_factor(host, campaign.platform)
+    hold = stream_hold(stream)
+    factor = branching_factor(host, campaign.platform, hold)
     if factor < 1.0 and math.isfinite(factor):
         return []
     wom = host.share_prob * campaign.platform.wom_viewers_per_share
+    held = f", with the promotions' hold of {hold:g}" if hold > 1.0 else ""
     return [
         f"{where}: word of mouth and platform feedback give a branching factor of "
-        f"{factor:.3g} (word of mouth {wom:.3g} + comment feedback {factor - wom:.3g}; "
-        "must be < 1): each viewer would bring more than one new viewer and the "
-        "audience would explode; lower share_prob, platform.wom_viewers_per_share "
-        "or platform.feedback_viewers_per_comment"
+        f"{factor:.3g} (word of mouth {wom:.3g} + comment feedback {factor - wom:.3g}"
+        f"{held}; must be < 1): each viewer would bring more than one new viewer and "
+        "the audience would explode; lower share_prob, "
+        "platform.wom_viewers_per_share, platform.feedback_viewers_per_comment"
+        + (" or the hold" if held else "")
     ]

@@ -56,6 +56,7 @@ from livesim.model.viewer import (
     gap_after_question,
     hazard,
     hazard_bound,
+    held_leave,
     late_purchase_prob,
     order_margin,
     price_lift,
@@ -225,11 +226,12 @@ class AgentSession:
             views = sum(sum(b[lo:m]) for b in sr.arrival_bins)
             gpm = 1000.0 * sum(sr.gmv_bins[lo:m]) / views if views else 0.0
             boost = platform.gpm_boost * min(1.0, gpm / platform.gpm_reference)
-            rate_platform = sr.recommendation * (1.0 + boost) + feedback
+            draw = sr.draw[m]  # (an announced promotion's; followers have theirs)
+            rate_platform = (sr.recommendation * (1.0 + boost) + feedback) * draw
             sr.tally.platform_expected += rate_platform
             n_f = gens["followers"].poisson(sr.follower_per_minute[m])
             n_p = gens["platform"].poisson(rate_platform)
-            n_a = gens["ads"].poisson(sr.ads_per_minute)
+            n_a = gens["ads"].poisson(sr.ads_per_minute * draw)
             t0 = sr.start + m
             if n_f:
                 times = sr.profile_times(gens["followers"], n_f, m)
@@ -270,7 +272,15 @@ class AgentSession:
             dwell = math.exp(sr.dwell_mu + sr.dwell_sigma * rd.dwell_n())
         else:
             dwell = sr.dwell_mean * rd.dwell_e()
-        leave = min(t + dwell, sr.end)
+        if sr.holds:  # an announced promotion holds the crowd
+            leave = min(
+                held_leave(
+                    t, dwell, sr.promo_slots, sr.promo_from, sr.promo_t1, sr.promo_hold
+                ),
+                sr.end,
+            )
+        else:
+            leave = min(t + dwell, sr.end)
         stay = leave - t
         sr.arrive_times.append(t)
         sr.leave_times.append(leave)

@@ -108,6 +108,7 @@ class StreamTable:
         self.recommendation = column(lambda r: r.recommendation)
         self.ads_per_minute = column(lambda r: r.ads_per_minute)
         self.hazard_unit = column(lambda r: r.hazard_unit)
+        self.holds = column(lambda r: float(r.holds))
         self.purchase_rate = column(lambda r: r.host.purchase_rate)
         self.ceiling = column(lambda r: r.ceiling)
         self.gap0 = column(lambda r: r.gap0)
@@ -168,6 +169,11 @@ class StreamTable:
         self.promo_t1 = np.array([t for r in runs for t in r.promo_t1] + [math.inf])
         self.promo_depth = np.array([d for r in runs for d in r.promo_depth] + [0.0])
         self.promo_lift = np.array([u for r in runs for u in r.promo_lift] + [0.0])
+        self.promo_from = np.array([t for r in runs for t in r.promo_from] + [math.inf])
+        self.promo_hold = np.array([h for r in runs for h in r.promo_hold] + [1.0])
+        self.draw = np.ones((len(runs), self.width))
+        for i, r in enumerate(runs):
+            self.draw[i, : r.minutes] = r.draw
         self.promo_on = np.zeros((total + 1, most), dtype=bool)
         for k, on in enumerate(o for r in runs for o in r.promo_on):
             self.promo_on[k, : len(on)] = on

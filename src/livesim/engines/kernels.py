@@ -60,6 +60,7 @@ PARAMS = (
     "delayed_mean",
     "answer_gain",
     "abandon_loss",
+    "holds",
 )
 (
     START,
@@ -92,6 +93,7 @@ PARAMS = (
     DELAYED_MEAN,
     ANSWER_GAIN,
     ABANDON_LOSS,
+    HOLDS,
 ) = range(len(PARAMS))
 
 TALLY = tuple(f.name for f in fields(StreamTally))
@@ -138,6 +140,7 @@ hazard_bound = jit(viewer.hazard_bound)
 featured_at = jit(viewer.featured)
 visit_promotions = jit(viewer.visit_promotions)
 active_promotion = jit(viewer.active_promotion)
+held_leave = jit(viewer.held_leave)
 late_purchase_prob = jit(viewer.late_purchase_prob)
 order_margin = jit(viewer.order_margin)
 JUST_BEFORE = viewer.JUST_BEFORE
@@ -258,6 +261,8 @@ def enter(
     promo_t1: np.ndarray,
     promo_depth: np.ndarray,
     promo_lift: np.ndarray,
+    promo_from: np.ndarray,
+    promo_hold: np.ndarray,
     arrivals: np.ndarray,
     entered: np.ndarray,
     area: np.ndarray,
@@ -307,7 +312,7 @@ def enter(
     comment_rate = click_rate = share_prob = question_rate = carry_share = 0.0
     hazard_unit = 0.0
     minutes = 0
-    lognormal = later = False
+    lognormal = later = holds = False
     viewers = fake = unique = likes = commented_n = shares = clicks = engaged_n = 0
     orders = 0
     n = len(t)
@@ -350,6 +355,7 @@ def enter(
             later = par[LATER_COUNT, s] > 0.0
             carry_share = par[CARRY_SHARE, s]
             hazard_unit = par[HAZARD_UNIT, s]
+            holds = par[HOLDS, s] > 0.0
         ti = t[i]
         m = min(int(ti - st), minutes - 1)
         arrivals[s, source[i], m] += 1.0
@@ -359,7 +365,13 @@ def enter(
             dwell = math.exp(dwell_mu + dwell_sigma * gen_viewers.standard_normal())
         else:
             dwell = dwell_mean * gen_viewers.standard_exponential()
-        leave = min(ti + dwell, end)
+        # (an announced promotion holds the crowd; the stream's end cuts every stay)
+        leave = ti + dwell
+        if holds:
+            leave = held_leave(
+                ti, dwell, promo_slots[s], promo_from, promo_t1, promo_hold
+            )
+        leave = min(leave, end)
         leave_out[i] = leave
         # presence: partial first and last minutes, whole minutes between
         last = min(int(leave - st), minutes)

@@ -145,6 +145,9 @@ class Consts(NamedTuple):
     promo_depth: np.ndarray
     promo_lift: np.ndarray
     promo_on: np.ndarray
+    promo_from: np.ndarray
+    promo_hold: np.ndarray
+    draw: np.ndarray  # streams x minutes: the promotions' factor on arrivals
     products: np.ndarray  # streams x product slots: campaign product index
     fit: np.ndarray
     follower_per_minute: np.ndarray  # streams x minutes
@@ -473,6 +476,8 @@ def step(
                     C.promo_t1,
                     C.promo_depth,
                     C.promo_lift,
+                    C.promo_from,
+                    C.promo_hold,
                     B.arrivals,
                     B.entered,
                     B.area,
@@ -713,7 +718,8 @@ def platform_arrivals(
         feedback = min(P[FEEDBACK_MAX], P[PER_COMMENT] * comments / window)
         gpm = 1000.0 * gmv / max(views, 1.0) if views > 0 else 0.0
         boost = P[GPM_BOOST] * min(1.0, gpm / P[GPM_REFERENCE])
-        rate[i] = C.recommendation[s] * (1.0 + boost) + feedback
+        # (x an announced promotion's draw; the followers' per minute have theirs)
+        rate[i] = (C.recommendation[s] * (1.0 + boost) + feedback) * C.draw[s, m]
         B.tally[EXPECTED_T, s] += rate[i]
     # counts, source by source; then the times, in the same order
     count = np.zeros((L, 4), dtype=np.int64)
@@ -723,7 +729,10 @@ def platform_arrivals(
     for i in range(L):
         count[i, 1] = gen.poisson(rate[i])
     for i in range(L):
-        count[i, 2] = gen.poisson(C.ads_per_minute[live[i]])
+        s = live[i]
+        count[i, 2] = gen.poisson(
+            C.ads_per_minute[s] * C.draw[s, minute - C.start_minute[s]]
+        )
     times = [
         profile_times(gen, C, minute, live, count[:, 0]),
         uniform_times(gen, minute, count[:, 1]),

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from livesim.model.traffic import branching_factor
+from livesim.model.traffic import branching_factor, stream_hold
 from livesim.model.uncertainty import (
     FIXED_FIELDS,
     Prior,
@@ -215,7 +215,7 @@ def _check_corners(priors: Sequence[Prior], campaigns: Sequence[Campaign]) -> li
         )
         for stream in campaign.streams:
             host = top.host_of(stream)
-            factor = branching_factor(host, top.platform)
+            factor = branching_factor(host, top.platform, stream_hold(stream))
             if not factor < 1.0:
                 problems.append(
                     f"uncertainty: with the priors ({names}) at the top of their "

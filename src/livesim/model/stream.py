@@ -77,7 +77,8 @@ class StreamConstants:
 
     def _promotions(self, stream: Stream) -> None:
         """The promotions as a table, one row each in the order listed:
-        (start, end, discount, urgency) and the products it applies to."""
+        (start, end, discount, urgency, announced from, hold) and the products it
+        applies to; and the draw on arrivals minute by minute."""
         self.promo_t0 = tuple(self.start + p.start for p in stream.promotions)
         self.promo_t1 = tuple(
             self.start + p.start + p.duration for p in stream.promotions
@@ -89,6 +90,14 @@ class StreamConstants:
             for p in stream.promotions
         )
         self.promo_slots = range(len(stream.promotions))
+        # an announced promotion's crowd: from its announcement (not before the
+        # stream's start) to its end, stays lengthened by `hold`, arrivals x `draw`
+        self.promo_from = tuple(
+            self.start + max(0, p.start - p.announce_minutes) for p in stream.promotions
+        )
+        self.promo_hold = tuple(p.hold for p in stream.promotions)
+        self.holds = any(h != 1.0 for h in self.promo_hold)
+        self.draw = traffic.draw_per_minute(stream)
 
     def _traffic(self, campaign: Campaign, stream: Stream) -> None:
         """Expected arrivals per minute by source, and the follower profile."""
@@ -97,10 +106,11 @@ class StreamConstants:
         edges = np.arange(stream.duration + 1, dtype=float)
         cdf = traffic.follower_cdf(host, stream.duration, edges)
         self.follower_cdf = cdf
-        self.follower_per_minute = traffic.expected_followers(host) * np.diff(cdf)
+        share = np.diff(cdf) * self.draw  # (x the promotions' draw)
+        self.follower_per_minute = traffic.expected_followers(host) * share
         # the audience of an awareness phase comes as followers do, at the start
         self.aware_total = traffic.expected_aware(campaign, stream)
-        self.aware_per_minute = self.aware_total * np.diff(cdf)
+        self.aware_per_minute = self.aware_total * share
         self.recommendation = traffic.recommendation(campaign, stream)
         self.ads_per_minute = (
             traffic.ad_impressions(stream, campaign.costs.cpm)

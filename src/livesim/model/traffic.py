@@ -24,17 +24,44 @@ def mean_dwell(host: HostParams) -> float:
     return host.dwell_mean_minutes
 
 
-def branching_factor(host: HostParams, platform: Platform) -> float:
+def branching_factor(host: HostParams, platform: Platform, hold: float = 1.0) -> float:
     """Expected new viewers one viewer brings: word of mouth plus comment feedback.
 
-    s * k + kappa * c * E[D]; the dwell truncation at the stream's end only lowers
-    it, so this is an upper bound and a config is refused when it is >= 1.
+    s * k + kappa * c * E[D] * hold, `hold` the largest factor a promotion puts on
+    a stay (`stream_hold`); the dwell truncation at the stream's end only lowers it,
+    so this is an upper bound and a config is refused when it is >= 1.
     """
     wom = host.share_prob * platform.wom_viewers_per_share
     feedback = (
-        platform.feedback_viewers_per_comment * host.comment_rate * mean_dwell(host)
+        platform.feedback_viewers_per_comment
+        * host.comment_rate
+        * mean_dwell(host)
+        * hold
     )
     return wom + feedback
+
+
+def stream_hold(stream: Stream) -> float:
+    """The largest factor a stream's promotions put on a stay (1 without one)."""
+    return max((p.hold for p in stream.promotions), default=1.0)
+
+
+def stream_draw(stream: Stream) -> float:
+    """The largest factor a stream's promotions put on its arrivals (1 without)."""
+    return max((p.draw for p in stream.promotions), default=1.0)
+
+
+def draw_per_minute(stream: Stream) -> np.ndarray:
+    """The factor on the stream's direct arrivals minute by minute: an announced
+    promotion's `draw` from `announce_minutes` before its start (not before the
+    stream's) to its end; overlapping windows take the largest, 1 elsewhere."""
+    draw = np.ones(stream.duration)
+    for p in stream.promotions:
+        if p.draw != 1.0:
+            lo = max(0, p.start - p.announce_minutes)
+            window = draw[lo : p.start + p.duration]
+            np.maximum(window, p.draw, out=window)
+    return draw
 
 
 def follower_cdf(host: HostParams, duration: float, x: np.ndarray) -> np.ndarray:
@@ -157,19 +184,22 @@ def ad_impressions(stream: Stream, cpm: float) -> float:
 def expected_viewers(campaign: Campaign, stream: Stream) -> float:
     """A pre-flight estimate of a stream's room entries (an upper-side estimate).
 
-    Direct arrivals (followers, recommendation at its largest boost, ads) divided by
-    1 - branching factor; carry-over is at most a share of earlier streams and is
-    left out.
+    Direct arrivals (followers and an awareness phase's audience on the follower
+    profile; recommendation at its largest boost and ads at an even rate), minute by
+    minute times the promotions' draw, divided by 1 - branching factor; carry-over
+    is at most a share of earlier streams and is left out.
     """
     host = campaign.host_of(stream)
     platform = campaign.platform
-    direct = (
-        expected_followers(host)
-        + expected_aware(campaign, stream)
-        + recommendation(campaign, stream)
-        * (1.0 + platform.gpm_boost)
-        * stream.duration
-        + ad_impressions(stream, campaign.costs.cpm) * campaign.costs.ad_enter_rate
+    edges = np.arange(stream.duration + 1, dtype=float)
+    profiled = expected_followers(host) + expected_aware(campaign, stream)
+    even = (
+        recommendation(campaign, stream) * (1.0 + platform.gpm_boost)
+        + ad_impressions(stream, campaign.costs.cpm)
+        * campaign.costs.ad_enter_rate
+        / stream.duration
     )
-    factor = branching_factor(host, platform)
+    share = np.diff(follower_cdf(host, stream.duration, edges))
+    direct = float(np.sum(draw_per_minute(stream) * (profiled * share + even)))
+    factor = branching_factor(host, platform, stream_hold(stream))
     return direct / (1.0 - factor) if factor < 1 else math.inf

@@ -8,8 +8,9 @@ the draws and times it needs. No function here calls another (numba compiles eac
 one on its own from the kernels): a caller passes `price_lift`'s value on.
 
 Promotions are given as a table (`slots` are the rows that belong to the stream;
-per row: start `t0`, end `t1`, discount `depth`, urgency `lift`, and `on[k][i]`
-whether row k applies to the stream's product i): Python sequences for the agent
+per row: start `t0`, end `t1`, discount `depth`, urgency `lift`, the announced
+window's start `t_from` and its `hold`, and `on[k][i]` whether row k applies to
+the stream's product i): Python sequences for the agent
 engine, arrays for the kernels.
 """
 
@@ -136,6 +137,24 @@ def active_promotion(
             discount = depth[k]
             urgency = lift[k]
     return discount, urgency
+
+
+def held_leave(
+    arrive: float, dwell: float, slots: Any, t_from: Column, t1: Column, hold: Column
+) -> float:
+    """When a viewer who came at `arrive` for `dwell` minutes leaves (before the
+    stream's end cuts it): an announced promotion's window [t_from, t1) that the
+    visit meets lengthens the stay left at the first moment in it, s, by `hold`:
+    s + (arrive + dwell - s) * hold. Windows do not compound: the largest such
+    leave wins."""
+    leave = arrive + dwell
+    held = leave
+    for k in slots:
+        if hold[k] != 1.0:
+            s = max(arrive, t_from[k])
+            if s < t1[k] and s < leave:
+                held = max(held, s + (leave - s) * hold[k])
+    return held
 
 
 def late_purchase_prob(delayed_prob: float, intent: float, trust_now: float) -> float:
