@@ -453,7 +453,13 @@ def breakeven(campaign: Any, table: Any, path: Path) -> Path:
     by = {n: f.set_index("replication") for n, f in campaign.groupby("strategy")}
     for ax, row, color in zip(axes[0], rows, COLORS * 4, strict=False):
         name, prior = str(row["strategy"]), str(row["parameter"])
-        pair = by[name].join(by[first], how="inner", rsuffix="_first")
+        pair = by[name].merge(
+            by[first],
+            how="inner",
+            left_index=True,
+            right_index=True,
+            suffixes=("", "_first"),
+        )
         column = f"param.{prior}"
         x = pair[column].fillna(pair[f"{column}_first"]).to_numpy(dtype=float)
         d = (pair["net_gmv"] - pair["net_gmv_first"]).to_numpy(dtype=float) / 1e6
