@@ -212,3 +212,36 @@ def test_a_hold_that_would_explode_the_audience_is_refused(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "branching factor of 1.2" in err[0], err
     assert "hold of 3" in err[0]
+
+
+@pytest.mark.parametrize("engine", ["agent", "cohort"])
+def test_the_preflight_estimate_bounds_a_drawn_crowd_with_feedback(engine: str) -> None:
+    """The draw multiplies the direct arrivals, not the comment feedback (which
+    grows with the crowd): with feedback near the branching limit and a large draw
+    the audience stays under the pre-flight estimate, direct / (1 - R)."""
+    from livesim.model.traffic import branching_factor, expected_viewers
+
+    host = quiet_host(
+        recommendation_rate=10.0,
+        purchase_rate=0.0,
+        comment_rate=0.15,
+        dwell_distribution="exponential",
+        dwell_mean_minutes=4.0,
+    )
+    promo = {"start": 20, "duration": 30, "discount": 0.0, "draw": 3.0}
+    scenario = build(
+        host=host,
+        stream={"duration": 60, "promotions": [promo]},
+        platform={"feedback_viewers_per_comment": 1.0, "gpm_boost": 0.0},
+    )
+    campaign = scenario.campaigns()["baseline"]
+    stream = campaign.streams[0]
+    assert branching_factor(campaign.host_of(stream), campaign.platform) == (
+        pytest.approx(0.6)
+    )
+    bound = expected_viewers(campaign, stream)
+    viewers = simulate(scenario, replications=10, seed=4, engine=engine).replications[
+        "viewers"
+    ]
+    assert viewers.mean() <= bound
+    assert viewers.mean() > 0.5 * bound  # (the bound is not loose either)

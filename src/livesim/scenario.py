@@ -121,7 +121,7 @@ class Host(_HostOverrides):  # type: ignore[misc,valid-type]
 class Promotion(Strict):
     """A discount during part of a stream (minutes from the stream's start); an
     announced one draws and holds a crowd from `announce_minutes` before its start
-    to its end (docs/model.md, section 2.6)."""
+    to its end (docs/model.md, section 2)."""
 
     start: Annotated[int, Field(ge=0)]
     duration: Annotated[int, Field(gt=0)]

@@ -226,8 +226,10 @@ class AgentSession:
             views = sum(sum(b[lo:m]) for b in sr.arrival_bins)
             gpm = 1000.0 * sum(sr.gmv_bins[lo:m]) / views if views else 0.0
             boost = platform.gpm_boost * min(1.0, gpm / platform.gpm_reference)
-            draw = sr.draw[m]  # (an announced promotion's; followers have theirs)
-            rate_platform = (sr.recommendation * (1.0 + boost) + feedback) * draw
+            # an announced promotion's draw (followers have theirs); not on the
+            # comment feedback, which grows with the crowd it comes from
+            draw = sr.draw[m]
+            rate_platform = sr.recommendation * (1.0 + boost) * draw + feedback
             sr.tally.platform_expected += rate_platform
             n_f = gens["followers"].poisson(sr.follower_per_minute[m])
             n_p = gens["platform"].poisson(rate_platform)

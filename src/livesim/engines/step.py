@@ -718,8 +718,9 @@ def platform_arrivals(
         feedback = min(P[FEEDBACK_MAX], P[PER_COMMENT] * comments / window)
         gpm = 1000.0 * gmv / max(views, 1.0) if views > 0 else 0.0
         boost = P[GPM_BOOST] * min(1.0, gpm / P[GPM_REFERENCE])
-        # (x an announced promotion's draw; the followers' per minute have theirs)
-        rate[i] = (C.recommendation[s] * (1.0 + boost) + feedback) * C.draw[s, m]
+        # (x an announced promotion's draw, not on the feedback: it grows with the
+        # crowd; the followers' per minute have theirs)
+        rate[i] = C.recommendation[s] * (1.0 + boost) * C.draw[s, m] + feedback
         B.tally[EXPECTED_T, s] += rate[i]
     # counts, source by source; then the times, in the same order
     count = np.zeros((L, 4), dtype=np.int64)

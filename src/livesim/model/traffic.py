@@ -46,11 +46,6 @@ def stream_hold(stream: Stream) -> float:
     return max((p.hold for p in stream.promotions), default=1.0)
 
 
-def stream_draw(stream: Stream) -> float:
-    """The largest factor a stream's promotions put on its arrivals (1 without)."""
-    return max((p.draw for p in stream.promotions), default=1.0)
-
-
 def draw_per_minute(stream: Stream) -> np.ndarray:
     """The factor on the stream's direct arrivals minute by minute: an announced
     promotion's `draw` from `announce_minutes` before its start (not before the
