@@ -274,15 +274,12 @@ class AgentSession:
             dwell = math.exp(sr.dwell_mu + sr.dwell_sigma * rd.dwell_n())
         else:
             dwell = sr.dwell_mean * rd.dwell_e()
+        leave = t + dwell
         if sr.holds:  # an announced promotion holds the crowd
-            leave = min(
-                held_leave(
-                    t, dwell, sr.promo_slots, sr.promo_from, sr.promo_t1, sr.promo_hold
-                ),
-                sr.end,
+            leave = held_leave(
+                t, dwell, sr.promo_slots, sr.promo_from, sr.promo_t1, sr.promo_hold
             )
-        else:
-            leave = min(t + dwell, sr.end)
+        leave = min(leave, sr.end)  # (the stream's end cuts every stay)
         stay = leave - t
         sr.arrive_times.append(t)
         sr.leave_times.append(leave)
